@@ -1,0 +1,47 @@
+"""On-the-fly training augmentation for grey crops, real and synthetic alike (albumentations).
+
+It covers what real cameras do to a plate crop: a slightly wrong crop box and perspective, blur
+(defocus, motion), low resolution (down then up), sensor noise, exposure and contrast, and JPEG
+artefacts. Evaluation and prediction never augment.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import albumentations as A
+import cv2
+import numpy as np
+
+
+def train_augmentation(seed: int | None = None, strength: float = 1.0) -> A.Compose:
+    """The augmentation pipeline; `strength` scales how often each degradation fires."""
+    p = lambda base: min(1.0, base * strength)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # albumentations' own version-check chatter
+        return A.Compose([
+            A.CropAndPad(percent=(-0.06, 0.08), keep_size=False, sample_independently=True,
+                         border_mode=cv2.BORDER_REPLICATE, p=p(0.6)),
+            A.Affine(rotate=(-4, 4), shear={"x": (-8, 8), "y": (-3, 3)}, scale=(0.95, 1.05),
+                     border_mode=cv2.BORDER_REPLICATE, p=p(0.5)),
+            A.Perspective(scale=(0.01, 0.05), border_mode=cv2.BORDER_REPLICATE, p=p(0.3)),
+            A.OneOf([
+                A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.3, 1.6)),
+                A.MotionBlur(blur_limit=(3, 7)),
+                A.Defocus(radius=(1, 3), alias_blur=(0.1, 0.3)),
+            ], p=p(0.4)),
+            A.Downscale(scale_range=(0.25, 0.8), interpolation_pair={"downscale": cv2.INTER_AREA,
+                                                                     "upscale": cv2.INTER_LINEAR}, p=p(0.35)),
+            A.GaussNoise(std_range=(0.01, 0.06), p=p(0.3)),
+            A.RandomBrightnessContrast(brightness_limit=(-0.25, 0.2), contrast_limit=(-0.35, 0.25), p=p(0.5)),
+            A.RandomGamma(gamma_limit=(70, 140), p=p(0.3)),
+            A.ImageCompression(quality_range=(15, 90), p=p(0.35)),
+        ], seed=seed)
+
+
+def apply(augmentation: A.Compose | None, grey: np.ndarray) -> np.ndarray:
+    """Augment one grey uint8 crop (identity when `augmentation` is None)."""
+    if augmentation is None:
+        return grey
+    out = augmentation(image=grey)["image"]
+    return out[:, :, 0] if out.ndim == 3 else out

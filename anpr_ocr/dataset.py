@@ -1,0 +1,75 @@
+"""Torch datasets over real crops and rendered plates, sharing augmentation and preprocessing."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .alphabet import encode
+from .augment import apply
+from .data import Sample
+from .preprocess import preprocess
+from .synth import PlateRenderer
+
+
+class _Seeded(Dataset):
+    """Each item draws its randomness from (seed, epoch, index): any worker count, same data."""
+
+    def __init__(self, augmentation, seed: int):
+        self.augmentation = augmentation
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def _item(self, grey: np.ndarray, text: str, rng: np.random.Generator):
+        if self.augmentation is not None:
+            self.augmentation.set_random_seed(int(rng.integers(2**31)))
+            grey = apply(self.augmentation, grey)
+        return torch.from_numpy(preprocess(grey)), text
+
+
+class RealPlates(_Seeded):
+    """Loaded crops, augmented on the fly when an augmentation is given."""
+
+    def __init__(self, samples: list[Sample], augmentation=None, seed: int = 0):
+        super().__init__(augmentation, seed)
+        self.samples = samples
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, index: int):
+        s = self.samples[index]
+        return self._item(s.image, s.text, self._rng(index))
+
+
+class SyntheticPlates(_Seeded):
+    """`size` plates rendered on the fly; a new set each epoch, the same set for the same seed."""
+
+    def __init__(self, renderer: PlateRenderer, size: int, augmentation=None, seed: int = 0):
+        super().__init__(augmentation, seed + 1_000_003)
+        self.renderer = renderer
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __getitem__(self, index: int):
+        rng = self._rng(index)
+        grey, text = self.renderer.render(rng)
+        return self._item(grey, text, rng)
+
+
+def collate(batch: list[tuple[torch.Tensor, str]]):
+    """Stack images; concatenate targets for CTC; keep the texts for metrics."""
+    images = torch.stack([b[0] for b in batch])
+    texts = [b[1] for b in batch]
+    targets = torch.tensor([c for t in texts for c in encode(t)], dtype=torch.long)
+    lengths = torch.tensor([len(t) for t in texts], dtype=torch.long)
+    return images, targets, lengths, texts

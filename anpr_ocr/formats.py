@@ -1,0 +1,42 @@
+"""GOST R 50577 plate formats, as regular expressions over the Latin look-alike alphabet."""
+
+from __future__ import annotations
+
+import re
+
+_L = "[ABEKMHOPCTYX]"
+_REGION = r"\d{2,3}"
+
+FORMATS: dict[str, re.Pattern[str]] = {
+    "private": re.compile(rf"{_L}\d{{3}}{_L}{{2}}{_REGION}"),
+    "taxi": re.compile(rf"{_L}{{2}}\d{{3}}{_REGION}"),
+    "trailer": re.compile(rf"{_L}{{2}}\d{{4}}{_REGION}"),
+    "police": re.compile(rf"{_L}\d{{4}}{_REGION}"),
+    "motorcycle": re.compile(rf"\d{{4}}{_L}{{2}}{_REGION}"),
+}
+
+
+def plate_type(text: str) -> str | None:
+    """The GOST format a plate string fits ("private", "taxi", ...), or None if it fits none."""
+    for name, pattern in FORMATS.items():
+        if pattern.fullmatch(text):
+            return name
+    return None
+
+
+_BODY_LENGTH = {"private": 6, "taxi": 5, "trailer": 6, "police": 5, "motorcycle": 6}
+
+
+def format_key(text: str) -> str:
+    """A short key for grouping results: plate type and region length, e.g. "private/3"."""
+    kind = plate_type(text)
+    if kind is None:
+        return "other"
+    return f"{kind}/{len(text) - _BODY_LENGTH[kind]}"
+
+
+# Region codes in use: every two-digit code and the three-digit codes issued so far.
+REGION_CODES: tuple[str, ...] = tuple(f"{n:02d}" for n in range(1, 100)) + tuple(
+    "102 113 116 121 122 123 124 125 126 134 136 138 142 147 150 152 154 159 161 163 164 173 174 "
+    "177 178 186 190 193 196 197 198 199 277 299 702 716 725 750 761 763 777 790 797 799 977".split()
+)

@@ -1,0 +1,77 @@
+"""Metrics as pure functions over lists of (truth, prediction) strings."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+import numpy as np
+from rapidfuzz.distance import Levenshtein
+
+from .formats import format_key
+
+GAP = "∅"  # the confusion matrix's row and column for a missing or an extra character
+
+
+def exact_match(truths: list[str], preds: list[str]) -> float:
+    """Share of plates read exactly."""
+    _check(truths, preds)
+    return sum(t == p for t, p in zip(truths, preds)) / len(truths)
+
+
+def cer(truths: list[str], preds: list[str]) -> float:
+    """Character error rate: total edit distance over total truth length."""
+    _check(truths, preds)
+    return sum(Levenshtein.distance(t, p) for t, p in zip(truths, preds)) / sum(len(t) for t in truths)
+
+
+def confusion_counts(truths: list[str], preds: list[str]) -> Counter:
+    """Counts of (truth char, predicted char) from aligned edit operations.
+
+    Matches and substitutions pair the two characters; a deletion pairs the truth char with GAP,
+    an insertion pairs GAP with the predicted char.
+    """
+    _check(truths, preds)
+    counts: Counter = Counter()
+    for t, p in zip(truths, preds):
+        for tag, i1, i2, j1, j2 in Levenshtein.opcodes(t, p).as_list():
+            if tag in ("equal", "replace"):
+                counts.update(zip(t[i1:i2], p[j1:j2]))
+            elif tag == "delete":
+                counts.update((c, GAP) for c in t[i1:i2])
+            else:
+                counts.update((GAP, c) for c in p[j1:j2])
+    return counts
+
+
+def confusion_matrix(truths: list[str], preds: list[str], alphabet: str) -> tuple[np.ndarray, list[str]]:
+    """A (K+1)x(K+1) matrix, rows truth, columns prediction, over the alphabet plus GAP."""
+    labels = list(alphabet) + [GAP]
+    index = {c: i for i, c in enumerate(labels)}
+    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
+    for (t, p), n in confusion_counts(truths, preds).items():
+        matrix[index[t], index[p]] += n
+    return matrix, labels
+
+
+def grouped(truths: list[str], preds: list[str], key=format_key) -> dict[str, dict[str, float]]:
+    """Exact match, CER and count per group of the truth (plate format by default)."""
+    _check(truths, preds)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, t in enumerate(truths):
+        groups[key(t)].append(i)
+    out = {}
+    for name, idx in sorted(groups.items()):
+        t = [truths[i] for i in idx]
+        p = [preds[i] for i in idx]
+        out[name] = {"n": len(idx), "exact_match": exact_match(t, p), "cer": cer(t, p)}
+    return out
+
+
+def by_length(truths: list[str], preds: list[str]) -> dict[str, dict[str, float]]:
+    """Exact match, CER and count per label length."""
+    return grouped(truths, preds, key=lambda t: str(len(t)))
+
+
+def _check(truths: list[str], preds: list[str]) -> None:
+    if len(truths) != len(preds) or not truths:
+        raise ValueError(f"need equally many truths and predictions, at least one (got {len(truths)}, {len(preds)})")

@@ -1,0 +1,81 @@
+"""CRNN: a small convolutional feature extractor, a bidirectional LSTM, a linear CTC head.
+
+The input is one grey 32x128 crop. Four poolings bring it to a 2x32 map: 32 time steps of 4 px,
+enough for CTC on 9-character plates with repeated characters (at most 17 steps needed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from .alphabet import ALPHABET
+from .preprocess import INPUT_HEIGHT, INPUT_WIDTH
+
+# Pooling after each conv block: halve both sides twice, then height only (width stays 32).
+_POOLS = ((2, 2), (2, 2), None, (2, 1), None, (2, 1))
+
+
+@dataclass(frozen=True)
+class CRNNConfig:
+    """Architecture settings; stored in every checkpoint so the model can be rebuilt."""
+
+    height: int = INPUT_HEIGHT
+    width: int = INPUT_WIDTH
+    channels: tuple[int, ...] = (24, 48, 64, 80, 96, 128)
+    lstm_hidden: int = 96
+    dropout: float = 0.1
+    alphabet: str = ALPHABET
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.alphabet) + 1  # + CTC blank at index 0
+
+    @property
+    def time_steps(self) -> int:
+        return self.width // 4
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["channels"] = list(self.channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CRNNConfig":
+        return cls(**{**d, "channels": tuple(d["channels"])})
+
+
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class CRNN(nn.Module):
+    """(B, 1, H, W) float in [-1, 1] -> (B, T, classes) logits; class 0 is the CTC blank."""
+
+    def __init__(self, config: CRNNConfig | None = None):
+        super().__init__()
+        self.config = config = config or CRNNConfig()
+        layers: list[nn.Module] = []
+        c_in = 1
+        for c_out, pool in zip(config.channels, _POOLS):
+            layers.append(conv_block(c_in, c_out))
+            if pool:
+                layers.append(nn.MaxPool2d(pool, pool))
+            c_in = c_out
+        self.features = nn.Sequential(*layers)
+        feature_height = config.height // 16
+        self.dropout = nn.Dropout(config.dropout)
+        self.rnn = nn.LSTM(c_in * feature_height, config.lstm_hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * config.lstm_hidden, config.num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)  # (B, C, 2, T)
+        f = f.flatten(1, 2).permute(0, 2, 1)  # (B, T, C*2)
+        f, _ = self.rnn(self.dropout(f))
+        return self.head(self.dropout(f))
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
