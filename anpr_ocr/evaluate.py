@@ -21,14 +21,18 @@ def batch_tensor(greys: list[np.ndarray]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """Per-frame class probabilities (N, T, C) for grey crops, in batches."""
+def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+    """Per-frame class logits (N, T, C) for grey crops, in batches."""
     out = []
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     for i in range(0, len(greys), batch_size):
-        logits = model(batch_tensor(greys[i:i + batch_size]).to(device))
-        out.append(softmax(logits.float().cpu().numpy()))
+        out.append(model(batch_tensor(greys[i:i + batch_size]).to(device)).float().cpu().numpy())
     return np.concatenate(out) if out else np.zeros((0, 0, 0), np.float32)
+
+
+def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+    """Per-frame class probabilities (N, T, C) for grey crops, in batches."""
+    return softmax(frame_logits(model, greys, batch_size))
 
 
 def read_plates(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> list[Decoded]:

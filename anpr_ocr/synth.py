@@ -245,7 +245,7 @@ class PlateRenderer:
 
     def _warp(self, canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Map the plate's corners into an output crop: rectified with margins, or a tilted box."""
-        out_w = float(np.exp(rng.uniform(np.log(70), np.log(420))))
+        out_w = float(np.exp(rng.uniform(np.log(90), np.log(420))))
         out_h_plate = out_w * PLATE_H / PLATE_W * rng.uniform(0.85, 1.2)
         corners = np.array([[0, 0], [out_w, 0], [out_w, out_h_plate], [0, out_h_plate]], np.float32)
         if rng.random() < self.config.box_crop_fraction:
@@ -256,7 +256,7 @@ class PlateRenderer:
             corners[[0, 1], 0] += shear / 2
             corners[[2, 3], 0] -= shear / 2
             corners[[1, 2], 1] += np.array([-1, 1]) * rng.uniform(-0.08, 0.08) * out_h_plate
-            margins = rng.uniform(-0.02, 0.08, 4) * np.array([out_w, out_h_plate, out_w, out_h_plate])
+            margins = rng.uniform(0.005, 0.08, 4) * np.array([out_w, out_h_plate, out_w, out_h_plate])
         else:
             corners += rng.normal(0, 0.015, corners.shape).astype(np.float32) * np.array([out_w, out_h_plate], np.float32)
             margins = np.array([rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate,
@@ -340,3 +340,11 @@ def _ir_look(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     gamma = rng.uniform(0.4, 2.5)
     lut = np.clip(255 * (np.arange(256) / 255.0) ** gamma, 0, 255).astype(np.uint8)
     return cv2.LUT(grey, lut)
+
+
+def render_samples(renderer: PlateRenderer, n: int, seed: int, name: str = "synthetic") -> list:
+    """`n` rendered plates as `Sample`s (the embedded default data set when no real data is given)."""
+    from .data import Sample
+
+    rng = np.random.default_rng(seed)
+    return [Sample(*renderer.render(rng), f"{name}/{i}") for i in range(n)]

@@ -2,7 +2,8 @@
 
 `fit(config, train, val)` runs both stages under one one-cycle schedule (either stage may be
 empty, which gives the "real only" and "synthetic only" recipes), validates every epoch, keeps
-the best checkpoint by val exact match (ties by CER), writes a history and can resume.
+the best checkpoint by val exact match (ties by CER) as best.pth and the best of the synthetic
+stage alone as best_pretrain.pth, writes a history and can resume.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from . import metrics
 from .alphabet import ALPHABET
@@ -117,11 +118,13 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
                "val_exact_match": metrics.exact_match(truths, preds), "val_cer": metrics.cer(truths, preds),
                "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
         history.append(row)
-        if (row["val_exact_match"], -row["val_cer"]) > (best["val_exact_match"], -best["val_cer"]):
+        score = (row["val_exact_match"], -row["val_cer"])
+        if score > (best["val_exact_match"], -best["val_cer"]):
             best = dict(row)
-            save_checkpoint(model.to("cpu"), out / "best.pth", epoch=epoch, val_exact_match=row["val_exact_match"],
-                            val_cer=row["val_cer"], seed=config.seed)
-            model.to(device)
+            _save_best(model, out / "best.pth", row, config.seed, device)
+        earlier = [(h["val_exact_match"], -h["val_cer"]) for h in history[:-1] if h["stage"] == "pretrain"]
+        if stage == "pretrain" and (not earlier or score > max(earlier)):
+            _save_best(model, out / "best_pretrain.pth", row, config.seed, device)  # the "synthetic only" model
         (out / "history.json").write_text(json.dumps(history, indent=1))
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
@@ -130,6 +133,12 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
                         val_cer=f"{row['val_cer']:.4f}")
     wall = time.perf_counter() - started
     return FitResult(out / "best.pth", history, best, wall, count_parameters(model))
+
+
+def _save_best(model, path: Path, row: dict, seed: int, device) -> None:
+    save_checkpoint(model.to("cpu"), path, epoch=row["epoch"], stage=row["stage"],
+                    val_exact_match=row["val_exact_match"], val_cer=row["val_cer"], seed=seed)
+    model.to(device)
 
 
 def _epoch_plan(config: TrainConfig, train: list[Sample], renderer: PlateRenderer) -> list[tuple[str, object]]:
@@ -154,7 +163,7 @@ def _train_epoch(model, dataset, optimizer, scheduler, config: TrainConfig, devi
                         collate_fn=collate, num_workers=config.num_workers, generator=generator,
                         persistent_workers=False, prefetch_factor=4 if config.num_workers else None)
     total, count = 0.0, 0
-    for images, targets, lengths, _ in tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=2.0):
+    for images, targets, lengths, _ in tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=15.0):
         logits = model(images.to(device, non_blocking=True))
         loss = ctc_loss(logits, targets, lengths)
         optimizer.zero_grad(set_to_none=True)

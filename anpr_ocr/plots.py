@@ -1,0 +1,114 @@
+"""Figures for the notebook and the README. Each function draws one figure and may save it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import cv2
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .metrics import confusion_matrix
+
+
+def _save(fig, path: str | Path | None):
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    return fig
+
+
+def image_grid(images: list[np.ndarray], titles: list[str], cols: int = 6, path=None, title: str | None = None):
+    """Grey crops in a grid, each resized to 4:1 for display, titled with its label."""
+    rows = max(1, -(-len(images) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.2, rows * 0.9), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, img, t in zip(axes.flat, images, titles):
+        ax.imshow(cv2.resize(img, (160, 40)), cmap="gray", vmin=0, vmax=255)
+        ax.set_title(t, fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def data_overview(splits: dict[str, list], path=None):
+    """Counts per split, label lengths, character frequencies and crop sizes in one figure."""
+    fig, axes = plt.subplots(1, 4, figsize=(18, 3.4))
+    axes[0].bar(list(splits), [len(v) for v in splits.values()], color="tab:blue")
+    axes[0].set_title("crops per split")
+    lengths = Counter(len(s.text) for v in splits.values() for s in v)
+    axes[1].bar([str(k) for k in sorted(lengths)], [lengths[k] for k in sorted(lengths)], color="tab:orange")
+    axes[1].set_title("label length")
+    chars = Counter(c for v in splits.values() for s in v for c in s.text)
+    keys = sorted(chars)
+    axes[2].bar(keys, [chars[k] for k in keys], color="tab:green")
+    axes[2].set_title("character frequency")
+    for name, v in splits.items():
+        axes[3].scatter([s.image.shape[1] for s in v], [s.image.shape[0] for s in v], s=6, label=name, alpha=0.6)
+    axes[3].set_xlabel("width, px")
+    axes[3].set_ylabel("height, px")
+    axes[3].set_title("crop size")
+    axes[3].legend()
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def training_curves(history: list[dict], path=None, title: str = ""):
+    """Train and val loss, val exact match and val CER per epoch; the stage change is marked."""
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
+    axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss")
+    axes[0].plot(epochs, [h["val_loss"] for h in history], label="val loss")
+    axes[0].set_yscale("log")
+    axes[1].plot(epochs, [100 * h["val_exact_match"] for h in history], color="tab:green")
+    axes[1].set_ylabel("val exact match, %")
+    axes[2].plot(epochs, [100 * h["val_cer"] for h in history], color="tab:red")
+    axes[2].set_ylabel("val CER, %")
+    axes[2].set_yscale("log")
+    switch = next((h["epoch"] for h in history if h["stage"] == "finetune"), None)
+    for ax in axes:
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+        if switch is not None and switch > epochs[0]:
+            ax.axvline(switch - 0.5, color="grey", ls="--", lw=1, label="synthetic → real")
+    axes[0].legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def confusion_heatmap(truths: list[str], preds: list[str], alphabet: str, path=None, title: str = ""):
+    """Character confusion matrix (rows truth, columns prediction), log-coloured, counts written in."""
+    matrix, labels = confusion_matrix(truths, preds, alphabet)
+    fig, ax = plt.subplots(figsize=(10, 9))
+    ax.imshow(np.log1p(matrix), cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("truth")
+    for i, j in zip(*np.nonzero(matrix)):
+        ax.text(j, i, str(matrix[i, j]), ha="center", va="center", fontsize=7,
+                color="white" if i == j else "crimson")
+    ax.set_title(title or "character confusion matrix (∅: missing or extra character)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def robustness_curves(results: dict[str, list[tuple[float, float]]], labels: dict[str, str], path=None):
+    """Exact match against degradation strength, one panel per degradation."""
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), squeeze=False)
+    for ax, (name, points) in zip(axes[0], results.items()):
+        xs, ys = zip(*points)
+        ax.plot(xs, [100 * y for y in ys], marker="o")
+        ax.set_title(name)
+        ax.set_xlabel(labels.get(name, "strength"))
+        ax.set_ylim(0, 101)
+        ax.grid(alpha=0.3)
+        if name.startswith("downscale") or name.startswith("jpeg"):
+            ax.invert_xaxis()
+    axes[0][0].set_ylabel("test exact match, %")
+    fig.tight_layout()
+    return _save(fig, path)
