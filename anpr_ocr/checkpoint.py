@@ -60,7 +60,10 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path} has checkpoint format {ckpt.get('format_version')}, expected {FORMAT_VERSION}")
     if ckpt.get("alphabet") != ALPHABET:
         raise CheckpointError(f"{path} was trained for alphabet {ckpt.get('alphabet')!r}, this package uses {ALPHABET!r}")
-    config = CRNNConfig.from_dict(ckpt["config"])
+    try:
+        config = CRNNConfig.from_dict(ckpt["config"])
+    except (TypeError, KeyError, AttributeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: malformed model config: {exc}") from exc
     if list(ckpt.get("input_size", [])) != [config.height, config.width]:
         raise CheckpointError(f"{path}: input size {ckpt.get('input_size')} does not match its config")
     return ckpt

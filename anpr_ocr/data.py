@@ -134,6 +134,8 @@ def _csv_pairs(csv_path: Path) -> tuple[list[tuple[Path, str]], LoadReport]:
     pairs = []
     with csv_path.open(newline="", encoding="utf-8") as handle:
         for n, row in enumerate(csv.reader(handle), start=1):
+            if not any(c.strip() for c in row):
+                continue  # blank line
             if n == 1 and [c.strip().lower() for c in row[:2]] == ["path", "text"]:
                 continue
             if len(row) < 2 or not row[0].strip():

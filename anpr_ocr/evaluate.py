@@ -27,7 +27,10 @@ def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     for i in range(0, len(greys), batch_size):
         out.append(model(batch_tensor(greys[i:i + batch_size]).to(device)).float().cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, 0, 0), np.float32)
+    if not out:
+        config = getattr(model, "config", None)
+        return np.zeros((0, getattr(config, "time_steps", 0), getattr(config, "num_classes", 0)), np.float32)
+    return np.concatenate(out)
 
 
 def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:

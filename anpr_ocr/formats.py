@@ -7,6 +7,14 @@ import re
 _L = "[ABEKMHOPCTYX]"
 _REGION = r"\d{2,3}"
 
+_BODY_LENGTH = {"private": 6, "taxi": 5, "trailer": 6, "police": 5, "motorcycle": 6}
+
+# Region codes in use: every two-digit code and the three-digit codes issued so far.
+REGION_CODES: tuple[str, ...] = tuple(f"{n:02d}" for n in range(1, 100)) + tuple(
+    "102 113 116 121 122 123 124 125 126 134 136 138 142 147 150 152 154 159 161 163 164 173 174 "
+    "177 178 186 190 193 196 197 198 199 277 299 702 716 725 750 761 763 777 790 797 799 977".split()
+)
+
 FORMATS: dict[str, re.Pattern[str]] = {
     "private": re.compile(rf"{_L}\d{{3}}{_L}{{2}}{_REGION}"),
     "taxi": re.compile(rf"{_L}{{2}}\d{{3}}{_REGION}"),
@@ -17,14 +25,14 @@ FORMATS: dict[str, re.Pattern[str]] = {
 
 
 def plate_type(text: str) -> str | None:
-    """The GOST format a plate string fits ("private", "taxi", ...), or None if it fits none."""
-    for name, pattern in FORMATS.items():
-        if pattern.fullmatch(text):
-            return name
-    return None
+    """The GOST format a plate string fits ("private", "taxi", ...), or None if it fits none.
 
-
-_BODY_LENGTH = {"private": 6, "taxi": 5, "trailer": 6, "police": 5, "motorcycle": 6}
+    Two letters and six digits fit both taxi (3-digit region) and trailer (2-digit region): the
+    reading whose region code is issued wins, taxi when both are.
+    """
+    kinds = [name for name, pattern in FORMATS.items() if pattern.fullmatch(text)]
+    issued = [k for k in kinds if text[_BODY_LENGTH[k]:] in REGION_CODES]
+    return (issued or kinds or [None])[0]
 
 
 def format_key(text: str) -> str:
@@ -33,10 +41,3 @@ def format_key(text: str) -> str:
     if kind is None:
         return "other"
     return f"{kind}/{len(text) - _BODY_LENGTH[kind]}"
-
-
-# Region codes in use: every two-digit code and the three-digit codes issued so far.
-REGION_CODES: tuple[str, ...] = tuple(f"{n:02d}" for n in range(1, 100)) + tuple(
-    "102 113 116 121 122 123 124 125 126 134 136 138 142 147 150 152 154 159 161 163 164 173 174 "
-    "177 178 186 190 193 196 197 198 199 277 299 702 716 725 750 761 763 777 790 797 799 977".split()
-)

@@ -47,11 +47,11 @@ def fallback_font_path() -> Path:
 
 
 def load_texts(path: str | Path | None) -> list[str]:
-    """Real plate strings, one a line, keeping those that fit a GOST format."""
+    """Real plate strings, one a line, keeping the private-format ones (the layout they are drawn in)."""
     if path is None:
         return []
     lines = Path(path).read_text(encoding="utf-8").split()
-    return [t for t in lines if any(p.fullmatch(t) for p in FORMATS.values())]
+    return [t for t in lines if FORMATS["private"].fullmatch(t)]
 
 
 @dataclass
@@ -139,8 +139,8 @@ class PlateRenderer:
     def _scene(self, rng: np.random.Generator) -> np.ndarray:
         """Car body around the plate, sometimes a dark plate holder with dealer text below."""
         h, w = PLATE_H + 2 * PAD_Y, PLATE_W + 2 * PAD_X
-        texture = np.empty((h // 4, w // 4), np.float32)  # coarse texture: cheap, and warps shrink it anyway
-        cv2.randn(texture, float(rng.integers(0, 256)), float(rng.uniform(1, 12)))
+        # coarse texture: cheap, and warps shrink it anyway; drawn from rng so a seed reproduces it
+        texture = rng.normal(float(rng.integers(0, 256)), float(rng.uniform(1, 12)), (h // 4, w // 4)).astype(np.float32)
         canvas = cv2.resize(texture, (w, h), interpolation=cv2.INTER_LINEAR)
         canvas += np.linspace(-1, 1, h, dtype=np.float32)[:, None] * rng.uniform(-60, 60)
         if rng.random() < 0.6:

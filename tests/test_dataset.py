@@ -1,0 +1,128 @@
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from anpr_ocr.augment import apply, train_augmentation
+from anpr_ocr.data import Sample
+from anpr_ocr.dataset import RealPlates, SyntheticPlates, collate
+from anpr_ocr.formats import plate_type
+from anpr_ocr.preprocess import preprocess
+from anpr_ocr.synth import PlateRenderer, SynthConfig
+
+
+@pytest.fixture(scope="module")
+def renderer(font_path, texts_path):
+    return PlateRenderer(SynthConfig(font_path=str(font_path), texts_path=str(texts_path)))
+
+
+def _check_item(item, text=None):
+    x, t = item
+    assert isinstance(x, torch.Tensor)
+    assert x.shape == (1, 32, 128) and x.dtype == torch.float32
+    assert x.min() >= -1 and x.max() <= 1
+    assert isinstance(t, str)
+    if text is not None:
+        assert t == text
+
+
+def test_real_plates_without_augmentation_is_preprocess(val_samples):
+    ds = RealPlates(val_samples[:5])
+    assert len(ds) == 5
+    for i in range(5):
+        _check_item(ds[i], val_samples[i].text)
+        np.testing.assert_array_equal(ds[i][0].numpy(), preprocess(val_samples[i].image))
+
+
+def test_real_plates_augmented_deterministic_per_seed_epoch_index(val_samples):
+    samples = val_samples[:6]
+    a = RealPlates(samples, train_augmentation(), seed=3)
+    b = RealPlates(samples, train_augmentation(), seed=3)  # a fresh pipeline, same seed
+    for i in range(6):
+        _check_item(a[i], samples[i].text)
+        assert torch.equal(a[i][0], b[i][0])
+    # the order of access does not matter: each item draws from (seed, epoch, index) only
+    assert torch.equal(a[4][0], RealPlates(samples, train_augmentation(), seed=3)[4][0])
+    plain = RealPlates(samples)
+    assert sum(not torch.equal(a[i][0], plain[i][0]) for i in range(6)) >= 3  # augmentation does something
+
+
+def test_real_plates_differ_across_epochs_and_seeds(val_samples):
+    samples = val_samples[:6]
+    ds = RealPlates(samples, train_augmentation(), seed=0)
+    epoch0 = [ds[i][0] for i in range(6)]
+    ds.set_epoch(1)
+    epoch1 = [ds[i][0] for i in range(6)]
+    assert sum(not torch.equal(x, y) for x, y in zip(epoch0, epoch1)) >= 4
+    ds.set_epoch(0)
+    assert all(torch.equal(ds[i][0], epoch0[i]) for i in range(6))
+    other = RealPlates(samples, train_augmentation(), seed=1)
+    assert sum(not torch.equal(other[i][0], epoch0[i]) for i in range(6)) >= 4
+
+
+def test_augmentation_keeps_grey_uint8():
+    grey = np.random.default_rng(0).integers(0, 256, (40, 150)).astype(np.uint8)
+    aug = train_augmentation(seed=0, strength=2.0)
+    for _ in range(10):
+        out = apply(aug, grey)
+        assert out.ndim == 2 and out.dtype == np.uint8
+    assert apply(None, grey) is grey
+
+
+def test_synthetic_plates_labels_deterministic_and_new_each_epoch(renderer):
+    a = SyntheticPlates(renderer, 8, train_augmentation(), seed=0)
+    b = SyntheticPlates(renderer, 8, train_augmentation(), seed=0)
+    assert len(a) == 8
+    texts0 = [a[i][1] for i in range(8)]
+    assert texts0 == [b[i][1] for i in range(8)]
+    assert all(plate_type(t) is not None for t in texts0)
+    a.set_epoch(1)
+    texts1 = [a[i][1] for i in range(8)]
+    assert sum(x != y for x, y in zip(texts0, texts1)) >= 6
+    c = SyntheticPlates(renderer, 8, train_augmentation(), seed=1)
+    assert sum(x != c[i][1] for i, x in enumerate(texts0)) >= 6
+
+
+def _item_with_cv2_seed(ds, i):
+    cv2.setRNGSeed(i + 7)  # OpenCV's global RNG is moved on purpose: items must not depend on it
+    return ds[i]
+
+
+def test_synthetic_plates_images_deterministic(renderer):
+    a = SyntheticPlates(renderer, 4, train_augmentation(), seed=0)
+    b = SyntheticPlates(renderer, 4, train_augmentation(), seed=0)
+    for i in range(4):
+        xa, ta = _item_with_cv2_seed(a, i)
+        xb, tb = _item_with_cv2_seed(b, i)
+        _check_item((xa, ta))
+        assert ta == tb
+        assert torch.equal(xa, xb)
+    x0 = _item_with_cv2_seed(a, 2)[0]
+    a.set_epoch(1)
+    assert not torch.equal(x0, _item_with_cv2_seed(a, 2)[0])
+
+
+def test_collate_concatenates_targets():
+    x1, x2 = torch.zeros(1, 32, 128), torch.ones(1, 32, 128)
+    images, targets, lengths, texts = collate([(x1, "A1"), (x2, "B22X")])
+    assert images.shape == (2, 1, 32, 128)
+    assert torch.equal(images[1], x2)
+    assert targets.tolist() == [11, 2, 12, 3, 3, 22]
+    assert targets.dtype == torch.long
+    assert lengths.tolist() == [2, 4]
+    assert texts == ["A1", "B22X"]
+
+
+def test_collate_through_a_dataloader(val_samples):
+    loader = torch.utils.data.DataLoader(RealPlates(val_samples[:5]), batch_size=4, collate_fn=collate)
+    images, targets, lengths, texts = next(iter(loader))
+    assert images.shape == (4, 1, 32, 128)
+    assert texts == [s.text for s in val_samples[:4]]
+    assert lengths.tolist() == [len(t) for t in texts]
+    assert targets.numel() == int(lengths.sum())
+
+
+def test_real_plates_accept_a_constructed_sample():
+    s = Sample(np.full((30, 100), 255, np.uint8), "A123BC77", "mem")
+    x, t = RealPlates([s])[0]
+    assert t == "A123BC77" and torch.all(x == 1.0)

@@ -1,0 +1,101 @@
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from anpr_ocr.alphabet import ALPHABET
+from anpr_ocr.metrics import GAP, by_length, cer, confusion_counts, confusion_matrix, exact_match, grouped
+
+
+def test_exact_match_and_cer_hand_computed():
+    truths = ["A123BC77", "B456EK199"]
+    preds = ["A123BC77", "B456EK19"]
+    assert exact_match(truths, preds) == 0.5
+    assert cer(truths, preds) == pytest.approx(1 / 17)  # one deletion over 8 + 9 truth chars
+
+
+def test_perfect_and_all_wrong():
+    assert exact_match(["A123BC77"], ["A123BC77"]) == 1.0
+    assert cer(["A123BC77"], ["A123BC77"]) == 0.0
+    assert exact_match(["A123BC77", "X900XH90"], ["", "X900XH9O"]) == 0.0
+    # empty prediction: 8 deletions; one substitution: 1 -> 9 edits over 16 chars
+    assert cer(["A123BC77", "X900XH90"], ["", "X900XH9O"]) == pytest.approx(9 / 16)
+
+
+def test_cer_counts_insertions_and_can_exceed_one():
+    assert cer(["A1"], ["A1XX"]) == pytest.approx(1.0)
+    assert cer(["A"], ["BCD"]) == pytest.approx(3.0)
+
+
+def test_confusion_counts_substitution_insertion_deletion():
+    truths = ["A1", "B2", "C34"]
+    preds = ["A7", "B25", "C3"]  # 1->7 substituted, 5 inserted, 4 deleted
+    assert confusion_counts(truths, preds) == Counter({
+        ("A", "A"): 1, ("1", "7"): 1,
+        ("B", "B"): 1, ("2", "2"): 1, (GAP, "5"): 1,
+        ("C", "C"): 1, ("3", "3"): 1, ("4", GAP): 1,
+    })
+
+
+def test_confusion_counts_accumulate_over_plates():
+    counts = confusion_counts(["77", "O7"], ["77", "07"])
+    assert counts == Counter({("7", "7"): 3, ("O", "0"): 1})
+
+
+def test_confusion_matrix_cells():
+    truths = ["A1", "B2", "C34"]
+    preds = ["A7", "B25", "C3"]
+    matrix, labels = confusion_matrix(truths, preds, ALPHABET)
+    assert matrix.shape == (23, 23)
+    assert matrix.dtype == np.int64
+    assert labels == list(ALPHABET) + [GAP]
+    i = labels.index
+    assert matrix[i("1"), i("7")] == 1
+    assert matrix[i(GAP), i("5")] == 1
+    assert matrix[i("4"), i(GAP)] == 1
+    assert matrix[i("A"), i("A")] == matrix[i("3"), i("3")] == 1
+    assert matrix.sum() == 8
+    assert np.trace(matrix) == 5  # A, B, 2, C, 3 read right
+    assert matrix[i("7"), i("1")] == 0  # rows are truth, columns prediction
+
+
+TRUTHS = ["A123BC77", "B456EK199", "C789MH50", "AB12377"]
+PREDS = ["A123BC77", "B456EK19", "C789MH5", "AB12377"]
+
+
+def test_grouped_by_format():
+    out = grouped(TRUTHS, PREDS)
+    assert list(out) == ["private/2", "private/3", "taxi/2"]
+    assert out["private/2"] == {"n": 2, "exact_match": 0.5, "cer": pytest.approx(1 / 16)}
+    assert out["private/3"] == {"n": 1, "exact_match": 0.0, "cer": pytest.approx(1 / 9)}
+    assert out["taxi/2"] == {"n": 1, "exact_match": 1.0, "cer": 0.0}
+
+
+def test_grouped_puts_unknown_formats_in_other():
+    out = grouped(["A123BC77", "12345"], ["A123BC77", "1234"])
+    assert out["other"] == {"n": 1, "exact_match": 0.0, "cer": pytest.approx(1 / 5)}
+
+
+def test_by_length():
+    out = by_length(TRUTHS, PREDS)
+    assert list(out) == ["7", "8", "9"]
+    assert out["7"] == {"n": 1, "exact_match": 1.0, "cer": 0.0}
+    assert out["8"] == {"n": 2, "exact_match": 0.5, "cer": pytest.approx(1 / 16)}
+    assert out["9"] == {"n": 1, "exact_match": 0.0, "cer": pytest.approx(1 / 9)}
+
+
+@pytest.mark.parametrize("fn", [exact_match, cer, confusion_counts, grouped, by_length])
+def test_length_mismatch_raises(fn):
+    with pytest.raises(ValueError, match="equally many"):
+        fn(["A123BC77", "X900XH90"], ["A123BC77"])
+
+
+@pytest.mark.parametrize("fn", [exact_match, cer, confusion_counts, grouped, by_length])
+def test_empty_raises(fn):
+    with pytest.raises(ValueError):
+        fn([], [])
+
+
+def test_confusion_matrix_checks_lengths():
+    with pytest.raises(ValueError):
+        confusion_matrix(["A1"], [], ALPHABET)

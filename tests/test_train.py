@@ -1,0 +1,137 @@
+import json
+
+import pytest
+import torch
+
+from anpr_ocr.checkpoint import load_model, read_checkpoint
+from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
+from anpr_ocr.synth import SynthConfig
+from anpr_ocr.train import TrainConfig, fit, seed_everything
+
+TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)
+HISTORY_KEYS = {"epoch", "stage", "train_loss", "val_loss", "val_exact_match", "val_cer", "lr", "seconds"}
+
+
+def _config(tmp_path, font_path, texts_path, **kw):
+    base = dict(out_dir=str(tmp_path / "run"), synth=SynthConfig(font_path=str(font_path), texts_path=str(texts_path)),
+                model=TINY, pretrain_epochs=1, synth_per_epoch=64, finetune_epochs=1, synth_mix=0.5,
+                batch_size=16, num_workers=0, threads=1, device="cpu", seed=0)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, val_samples, font_path, texts_path):
+    tmp = tmp_path_factory.mktemp("fit")
+    config = _config(tmp, font_path, texts_path)
+    result = fit(config, val_samples[:32], val_samples[32:48])
+    return config, result
+
+
+def test_fit_writes_outputs(finished_run):
+    config, result = finished_run
+    out = result.best_path.parent
+    assert str(out) == config.out_dir
+    assert sorted(p.name for p in out.iterdir()) == ["best.pth", "best_pretrain.pth", "config.json", "history.json",
+                                                     "last.pth"]
+    assert result.best_path.name == "best.pth"
+    assert result.parameters == count_parameters(CRNN(TINY))
+    assert result.wall_seconds > 0
+
+
+def test_fit_history(finished_run):
+    config, result = finished_run
+    history = json.loads((result.best_path.parent / "history.json").read_text())
+    assert history == result.history
+    assert len(history) == 2  # one row per epoch
+    assert [row["stage"] for row in history] == ["pretrain", "finetune"]
+    assert [row["epoch"] for row in history] == [0, 1]
+    for row in history:
+        assert set(row) == HISTORY_KEYS
+        assert 0.0 <= row["val_exact_match"] <= 1.0
+        assert row["val_cer"] >= 0.0
+        assert row["train_loss"] > 0 and row["val_loss"] > 0
+        assert row["lr"] > 0
+    assert history[0]["seconds"] <= history[1]["seconds"]
+    best = max(history, key=lambda r: (r["val_exact_match"], -r["val_cer"]))
+    assert result.best["epoch"] == best["epoch"]
+
+
+def test_fit_config_json(finished_run):
+    config, result = finished_run
+    saved = json.loads((result.best_path.parent / "config.json").read_text())
+    assert saved == json.loads(json.dumps(config.to_dict()))
+    assert saved["model"]["channels"] == [8, 16, 16, 24, 24, 32]
+    assert saved["synth_per_epoch"] == 64
+
+
+def test_fit_best_checkpoint_loads(finished_run):
+    _, result = finished_run
+    ckpt = read_checkpoint(result.best_path)
+    assert ckpt["epoch"] == result.best["epoch"]
+    assert ckpt["val_exact_match"] == result.best["val_exact_match"]
+    assert ckpt["seed"] == 0
+    assert ckpt["stage"] == result.best["stage"]
+    model = load_model(result.best_path)
+    assert model.config == TINY
+    with torch.no_grad():
+        assert model(torch.zeros(2, 1, 32, 128)).shape == (2, 32, 23)
+
+
+def test_fit_best_pretrain_checkpoint(finished_run):
+    _, result = finished_run
+    path = result.best_path.parent / "best_pretrain.pth"
+    ckpt = read_checkpoint(path)  # the synthetic-only model: the one pretraining epoch
+    assert ckpt["stage"] == "pretrain" and ckpt["epoch"] == 0
+    assert ckpt["val_exact_match"] == result.history[0]["val_exact_match"]
+    assert ckpt["val_cer"] == result.history[0]["val_cer"]
+    assert load_model(path).config == TINY
+
+
+def test_fit_last_checkpoint(finished_run):
+    _, result = finished_run
+    state = torch.load(result.best_path.parent / "last.pth", weights_only=True)
+    assert set(state) == {"model", "optimizer", "scheduler", "history", "best", "epoch", "elapsed"}
+    assert state["epoch"] == 1
+    assert state["history"] == result.history
+    # 64 synthetic / 16 + (32 real + 16 synthetic) / 16 = 4 + 3 optimiser steps
+    assert state["scheduler"]["last_epoch"] == 6
+    assert state["scheduler"]["total_steps"] == 7
+
+
+def test_resume_after_completion_does_not_retrain(finished_run, val_samples):
+    config, result = finished_run
+    out = result.best_path.parent
+    best_before = result.best_path.read_bytes()
+    pretrain_before = (out / "best_pretrain.pth").read_bytes()
+    last_before = (out / "last.pth").read_bytes()
+    config.resume = True
+    try:
+        again = fit(config, val_samples[:32], val_samples[32:48])
+    finally:
+        config.resume = False
+    assert len(again.history) == 2
+    assert again.history == result.history
+    assert again.best == result.best
+    assert json.loads((out / "history.json").read_text()) == result.history
+    assert result.best_path.read_bytes() == best_before
+    assert (out / "last.pth").read_bytes() == last_before
+    assert (out / "best_pretrain.pth").read_bytes() == pretrain_before
+
+
+def test_fit_rejects_empty_val(tmp_path, val_samples, font_path, texts_path):
+    with pytest.raises(ValueError, match="validation"):
+        fit(_config(tmp_path, font_path, texts_path), val_samples[:8], [])
+    assert not (tmp_path / "run").exists()
+
+
+def test_fit_rejects_finetuning_without_train(tmp_path, val_samples, font_path, texts_path):
+    with pytest.raises(ValueError, match="real training samples"):
+        fit(_config(tmp_path, font_path, texts_path), [], val_samples[:8])
+
+
+def test_seed_everything_repeats_torch_draws():
+    seed_everything(5)
+    a = torch.rand(3)
+    seed_everything(5)
+    assert torch.equal(a, torch.rand(3))
