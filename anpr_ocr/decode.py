@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alphabet import ALPHABET, BLANK
+from .formats import REGION_CODES
 
 
 @dataclass(frozen=True)
@@ -47,3 +48,332 @@ def greedy_decode(probs: np.ndarray, alphabet: str = ALPHABET) -> list[Decoded]:
         text = "".join(alphabet[c - 1] for c in chars)
         results.append(Decoded(text, float(path_confidence[b]), tuple(per_char)))
     return results
+
+
+# --------------------------------------------------------------------------------------------
+# String probabilities and alignments under the CTC model, batched over (B, T, C) arrays.
+# --------------------------------------------------------------------------------------------
+
+_NEG = -1e30  # log of "impossible"; finite so that sums and maxima stay NaN-free
+
+
+def _extended_labels(texts: list[str], alphabet: str) -> tuple[np.ndarray, np.ndarray]:
+    """Blank-interleaved label sequences (B, S) padded with blanks, and each one's length S_b."""
+    index = {c: i + 1 for i, c in enumerate(alphabet)}
+    longest = max((len(t) for t in texts), default=0)
+    ext = np.full((len(texts), 2 * longest + 1), BLANK, dtype=np.int64)
+    for b, text in enumerate(texts):
+        try:
+            ext[b, 1:2 * len(text):2] = [index[c] for c in text]
+        except KeyError as exc:
+            raise ValueError(f"text {text!r} has a character outside the alphabet: {exc}") from None
+    return ext, np.array([2 * len(t) + 1 for t in texts], dtype=np.int64)
+
+
+def _shift(a: np.ndarray, k: int) -> np.ndarray:
+    """`a` moved k states to the right along axis 1, the vacated states impossible."""
+    out = np.full(a.shape, _NEG)
+    if k < a.shape[1]:
+        out[:, k:] = a[:, :a.shape[1] - k]
+    return out
+
+
+def _transitions(ext: np.ndarray) -> np.ndarray:
+    """Where the skip transition s-2 -> s is allowed: s is a character different from s-2's."""
+    skip = np.zeros(ext.shape, dtype=bool)
+    skip[:, 2:] = (ext[:, 2:] != BLANK) & (ext[:, 2:] != ext[:, :-2])
+    return skip
+
+
+def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPHABET) -> np.ndarray:
+    """log p(text | frames) summed over every CTC alignment (the forward algorithm), shape (B,).
+
+    `probs` is (B, T, C) with class 0 the blank; `texts[b]` is the string to score for item b.
+    A text that no alignment of T frames can produce gets a log-likelihood of about -1e30.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    batch, frames, _ = probs.shape
+    if len(texts) != batch:
+        raise ValueError(f"need one text per batch item, got {len(texts)} for {batch}")
+    if frames == 0:
+        return np.where([len(t) == 0 for t in texts], 0.0, _NEG)
+    ext, lengths = _extended_labels(texts, alphabet)
+    skip = _transitions(ext)
+    logp = np.log(np.clip(probs, 1e-30, 1.0))
+    emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (batch, frames, ext.shape[1])), axis=2)
+    alpha = np.full(ext.shape, _NEG)
+    alpha[:, 0] = emit[:, 0, 0]
+    if ext.shape[1] > 1:
+        alpha[:, 1] = emit[:, 0, 1]
+    for t in range(1, frames):
+        jump = np.where(skip, _shift(alpha, 2), _NEG)
+        alpha = np.logaddexp(np.logaddexp(alpha, _shift(alpha, 1)), jump) + emit[:, t]
+        alpha = np.maximum(alpha, _NEG)
+    rows = np.arange(batch)
+    last = alpha[rows, lengths - 1]
+    before = np.where(lengths > 1, alpha[rows, np.maximum(lengths - 2, 0)], _NEG)
+    return np.maximum(np.logaddexp(last, before), _NEG)
+
+
+def char_confidences(probs: np.ndarray, texts: list[str], alphabet: str = ALPHABET) -> list[tuple[float, ...]]:
+    """Per-character confidences of given readings, as `greedy_decode` defines them.
+
+    Each text is aligned to the frames by its most probable CTC path (Viterbi); a character's
+    confidence is the highest probability of its class among the frames aligned to it. For the
+    greedy reading this is exactly what `greedy_decode` reports.
+    """
+    probs = np.asarray(probs, dtype=np.float64)
+    batch, frames, _ = probs.shape
+    if frames == 0 or batch == 0:
+        return [tuple(0.0 for _ in t) for t in texts]
+    ext, lengths = _extended_labels(texts, alphabet)
+    skip = _transitions(ext)
+    logp = np.log(np.clip(probs, 1e-30, 1.0))
+    emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (batch, frames, ext.shape[1])), axis=2)
+    delta = np.full(ext.shape, _NEG)
+    delta[:, 0] = emit[:, 0, 0]
+    if ext.shape[1] > 1:
+        delta[:, 1] = emit[:, 0, 1]
+    back = np.zeros((frames, *ext.shape), dtype=np.int8)  # 0 stay, 1 from s-1, 2 from s-2
+    for t in range(1, frames):
+        cands = np.stack([delta, _shift(delta, 1), np.where(skip, _shift(delta, 2), _NEG)])
+        back[t] = cands.argmax(axis=0)
+        delta = np.maximum(cands.max(axis=0) + emit[:, t], _NEG)
+    out = []
+    for b, text in enumerate(texts):
+        n = lengths[b]
+        s = n - 1 if n == 1 or delta[b, n - 1] >= delta[b, n - 2] else n - 2
+        best = [0.0] * len(text)
+        for t in range(frames - 1, -1, -1):
+            if s % 2 == 1:
+                k = s // 2
+                best[k] = max(best[k], float(probs[b, t, ext[b, s]]))
+            s -= int(back[t, b, s])
+        out.append(tuple(best))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# CTC prefix beam search.
+# --------------------------------------------------------------------------------------------
+
+def _prefix_beam(probs: np.ndarray, candidates: list[np.ndarray], beam_width: int,
+                 allowed=None, final=None) -> list[tuple[tuple[int, ...], float]]:
+    """Prefix beam search over one (T, C) item; returns (labels, log p) best first.
+
+    `candidates[t]` are the non-blank classes worth extending with at frame t. `allowed(prefix,
+    c)` may veto extensions (constrained decoding); `final(prefix)` filters the finished beams.
+    Probabilities are rescaled every frame (all beams by the same factor) so nothing underflows.
+    """
+    beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}  # prefix -> [p ends in blank, p ends in char]
+    log_scale = 0.0
+    for t in range(probs.shape[0]):
+        p = probs[t]
+        blank = p[BLANK]
+        nxt: dict[tuple[int, ...], list[float]] = {}
+        for prefix, (pb, pnb) in beams.items():
+            total = pb + pnb
+            entry = nxt.setdefault(prefix, [0.0, 0.0])
+            entry[0] += total * blank
+            if prefix:
+                last = prefix[-1]
+                entry[1] += pnb * p[last]  # the last character's run goes on
+            for c in candidates[t]:
+                c = int(c)
+                if allowed is not None and not allowed(prefix, c):
+                    continue
+                ext = prefix + (c,)
+                add = (pb if prefix and c == prefix[-1] else total) * p[c]
+                e = nxt.setdefault(ext, [0.0, 0.0])
+                e[1] += add
+        ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam_width]
+        top = ranked[0][1][0] + ranked[0][1][1] if ranked else 0.0
+        if top <= 0.0:
+            return []
+        beams = {k: [v[0] / top, v[1] / top] for k, v in ranked}
+        log_scale += float(np.log(top))
+    done = [(k, log_scale + float(np.log(v[0] + v[1]))) for k, v in beams.items() if v[0] + v[1] > 0]
+    if final is not None:
+        done = [d for d in done if final(d[0])]
+    return sorted(done, key=lambda d: d[1], reverse=True)
+
+
+def _frame_candidates(probs: np.ndarray, prune: float, max_per_frame: int) -> np.ndarray:
+    """(B, T) boolean masks of non-blank classes worth extending with: vectorised over the batch."""
+    order = np.argsort(-probs, axis=-1)[..., :max_per_frame]
+    keep = np.zeros(probs.shape, dtype=bool)
+    np.put_along_axis(keep, order, True, axis=-1)
+    keep &= probs >= prune
+    keep[..., BLANK] = False
+    return keep
+
+
+def beam_candidates(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, max_per_frame: int = 6,
+                    alphabet: str = ALPHABET) -> list[list[tuple[str, float]]]:
+    """The beam's readings for each item of a (B, T, C) batch: [(text, log p), ...], best first.
+
+    Classes below `prune` probability in a frame (or outside its top `max_per_frame`) are never
+    started there; `log p` is the beam's estimate of the string probability (a lower bound).
+    """
+    probs = _check_probs(probs)
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be at least 1, got {beam_width}")
+    keep = _frame_candidates(probs, prune, max_per_frame)
+    out = []
+    for b in range(probs.shape[0]):
+        cands = [np.flatnonzero(keep[b, t]) for t in range(probs.shape[1])]
+        found = _prefix_beam(probs[b], cands, beam_width)
+        out.append([("".join(alphabet[c - 1] for c in k), lp) for k, lp in found])
+    return out
+
+
+def _check_probs(probs: np.ndarray) -> np.ndarray:
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.ndim != 3:
+        raise ValueError(f"expected probabilities of shape (B, T, C), got {probs.shape}")
+    return probs
+
+
+def _scored(probs: np.ndarray, texts: list[str], alphabet: str) -> list[Decoded]:
+    """Decoded readings whose confidence is the exact CTC probability of the whole string."""
+    if not texts:
+        return []
+    log_p = ctc_log_likelihood(probs, texts, alphabet)
+    chars = char_confidences(probs, texts, alphabet)
+    return [Decoded(t, float(np.exp(lp)), c) for t, lp, c in zip(texts, log_p, chars)]
+
+
+def beam_decode(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, max_per_frame: int = 6,
+                alphabet: str = ALPHABET) -> list[Decoded]:
+    """CTC prefix beam search over a (B, T, C) batch: the most probable string, not the best path.
+
+    The confidence is the exact probability of the chosen string (all its alignments, by the
+    forward algorithm); character confidences are as in `greedy_decode`, along the string's
+    most probable alignment.
+    """
+    probs = _check_probs(probs)
+    found = beam_candidates(probs, beam_width, prune, max_per_frame, alphabet)
+    greedy = greedy_decode(probs, alphabet) if any(not f for f in found) else None
+    texts = [f[0][0] if f else greedy[b].text for b, f in enumerate(found)]
+    return _scored(probs, texts, alphabet)
+
+
+# --------------------------------------------------------------------------------------------
+# Format-aware decoding: prefer a GOST R 50577 reading when the model makes one nearly as likely.
+# --------------------------------------------------------------------------------------------
+
+# Body layouts of the formats in formats.FORMATS: L letter, D digit; the region follows.
+BODIES: dict[str, str] = {"private": "LDDDLL", "taxi": "LLDDD", "trailer": "LLDDDD",
+                          "police": "LDDDD", "motorcycle": "DDDDLL"}
+
+
+class PlateGrammar:
+    """Which strings are plates (a body layout plus a region code), and which are prefixes of one."""
+
+    def __init__(self, regions: tuple[str, ...] | None = REGION_CODES, bodies: dict[str, str] = BODIES,
+                 alphabet: str = ALPHABET):
+        self.alphabet = alphabet
+        self.bodies = tuple(bodies.values())
+        digits = [f"{n:02d}" for n in range(100)] + [f"{n:03d}" for n in range(1000)]
+        self.regions = frozenset(regions if regions is not None else digits)
+        self.region_prefixes = frozenset(r[:i] for r in self.regions for i in range(len(r) + 1))
+        self._cache: dict[str, bool] = {}
+
+    @staticmethod
+    def _kind(c: str) -> str:
+        return "D" if c.isdigit() else "L"
+
+    def viable(self, text: str) -> bool:
+        """Whether `text` is a prefix of some valid plate."""
+        hit = self._cache.get(text)
+        if hit is None:
+            kinds = "".join(self._kind(c) for c in text)
+            hit = any(kinds[:len(b)] == b[:len(kinds)] and text[len(b):] in self.region_prefixes
+                      for b in self.bodies)
+            self._cache[text] = hit
+        return hit
+
+    def valid(self, text: str) -> bool:
+        """Whether `text` is a complete plate: a body layout followed by a known region code."""
+        kinds = "".join(self._kind(c) for c in text)
+        return any(kinds[:len(b)] == b and text[len(b):] in self.regions for b in self.bodies)
+
+    def labels_viable(self, prefix: tuple[int, ...], c: int) -> bool:
+        return self.viable("".join(self.alphabet[i - 1] for i in prefix + (c,)))
+
+    def labels_valid(self, prefix: tuple[int, ...]) -> bool:
+        return self.valid("".join(self.alphabet[i - 1] for i in prefix))
+
+
+_GRAMMARS: dict[tuple, PlateGrammar] = {}
+
+
+def _grammar(regions: tuple[str, ...] | None, alphabet: str) -> PlateGrammar:
+    key = (None if regions is None else tuple(regions), alphabet)
+    if key not in _GRAMMARS:
+        _GRAMMARS[key] = PlateGrammar(regions, alphabet=alphabet)
+    return _GRAMMARS[key]
+
+
+def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20.0, prune: float = 1e-3,
+                  max_per_frame: int = 6, regions: tuple[str, ...] | None = REGION_CODES,
+                  alphabet: str = ALPHABET) -> list[Decoded]:
+    """Beam search that prefers a valid plate when the model finds one nearly as likely.
+
+    For each item two searches run: the free prefix beam search (its best string is what `beam_decode`
+    returns) and one constrained to GOST R 50577 plates (a body layout and a region code from
+    `regions`; `None` accepts any two- or three-digit region). The best valid string replaces the
+    free one when its exact CTC probability is at least 1/`max_ratio` of the free one's; otherwise
+    the free reading stands, so an image that really shows a non-standard string still reads as
+    such. `max_ratio=1` never overrides a more probable reading; larger values trust the formats more.
+    The constrained search may start any class above 1e-6 in a frame (the grammar keeps it
+    small), so a look-alike the model gave little weight (O for 0, B for 8) is still reachable.
+    The confidence is the exact CTC probability of the string returned.
+    """
+    probs = _check_probs(probs)
+    if max_ratio < 1:
+        raise ValueError(f"max_ratio must be at least 1, got {max_ratio}")
+    grammar = _grammar(regions, alphabet)
+    free = beam_decode(probs, beam_width, prune, max_per_frame, alphabet)
+    keep = _frame_candidates(probs, 1e-6, probs.shape[-1])
+    texts = [d.text for d in free]
+    for b, d in enumerate(free):
+        if grammar.valid(d.text):
+            continue
+        cands = [np.flatnonzero(keep[b, t]) for t in range(probs.shape[1])]
+        found = _prefix_beam(probs[b], cands, 2 * beam_width, grammar.labels_viable, grammar.labels_valid)
+        if found:
+            texts[b] = "".join(alphabet[c - 1] for c in found[0][0])
+    scored = _scored(probs, texts, alphabet)
+    return [s if s.text != f.text and s.confidence * max_ratio >= f.confidence else f
+            for s, f in zip(scored, free)]
+
+
+# --------------------------------------------------------------------------------------------
+# One entry point for the three decoders, with comparable confidences.
+# --------------------------------------------------------------------------------------------
+
+DECODERS = ("greedy", "beam", "format")
+
+
+def decode(probs: np.ndarray, decoder: str = "greedy", alphabet: str = ALPHABET, **options) -> list[Decoded]:
+    """Decode a (B, T, C) batch with "greedy", "beam" or "format"; `options` go to that decoder.
+
+    Unlike `greedy_decode` (whose confidence is the best path's probability), every reading here
+    carries the exact CTC probability of its whole string, so confidences compare across
+    decoders and temperature calibration means the same thing for all of them.
+    """
+    probs = _check_probs(probs)
+    if decoder == "greedy":
+        if options:
+            raise TypeError(f"greedy decoding takes no options, got {sorted(options)}")
+        readings = greedy_decode(probs, alphabet)
+        if not readings:
+            return []
+        log_p = ctc_log_likelihood(probs, [r.text for r in readings], alphabet)
+        return [Decoded(r.text, float(np.exp(lp)), r.char_confidences) for r, lp in zip(readings, log_p)]
+    if decoder == "beam":
+        return beam_decode(probs, alphabet=alphabet, **options)
+    if decoder == "format":
+        return format_decode(probs, alphabet=alphabet, **options)
+    raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")

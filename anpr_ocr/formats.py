@@ -9,10 +9,12 @@ _REGION = r"\d{2,3}"
 
 _BODY_LENGTH = {"private": 6, "taxi": 5, "trailer": 6, "police": 5, "motorcycle": 6}
 
-# Region codes in use: every two-digit code and the three-digit codes issued so far.
+# Region codes in use: every two-digit code and the three-digit codes issued so far (extend the list
+# as new ones appear: the format-aware decoder treats an unlisted region as unlikely, not impossible).
 REGION_CODES: tuple[str, ...] = tuple(f"{n:02d}" for n in range(1, 100)) + tuple(
-    "102 113 116 121 122 123 124 125 126 134 136 138 142 147 150 152 154 159 161 163 164 173 174 "
-    "177 178 186 190 193 196 197 198 199 277 299 702 716 725 750 761 763 777 790 797 799 977".split()
+    "102 113 116 121 122 123 124 125 126 133 134 136 137 138 142 147 150 152 154 155 156 158 159 161 163 "
+    "164 173 174 177 178 180 181 184 186 188 190 193 196 197 198 199 277 299 702 716 725 750 754 761 763 "
+    "774 777 790 797 799 977".split()
 )
 
 FORMATS: dict[str, re.Pattern[str]] = {

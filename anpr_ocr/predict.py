@@ -4,30 +4,42 @@
     predict("crop.png").text            # one image in, one result out
     [r.text for r in predict([a, b])]   # a list in, a list out
 
-Images may be paths (str or pathlib), numpy arrays as OpenCV reads them (BGR HxWx3 or grey HxW)
-or PIL images. Models are loaded once per checkpoint and cached; inputs are batched.
+Images may be paths (str or pathlib), numpy arrays as OpenCV reads them (BGR HxWx3 or grey HxW;
+any numeric dtype, RGBA too) or PIL images. Models are loaded once per checkpoint and cached with
+their calibrated temperature; inputs are batched. A bad input raises a ValueError (ImageError),
+TypeError or OSError (FileNotFoundError, ...) whose message names it: the path, or "image 3" in
+a batch. `predict` is safe to call from several threads at once.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
 
 import numpy as np
 import torch
 
 from .alphabet import ALPHABET, to_cyrillic
-from .checkpoint import load_model, read_checkpoint
-from .decode import greedy_decode, softmax
+from .checkpoint import CheckpointError, load_model, read_checkpoint
+from .decode import DECODERS, Decoded, decode, softmax
 from .evaluate import batch_tensor
 from .formats import plate_type
 from .preprocess import ImageError, read_image, to_grey
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"
+# "format" by the val measurement (dev checkpoint): on the real val crops all three decoders read
+# the same (99.0% exact); on val degraded with the training augmentation (404 crops) format-aware
+# decoding reads 78.2% exactly against 77.2% for greedy and beam, CER 0.077 against 0.082, for
+# about 3 ms of decoding per image on one core (greedy: 0.07 ms; the model itself: 2-5 ms).
+DEFAULT_DECODER = "format"
+BACKENDS = ("torch",)  # "onnx" is planned
+MAX_FILE_PIXELS = 200_000_000  # image files beyond this are refused before decoding (bomb guard)
 
 
 @dataclass(frozen=True)
@@ -35,13 +47,19 @@ class PlateReading:
     """What the model read on one plate crop."""
 
     text: str  # Latin look-alikes ("A123BC77"), or Cyrillic when asked for
-    confidence: float  # probability of the whole string under the model, 0..1
+    confidence: float  # calibrated probability of the whole string under the model, 0..1
     char_confidences: tuple[float, ...]
     plate_type: str | None  # "private", "taxi", "trailer", "police", "motorcycle" or None
     valid: bool  # whether the text fits a GOST R 50577 format
+    flagged: bool = False  # confidence below the caller's min_confidence: check this reading
 
 
-_cache: dict[tuple[str, float], torch.nn.Module] = {}
+class _Reader(NamedTuple):
+    model: torch.nn.Module
+    temperature: float
+
+
+_cache: dict[tuple[str, float], _Reader] = {}
 _cache_lock = threading.Lock()
 
 
@@ -50,61 +68,174 @@ def default_weights() -> Path:
     return Path(os.environ.get("ANPR_OCR_WEIGHTS", DEFAULT_WEIGHTS))
 
 
-def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
-    """The model behind a checkpoint (FP32 or INT8), loaded once and cached by path and mtime."""
+def _reader(weights: str | Path | None = None) -> _Reader:
     path = Path(weights) if weights is not None else default_weights()
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     key = (str(path.resolve()), path.stat().st_mtime)
     with _cache_lock:
         if key not in _cache:
-            kind = read_checkpoint(path).get("kind", "fp32")
+            ckpt = read_checkpoint(path)
+            temperature = ckpt.get("temperature", 1.0)
+            if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+                    or not math.isfinite(temperature) or temperature <= 0:
+                raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
+            kind = ckpt.get("kind", "fp32")
             if kind == "fp32":
-                _cache[key] = load_model(path)
+                model = load_model(path)
             else:
                 from .quantize import load_quantized
 
-                _cache[key] = load_quantized(path)
+                model = load_quantized(path)
+            _cache[key] = _Reader(model, float(temperature))
         return _cache[key]
 
 
+def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
+    """The model behind a checkpoint (FP32 or INT8), loaded once and cached by path and mtime."""
+    return _reader(weights).model
+
+
+def reader_temperature(weights: str | Path | None = None) -> float:
+    """The calibrated temperature stored with a checkpoint (1.0 when it has none)."""
+    return _reader(weights).temperature
+
+
+def _named(exc: Exception, name: str) -> Exception:
+    """The same kind of error with `name` in front of its message, unless it names it already."""
+    message = str(exc)
+    if name in message:
+        return exc
+    cls = type(exc) if isinstance(exc, (ImageError, TypeError, OSError)) else ImageError
+    try:
+        return cls(f"{name}: {message}")
+    except Exception:  # an exception class with an unusual constructor
+        return ImageError(f"{name}: {message}")
+
+
+def _read_path(path: Path, name: str) -> np.ndarray:
+    if path.is_dir():
+        raise IsADirectoryError(f"{name}: {path} is a directory, not an image file")
+    if not path.is_file():
+        raise FileNotFoundError(f"{name}: no image file at {path}")
+    from PIL import Image
+
+    size = None
+    try:  # read only the header first, so a decompression bomb is refused before decoding
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as header:
+                size = header.size
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: {path} is too large for a plate crop ({exc})") from exc
+    except Exception:  # PIL cannot parse it: leave the verdict to OpenCV
+        pass
+    if size is not None and size[0] * size[1] > MAX_FILE_PIXELS:
+        raise ImageError(f"{name}: {path} is {size[0]}x{size[1]} pixels, too large for a plate crop")
+    return read_image(path)
+
+
 def as_grey(image: Any, name: str) -> np.ndarray:
-    """Any supported image input -> grey uint8; errors name the input."""
-    if isinstance(image, (str, os.PathLike)):
-        return read_image(image)
-    if isinstance(image, np.ndarray):
-        if image.size == 0:
-            raise ImageError(f"{name}: empty array of shape {image.shape}")
-        return to_grey(image, name=name, bgr=True)
+    """Any supported image input -> grey uint8; errors are ValueError/TypeError/OSError naming it."""
+    try:
+        if isinstance(image, (str, os.PathLike)):
+            path = Path(image)
+            return _read_path(path, name if name == str(path) else f"{name} ({path})")
+        if isinstance(image, np.ndarray):
+            array, bgr = image, True
+        else:
+            array, bgr = _pil_array(image, name), False
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: unsupported array dtype {array.dtype}")
+        if array.size == 0:
+            raise ImageError(f"{name}: empty array of shape {array.shape}")
+        with np.errstate(all="ignore"):
+            return to_grey(array, name=name, bgr=bgr)
+    except (ImageError, TypeError, OSError) as exc:
+        raise _named(exc, name) from exc
+    except (ValueError, ArithmeticError, MemoryError) as exc:  # numpy/OpenCV errors on odd input
+        raise ImageError(f"{name}: cannot convert to a grey image: {exc}") from exc
+    except Exception as exc:  # cv2.error and friends: never let a raw library error escape
+        raise ImageError(f"{name}: cannot convert to a grey image ({type(exc).__name__}: {exc})") from exc
+
+
+def _pil_array(image: Any, name: str) -> np.ndarray:
     try:
         from PIL import Image
     except ImportError:  # pragma: no cover - pillow is a dependency
         Image = None
-    if Image is not None and isinstance(image, Image.Image):
-        array = np.asarray(image.convert("RGBA") if image.mode in ("P", "LA") else image)
-        return to_grey(array, name=name, bgr=False)
-    raise TypeError(f"{name}: expected a path, a numpy array or a PIL image, got {type(image).__name__}")
+    if Image is None or not isinstance(image, Image.Image):
+        raise TypeError(f"{name}: expected a path, a numpy array or a PIL image, got {type(image).__name__}")
+    if image.mode in ("P", "PA", "LA"):
+        image = image.convert("RGBA")
+    elif image.mode not in ("1", "L", "RGB", "RGBA", "I", "I;16", "F"):
+        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
+    return np.asarray(image)
+
+
+def _check_options(alphabet: str, decoder: str, backend: str, min_confidence: float, batch_size: int) -> None:
+    if alphabet not in ("latin", "cyrillic"):
+        raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
+    if decoder not in DECODERS:
+        raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+    if backend == "onnx":
+        raise NotImplementedError("backend='onnx' is not available yet; use backend='torch'")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
+            or not 0.0 <= min_confidence <= 1.0:
+        raise ValueError(f"min_confidence must be a number in [0, 1], got {min_confidence!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _logits(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
+    """Raw (B, T, C) logits for a batch of grey crops: the one place a backend plugs in."""
+    with torch.inference_mode():
+        return reader.model(batch_tensor(greys)).float().cpu().numpy()
+
+
+def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
+               batch_size: int = 64) -> list[Decoded]:
+    """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
+    reader = _reader(weights)
+    out: list[Decoded] = []
+    for start in range(0, len(greys), batch_size):
+        logits = _logits(reader, greys[start:start + batch_size]).astype(np.float64)
+        out.extend(decode(softmax(logits / reader.temperature), decoder, ALPHABET))
+    return out
 
 
 def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",
-            batch_size: int = 64) -> PlateReading | list[PlateReading]:
+            decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5, batch_size: int = 64,
+            backend: str = "torch") -> PlateReading | list[PlateReading]:
     """Read plate crops. One image gives one `PlateReading`, a list or tuple gives a list.
 
-    `weights` selects a checkpoint (default: the committed best model); `alphabet="cyrillic"`
-    returns the Cyrillic letters printed on the plate instead of their Latin look-alikes.
+    `weights` selects a checkpoint (default: the committed best model, or $ANPR_OCR_WEIGHTS);
+    `alphabet="cyrillic"` returns the Cyrillic letters printed on the plate instead of their Latin
+    look-alikes; `decoder` is "format" (default: beam search preferring a GOST R 50577 plate when
+    the model finds one nearly as likely; the most accurate on val), "beam" (CTC prefix beam
+    search: the most probable string) or "greedy" (best path; fastest). `confidence` is the
+    probability of the whole string, with the checkpoint's calibrated temperature applied;
+    readings under `min_confidence` are returned with `flagged=True`, never dropped.
     """
-    if alphabet not in ("latin", "cyrillic"):
-        raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
+    _check_options(alphabet, decoder, backend, min_confidence, batch_size)
     single = not isinstance(images, (list, tuple))
     items: Sequence[Any] = [images] if single else images
-    greys = [as_grey(img, "image" if single else f"image {i}") for i, img in enumerate(items)]
-    model = load_reader(weights)
-    readings: list[PlateReading] = []
-    with torch.inference_mode():
-        for start in range(0, len(greys), batch_size):
-            logits = model(batch_tensor(greys[start:start + batch_size]))
-            for d in greedy_decode(softmax(logits.float().numpy()), ALPHABET):
-                kind = plate_type(d.text)
-                text = to_cyrillic(d.text) if alphabet == "cyrillic" else d.text
-                readings.append(PlateReading(text, d.confidence, d.char_confidences, kind, kind is not None))
+    greys = [as_grey(img, _input_name(img, i, single)) for i, img in enumerate(items)]
+    if not greys:
+        return []
+    readings = []
+    for d in read_greys(greys, weights, decoder, batch_size):
+        kind = plate_type(d.text)
+        text = to_cyrillic(d.text) if alphabet == "cyrillic" else d.text
+        confidence = min(max(d.confidence, 0.0), 1.0)
+        readings.append(PlateReading(text, confidence, d.char_confidences, kind, kind is not None,
+                                     confidence < min_confidence))
     return readings[0] if single else readings
+
+
+def _input_name(image: Any, index: int, single: bool) -> str:
+    if single:
+        return str(image) if isinstance(image, (str, os.PathLike)) else "image"
+    return f"image {index}"

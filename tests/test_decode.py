@@ -1,0 +1,282 @@
+"""CTC decoding. The greedy tests below build per-frame probabilities by hand."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from anpr_ocr.alphabet import ALPHABET, BLANK
+from anpr_ocr.decode import Decoded, greedy_decode, softmax
+
+C = len(ALPHABET) + 1  # 23 classes, blank at 0
+
+
+def _cls(ch: str) -> int:
+    return BLANK if ch == "-" else ALPHABET.index(ch) + 1
+
+
+def _frames(path: str, probs: list[float]) -> np.ndarray:
+    """(T, C) frames: frame t gives `path[t]` ("-" is blank) probability probs[t], the rest shared evenly."""
+    assert len(path) == len(probs)
+    out = np.empty((len(path), C), dtype=np.float64)
+    for t, (ch, p) in enumerate(zip(path, probs)):
+        out[t] = (1 - p) / (C - 1)
+        out[t, _cls(ch)] = p
+    return out
+
+
+def _decode_one(path: str, probs: list[float]) -> Decoded:
+    result = greedy_decode(_frames(path, probs)[None])
+    assert len(result) == 1
+    return result[0]
+
+
+def test_greedy_repeats_are_merged():
+    d = _decode_one("AA-111-BB", [0.9] * 9)
+    assert d.text == "A1B"
+
+
+def test_greedy_blank_separates_doubled_char():
+    assert _decode_one("7-7", [0.9, 0.9, 0.9]).text == "77"
+    assert _decode_one("77", [0.9, 0.9]).text == "7"  # no blank between: one character
+    assert _decode_one("-77--7-", [0.9] * 7).text == "77"
+
+
+def test_greedy_full_plate():
+    path = "-A-1-22-3-B--C-7-7-"
+    d = _decode_one(path, [0.8] * len(path))
+    assert d.text == "A123BC77"  # "22" is one run: read once; a doubled 2 needs a blank between
+    d = _decode_one("-A-1-2-2-3-B--C-7-7-", [0.8] * 20)
+    assert d.text == "A1223BC77"
+    assert len(d.char_confidences) == 9
+
+
+def test_greedy_all_blank_is_empty():
+    d = _decode_one("----", [0.9, 0.5, 0.8, 1.0])
+    assert d.text == ""
+    assert d.char_confidences == ()
+    assert d.confidence == pytest.approx(0.9 * 0.5 * 0.8 * 1.0)
+
+
+def test_greedy_confidence_is_product_of_best_path():
+    probs = [0.6, 0.9, 0.5, 0.7, 0.5, 0.8, 0.95]
+    d = _decode_one("AA-111-", probs)
+    assert d.text == "A1"
+    assert d.confidence == pytest.approx(0.6 * 0.9 * 0.5 * 0.7 * 0.5 * 0.8 * 0.95)  # 0.071820
+    assert d.confidence == pytest.approx(0.07182)
+
+
+def test_greedy_char_confidence_is_max_over_run():
+    d = _decode_one("AA-111-", [0.6, 0.9, 0.5, 0.7, 0.5, 0.8, 0.95])
+    assert d.char_confidences == pytest.approx((0.9, 0.8))
+
+
+def test_greedy_doubled_char_keeps_separate_confidences():
+    d = _decode_one("7-7", [0.9, 0.6, 0.4])
+    assert d.text == "77"
+    assert d.char_confidences == pytest.approx((0.9, 0.4))
+    assert d.confidence == pytest.approx(0.9 * 0.6 * 0.4)
+
+
+def test_greedy_argmax_not_threshold():
+    # a frame where the character wins with only 0.3 still emits it
+    d = _decode_one("-X-", [0.9, 0.3, 0.9])
+    assert d.text == "X"
+    assert d.char_confidences == pytest.approx((0.3,))
+
+
+def test_greedy_batch_decodes_independently():
+    paths = ["-A-1-2-3-B-C-7-7-", "-------------X---", "99999999999999999"]
+    probs = [[0.7] * 17, [0.95] * 13 + [0.4] + [0.95] * 3, [0.5] * 17]
+    batch = np.stack([_frames(p, q) for p, q in zip(paths, probs)])
+    out = greedy_decode(batch)
+    assert [d.text for d in out] == ["A123BC77", "X", "9"]
+    for i, (p, q) in enumerate(zip(paths, probs)):
+        assert out[i] == _decode_one(p, q)
+    assert out[1].confidence == pytest.approx(0.95 ** 16 * 0.4)
+    assert out[2].char_confidences == pytest.approx((0.5,))
+    assert out[2].confidence == pytest.approx(0.5 ** 17)
+
+
+def test_greedy_custom_alphabet():
+    probs = np.zeros((1, 4, 3))
+    probs[0, [0, 1, 2, 3], [1, 0, 2, 2]] = 1.0  # x, blank, y, y
+    assert greedy_decode(probs, alphabet="xy")[0].text == "xy"
+
+
+def test_greedy_from_softmaxed_logits():
+    logits = np.full((2, 5, C), -5.0, dtype=np.float32)
+    for t, ch in enumerate("B-7-7"):
+        logits[0, t, _cls(ch)] = 1000.0  # large logits: softmax must stay finite
+    logits[1, :, BLANK] = 3.0
+    probs = softmax(logits)
+    assert np.isfinite(probs).all()
+    np.testing.assert_allclose(probs.sum(-1), 1.0, rtol=1e-6)
+    out = greedy_decode(probs)
+    assert out[0].text == "B77"
+    assert out[0].confidence == pytest.approx(1.0)
+    assert out[1].text == ""
+    e = np.exp(8.0)  # blank logit 3 vs 22 others at -5
+    assert out[1].confidence == pytest.approx((e / (e + 22)) ** 5, rel=1e-5)
+
+
+# ---- beam search and format-aware decoding (hand-built probabilities) ----------------------
+
+import itertools  # noqa: E402
+
+from anpr_ocr.decode import (beam_candidates, beam_decode, char_confidences, ctc_log_likelihood,  # noqa: E402
+                             decode, format_decode)
+
+
+def _bf_frames(spec: list[dict[str, float]]) -> np.ndarray:
+    """(1, T, C) probabilities: frame t gives spec[t]'s classes ("-" blank) their probability and
+    shares the rest evenly among the other classes."""
+    out = np.empty((1, len(spec), C))
+    for t, frame in enumerate(spec):
+        rest = (1 - sum(frame.values())) / (C - len(frame))
+        out[0, t] = rest
+        for ch, p in frame.items():
+            out[0, t, _cls(ch)] = p
+    return out
+
+
+def _bf_plate(text: str, p: float = 0.97, overrides: dict[int, dict[str, float]] | None = None) -> np.ndarray:
+    """A clean CTC rendering of `text`: char, blank, char, blank ...; `overrides[i]` replaces char i's frame."""
+    spec = []
+    for i, ch in enumerate(text):
+        spec.append((overrides or {}).get(i, {ch: p}))
+        spec.append({"-": p})
+    return _bf_frames(spec)
+
+
+def test_beam_finds_most_probable_string_not_best_path():
+    # best path is "--" (0.36) but "A" has 0.4*0.6 + 0.6*0.4 + 0.4*0.4 = 0.64 over its alignments
+    probs = _bf_frames([{"-": 0.6, "A": 0.4}, {"-": 0.6, "A": 0.4}])
+    probs[0, :, 1:] = 0.0
+    probs[0, :, _cls("A")] = 0.4
+    assert greedy_decode(probs)[0].text == ""
+    got = beam_decode(probs, beam_width=4)[0]
+    assert got.text == "A"
+    assert got.confidence == pytest.approx(0.64)
+
+
+def test_beam_matches_brute_force_on_a_small_alphabet():
+    rng = np.random.default_rng(0)
+    alphabet = "AB"
+    strings = [""] + ["".join(s) for n in range(1, 6) for s in itertools.product(alphabet, repeat=n)]
+    for _ in range(10):
+        probs = softmax(rng.normal(size=(1, 5, 3)) * 2)
+        exact = ctc_log_likelihood(np.repeat(probs, len(strings), 0), strings, alphabet)
+        got = beam_decode(probs, beam_width=64, prune=0.0, alphabet=alphabet)[0]
+        assert got.text == strings[int(np.argmax(exact))]
+        assert np.log(got.confidence) == pytest.approx(exact.max())
+        for text, log_p in beam_candidates(probs, beam_width=64, prune=0.0, alphabet=alphabet)[0]:
+            assert log_p == pytest.approx(exact[strings.index(text)])
+
+
+def test_beam_ctc_likelihood_matches_torch_ctc_loss():
+    torch = pytest.importorskip("torch")
+    from anpr_ocr.alphabet import encode
+
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(4, 12, C)) * 3
+    texts = ["A1", "", "AA11B", "7777"]
+    ours = ctc_log_likelihood(softmax(logits), texts)
+    targets = [encode(t) for t in texts]
+    ref = -torch.nn.functional.ctc_loss(
+        torch.log_softmax(torch.tensor(logits), -1).permute(1, 0, 2), torch.tensor(sum(targets, []), dtype=torch.long),
+        torch.full((4,), 12), torch.tensor([len(t) for t in targets]), reduction="none")
+    np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-6)
+
+
+def test_beam_char_confidences_agree_with_greedy():
+    probs = softmax(np.random.default_rng(2).normal(size=(20, 32, C)) * 4)
+    greedy = greedy_decode(probs)
+    for g, c in zip(greedy, char_confidences(probs, [g.text for g in greedy])):
+        assert g.char_confidences == pytest.approx(c)
+
+
+def test_beam_batch_decodes_independently_and_clean_plates_read_the_same():
+    a, b = _bf_plate("A123BC77"), _bf_plate("XY12377")
+    b = np.concatenate([b, _bf_frames([{"-": 0.97}] * 2)], axis=1)  # same number of frames
+    both = beam_decode(np.concatenate([a, b]))
+    assert [d.text for d in both] == ["A123BC77", "XY12377"]
+    assert [d.text for d in both] == [d.text for d in greedy_decode(np.concatenate([a, b]))]
+    assert all(len(d.char_confidences) == len(d.text) for d in both)
+    assert beam_decode(np.zeros((0, 32, C))) == []
+
+
+def test_beam_rejects_bad_arguments():
+    with pytest.raises(ValueError):
+        beam_decode(np.zeros((32, C)))
+    with pytest.raises(ValueError):
+        beam_decode(_bf_plate("A1"), beam_width=0)
+    with pytest.raises(ValueError):
+        decode(_bf_plate("A1"), "viterbi")
+
+
+def test_format_fixes_o_and_zero_by_position():
+    # the model slightly prefers the letter O where every plate format has a digit
+    probs = _bf_plate("A103BC77", overrides={2: {"O": 0.55, "0": 0.42}})
+    assert greedy_decode(probs)[0].text == "A1O3BC77"
+    got = format_decode(probs)[0]
+    assert got.text == "A103BC77"
+    assert got.confidence == pytest.approx(float(np.exp(ctc_log_likelihood(probs, ["A103BC77"])[0])))
+    # and the digit 0 where a private plate has a letter (not "0123BC77": that is a motorcycle plate)
+    probs = _bf_plate("A123OC77", overrides={4: {"0": 0.55, "O": 0.42}})
+    assert greedy_decode(probs)[0].text == "A1230C77"
+    assert format_decode(probs)[0].text == "A123OC77"
+
+
+def test_format_fixes_b_and_eight_by_position():
+    probs = _bf_plate("A823BC77", overrides={1: {"B": 0.6, "8": 0.35}})
+    assert beam_decode(probs)[0].text == "AB23BC77"
+    assert format_decode(probs)[0].text == "A823BC77"
+
+
+def test_format_keeps_an_invalid_reading_the_model_is_sure_of():
+    probs = _bf_plate("12345678", p=0.99)
+    assert format_decode(probs)[0].text == "12345678"
+    probs = _bf_plate("A103BC77", overrides={2: {"O": 0.95, "0": 0.03}})  # O is 30x likelier than 0
+    assert format_decode(probs, max_ratio=20)[0].text == "A1O3BC77"
+    assert format_decode(probs, max_ratio=100)[0].text == "A103BC77"
+
+
+def test_format_max_ratio_one_never_overrides_a_more_probable_reading():
+    probs = _bf_plate("A103BC77", overrides={2: {"O": 0.55, "0": 0.42}})
+    assert format_decode(probs, max_ratio=1.0)[0].text == "A1O3BC77"
+    with pytest.raises(ValueError):
+        format_decode(probs, max_ratio=0.5)
+
+
+def test_format_prefers_real_region_codes():
+    # 192 is not an issued region code, 152 is
+    probs = _bf_plate("A123BC152", overrides={7: {"9": 0.6, "5": 0.37}})
+    assert beam_decode(probs)[0].text == "A123BC192"
+    assert format_decode(probs)[0].text == "A123BC152"
+    assert format_decode(probs, regions=None)[0].text == "A123BC192"
+
+
+def test_format_keeps_valid_readings_of_every_plate_type():
+    for text in ["A123BC77", "AB12377", "AB1234777", "A1234199", "1234AB50"]:
+        assert format_decode(_bf_plate(text))[0].text == text
+
+
+def test_greedy_empty_batch():
+    assert greedy_decode(np.zeros((0, 32, C))) == []
+
+
+def test_greedy_single_frame():
+    d = _decode_one("H", [0.6])
+    assert d == Decoded("H", pytest.approx(0.6), (pytest.approx(0.6),))
+
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet=ALPHABET, min_size=0, max_size=12), st.integers(1, 3), st.floats(0.2, 1.0))
+def test_greedy_reads_any_blank_separated_path(text, run, p):
+    # each character held for `run` frames, a blank between characters: greedy reads the text back
+    path = "-" + "".join(ch * run + "-" for ch in text)
+    d = _decode_one(path, [p] * len(path))
+    assert d.text == text
+    assert len(d.char_confidences) == len(text)
+    assert d.confidence == pytest.approx(p ** len(path), rel=1e-9, abs=1e-300)
