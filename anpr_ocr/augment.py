@@ -20,11 +20,12 @@ def train_augmentation(seed: int | None = None, strength: float = 1.0) -> A.Comp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # albumentations' own version-check chatter
         return A.Compose([
-            A.CropAndPad(percent=(-0.03, 0.08), keep_size=False, sample_independently=True,
+            A.CropAndPad(percent=(-0.04, 0.08), keep_size=False, sample_independently=True,
                          border_mode=cv2.BORDER_REPLICATE, p=p(0.6)),
-            A.Affine(rotate=(-4, 4), shear={"x": (-8, 8), "y": (-3, 3)}, scale=(0.95, 1.05), fit_output=True,
+            # the plate keeps its size in the frame (fit_output would add margins real crops do not have)
+            A.Affine(rotate=(-4, 4), shear={"x": (-8, 8), "y": (-3, 3)}, scale=(0.95, 1.05),
                      border_mode=cv2.BORDER_REPLICATE, p=p(0.5)),
-            A.Perspective(scale=(0.01, 0.05), fit_output=True, border_mode=cv2.BORDER_REPLICATE, p=p(0.3)),
+            A.Perspective(scale=(0.01, 0.04), border_mode=cv2.BORDER_REPLICATE, p=p(0.3)),
             A.OneOf([
                 A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.3, 1.5)),
                 A.MotionBlur(blur_limit=(3, 7)),

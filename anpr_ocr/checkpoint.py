@@ -69,9 +69,9 @@ def read_checkpoint(path: str | Path) -> dict:
     return ckpt
 
 
-def load_model(path: str | Path) -> CRNN:
-    """Rebuild an FP32 CRNN from a checkpoint, in eval mode."""
-    ckpt = read_checkpoint(path)
+def load_model(path: str | Path, ckpt: dict | None = None) -> CRNN:
+    """Rebuild an FP32 CRNN from a checkpoint, in eval mode (`ckpt`: the dict, if read already)."""
+    ckpt = read_checkpoint(path) if ckpt is None else ckpt
     if ckpt.get("kind", "fp32") != "fp32":
         raise CheckpointError(f"{path} holds a {ckpt['kind']} model; load it with anpr_ocr.quantize.load_quantized")
     model = CRNN(CRNNConfig.from_dict(ckpt["config"]))

@@ -112,3 +112,16 @@ def robustness_curves(results: dict[str, list[tuple[float, float]]], labels: dic
     axes[0][0].set_ylabel("test exact match, %")
     fig.tight_layout()
     return _save(fig, path)
+
+
+def coverage_curve(curve: list[tuple[float, float, float]], path=None, title: str = ""):
+    """Accuracy of the readings kept against the share kept, as the confidence threshold rises."""
+    _, coverage, accuracy = zip(*curve)
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    ax.plot([100 * c for c in coverage], [100 * a for a in accuracy], marker=".")
+    ax.set_xlabel("readings kept (coverage), %")
+    ax.set_ylabel("exact match of those kept, %")
+    ax.grid(alpha=0.3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from .alphabet import ALPHABET, to_cyrillic
-from .checkpoint import CheckpointError, load_model, read_checkpoint
+from .checkpoint import CheckpointError
 from .decode import DECODERS, Decoded, decode, softmax
 from .evaluate import batch_tensor
 from .formats import plate_type
@@ -38,7 +38,7 @@ DEFAULT_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"
 # decoding reads 78.2% exactly against 77.2% for greedy and beam, CER 0.077 against 0.082, for
 # about 3 ms of decoding per image on one core (greedy: 0.07 ms; the model itself: 2-5 ms).
 DEFAULT_DECODER = "format"
-BACKENDS = ("torch",)  # "onnx" is planned
+BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install anpr_ocr[onnx])
 MAX_FILE_PIXELS = 200_000_000  # image files beyond this are refused before decoding (bomb guard)
 
 
@@ -59,7 +59,7 @@ class _Reader(NamedTuple):
     temperature: float
 
 
-_cache: dict[tuple[str, float], _Reader] = {}
+_cache: dict[tuple[str, float, str], _Reader] = {}
 _cache_lock = threading.Lock()
 
 
@@ -68,27 +68,38 @@ def default_weights() -> Path:
     return Path(os.environ.get("ANPR_OCR_WEIGHTS", DEFAULT_WEIGHTS))
 
 
-def _reader(weights: str | Path | None = None) -> _Reader:
+def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reader:
     path = Path(weights) if weights is not None else default_weights()
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
-    key = (str(path.resolve()), path.stat().st_mtime)
+    key = (str(path.resolve()), path.stat().st_mtime, backend)
     with _cache_lock:
         if key not in _cache:
-            ckpt = read_checkpoint(path)
+            from .quantize import load_any
+
+            model, ckpt = load_any(path)
             temperature = ckpt.get("temperature", 1.0)
             if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
                     or not math.isfinite(temperature) or temperature <= 0:
                 raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
-            kind = ckpt.get("kind", "fp32")
-            if kind == "fp32":
-                model = load_model(path)
-            else:
-                from .quantize import load_quantized
-
-                model = load_quantized(path)
+            if backend == "onnx":
+                model = _onnx_reader(path, model, ckpt.get("kind", "fp32"))
             _cache[key] = _Reader(model, float(temperature))
         return _cache[key]
+
+
+def _onnx_reader(path: Path, model: torch.nn.Module, kind: str):
+    """The FP32 checkpoint exported to ONNX (checked against torch) and opened in ONNX Runtime."""
+    if kind != "fp32":
+        raise CheckpointError(f"{path}: backend='onnx' runs FP32 checkpoints; this one holds a {kind} model")
+    import tempfile
+
+    from .onnx_backend import OnnxReader, export_onnx
+
+    with tempfile.TemporaryDirectory() as tmp:  # the session keeps the graph in memory
+        onnx_path = Path(tmp) / "model.onnx"
+        export_onnx(model, onnx_path, check=False)
+        return OnnxReader(onnx_path, threads=torch.get_num_threads())
 
 
 def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
@@ -178,8 +189,6 @@ def _check_options(alphabet: str, decoder: str, backend: str, min_confidence: fl
         raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-    if backend == "onnx":
-        raise NotImplementedError("backend='onnx' is not available yet; use backend='torch'")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
@@ -196,9 +205,9 @@ def _logits(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64) -> list[Decoded]:
+               batch_size: int = 64, backend: str = "torch") -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
-    reader = _reader(weights)
+    reader = _reader(weights, backend)
     out: list[Decoded] = []
     for start in range(0, len(greys), batch_size):
         logits = _logits(reader, greys[start:start + batch_size]).astype(np.float64)
@@ -218,6 +227,8 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     search: the most probable string) or "greedy" (best path; fastest). `confidence` is the
     probability of the whole string, with the checkpoint's calibrated temperature applied;
     readings under `min_confidence` are returned with `flagged=True`, never dropped.
+    `backend="onnx"` runs an FP32 checkpoint in ONNX Runtime (faster on a CPU at batch 1; needs the
+    optional onnxruntime: `pip install anpr_ocr[onnx]`).
     """
     _check_options(alphabet, decoder, backend, min_confidence, batch_size)
     single = not isinstance(images, (list, tuple))
@@ -226,7 +237,7 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     if not greys:
         return []
     readings = []
-    for d in read_greys(greys, weights, decoder, batch_size):
+    for d in read_greys(greys, weights, decoder, batch_size, backend):
         kind = plate_type(d.text)
         text = to_cyrillic(d.text) if alphabet == "cyrillic" else d.text
         confidence = min(max(d.confidence, 0.0), 1.0)

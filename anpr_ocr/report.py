@@ -49,3 +49,51 @@ def environment() -> dict:
     """Where a number was measured."""
     return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
             "processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
+
+
+README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def _load(path: Path) -> dict | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
+    """The README's results section, made only from the JSON files a run wrote."""
+    weights_dir, figures_dir = Path(weights_dir), Path(figures_dir)
+    fp32 = _load(weights_dir / "crnn_ocr_model_best.json")
+    int8 = _load(weights_dir / "crnn_ocr_model_int8_fx.json")
+    recipes = _load(figures_dir / "recipes.json")
+    bench = _load(figures_dir / "benchmark.json")
+    if fp32 is None:
+        return "_No committed run yet._"
+    pct = lambda x: f"{100 * x:.2f}%"  # noqa: E731
+    lines = [f"Data: {fp32['data']} ({', '.join(f'{k} {v}' for k, v in fp32['splits'].items())}); "
+             f"seed {fp32['seed']}; written {fp32['created']} by `ocr_train.ipynb`.", ""]
+    if recipes:
+        lines += ["| recipe | epochs | val exact match | val CER | test exact match | test CER | wall, min |",
+                  "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['recipe']} | {r['epochs']} | {pct(r['val_exact_match'])} | {pct(r['val_cer'])} | "
+                  f"{pct(r['test_exact_match'])} | {pct(r['test_cer'])} | {r['wall_minutes']} |" for r in recipes["rows"]]
+        lines.append("")
+    if bench:
+        from .bench import TABLE_HEADER, table_rows
+
+        threads = max(bench["meta"]["threads"])
+        lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
+                  f"(`figures/benchmark.json`, {bench['meta'].get('cpu', 'this machine')}):", "",
+                  "| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
+        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table_rows(bench, threads)]
+    elif int8:
+        lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
+                  f"FX INT8 {pct(int8['metrics']['test']['exact_match'])}."]
+    return "\n".join(lines)
+
+
+def update_readme(readme: str | Path, weights_dir: str | Path, figures_dir: str | Path) -> None:
+    """Replace the text between the README's results markers with `results_markdown`."""
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    start, end = text.index(README_START) + len(README_START), text.index(README_END)
+    readme.write_text(text[:start] + "\n" + results_markdown(weights_dir, figures_dir) + "\n" + text[end:],
+                      encoding="utf-8")

@@ -85,6 +85,9 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
                           ("cpu" if config.device == "auto" else config.device))
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    resume = config.resume and (out / "last.pth").is_file() and _same_run(out / "config.json", config)
+    if config.resume and (out / "last.pth").is_file() and not resume:
+        print(f"{out} holds a run with another config: training afresh")
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
 
     renderer = PlateRenderer(config.synth)
@@ -97,7 +100,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
     history: list[dict] = []
     best: dict = {"val_exact_match": -1.0, "val_cer": float("inf")}
     start_epoch, elapsed = 0, 0.0
-    if config.resume and (out / "last.pth").is_file():
+    if resume:
         state = torch.load(out / "last.pth", map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -133,6 +136,16 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
                         val_cer=f"{row['val_cer']:.4f}")
     wall = time.perf_counter() - started
     return FitResult(out / "best.pth", history, best, wall, count_parameters(model))
+
+
+def _same_run(saved: Path, config: TrainConfig) -> bool:
+    """Whether the config saved in a run folder describes the same run (resume flag aside)."""
+    if not saved.is_file():
+        return False
+    before, now = json.loads(saved.read_text()), config.to_dict()
+    before.pop("resume", None)
+    now.pop("resume", None)
+    return before == json.loads(json.dumps(now))
 
 
 def _save_best(model, path: Path, row: dict, seed: int, device) -> None:

@@ -132,11 +132,31 @@ def test_predict_decoders_agree_on_clean_crops(test_crops):
 @pytest.mark.parametrize("kwargs, error", [
     ({"alphabet": "greek"}, ValueError), ({"decoder": "viterbi"}, ValueError),
     ({"min_confidence": 1.5}, ValueError), ({"batch_size": 0}, ValueError),
-    ({"backend": "onnx"}, NotImplementedError), ({"backend": "tf"}, ValueError),
+    ({"backend": "tf"}, ValueError),
     ({"weights": "/no/such/checkpoint.pth"}, FileNotFoundError)])
 def test_predict_rejects_bad_options(crop, kwargs, error):
     with pytest.raises(error):
         predict(crop.image, **kwargs)
+
+
+def test_predict_onnx_backend_reads_like_torch(test_crops):
+    pytest.importorskip("onnxruntime")
+    greys = [s.image for s in test_crops[:8]]
+    for a, b in zip(predict(greys, backend="onnx"), predict(greys)):
+        assert a.text == b.text
+        assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
+
+
+def test_predict_onnx_backend_refuses_an_int8_checkpoint(crop, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from anpr_ocr.quantize import quantize_fx, save_quantized
+    from anpr_ocr.predict import load_reader
+
+    path = tmp_path / "int8.pth"
+    model = load_reader()
+    save_quantized(quantize_fx(model, [crop.image]), model.config, path)
+    with pytest.raises(CheckpointError, match="int8.pth"):
+        predict(crop.image, weights=path, backend="onnx")
 
 
 def test_predict_uses_the_checkpoint_temperature(crop, tmp_path):

@@ -1,0 +1,122 @@
+"""ONNX export of the FP32 CRNN, INT8 quantization with ONNX Runtime, and a reader that runs it.
+
+    from anpr_ocr.onnx_backend import export_onnx, quantize_onnx, OnnxReader
+    export_onnx(model, "crnn.onnx")                       # returns the max |logit| difference vs torch
+    quantize_onnx("crnn.onnx", "crnn_int8.onnx", [s.image for s in val_samples])
+    reader = OnnxReader("crnn_int8.onnx", threads=2)
+    logits = reader(batch_tensor(greys))                  # (B, T, C) torch tensor, like CRNN
+
+The graph has one input "image" of shape (batch, 1, 32, 128) with a dynamic batch axis and one
+output "logits" (batch, 32, classes). ONNX Runtime quantization is static (calibrated) QDQ with
+per-channel INT8 weights and UINT8 activations (MinMax calibration on train/val crops): convs, the
+LSTM's surrounding matmuls and the head run as INT8; ONNX Runtime keeps the LSTM op itself float
+in static mode. onnx, onnxruntime and onnxscript are optional: `pip install anpr_ocr[onnx]`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .evaluate import batch_tensor
+from .model import CRNN
+
+INPUT_NAME = "image"
+OUTPUT_NAME = "logits"
+
+
+def _require(module: str):
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as exc:
+        raise ImportError(f"the ONNX backend needs {module.split('.')[0]}: pip install anpr_ocr[onnx]") from exc
+
+
+def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 17) -> float | None:
+    """Export an FP32 CRNN to ONNX (input 1x1x32x128 with a dynamic batch axis).
+
+    With `check`, runs the file in ONNX Runtime on a batch of 3 random inputs and returns (and
+    prints) the maximum absolute logit difference against torch; raises if it exceeds 1e-3.
+    """
+    _require("onnx")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = model.cpu().eval()
+    config = model.config
+    example = torch.zeros(1, 1, config.height, config.width)
+    with warnings.catch_warnings():  # the legacy TorchScript exporter warns about LSTM batch sizes
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (example,), str(path), input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                          dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                          opset_version=opset, dynamo=False)
+    if not check:
+        return None
+    x = torch.rand(3, 1, config.height, config.width) * 2 - 1
+    with torch.inference_mode():
+        expected = model(x)
+    diff = float((OnnxReader(path, threads=1)(x) - expected).abs().max())
+    print(f"ONNX export {path}: max |logit difference| vs torch = {diff:.2e}")
+    if diff > 1e-3:
+        raise RuntimeError(f"ONNX export {path} differs from torch by {diff:.3g} (max abs logit)")
+    return diff
+
+
+class _CalibrationReader:
+    def __init__(self, greys: list[np.ndarray], batch_size: int):
+        self._batches = [batch_tensor(greys[i:i + batch_size]).numpy() for i in range(0, len(greys), batch_size)]
+
+    def get_next(self):
+        return {INPUT_NAME: self._batches.pop(0)} if self._batches else None
+
+
+def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: list[np.ndarray],
+                  batch_size: int = 32) -> Path:
+    """Static INT8 quantization (QDQ, per-channel weights, MinMax) calibrated on grey crops."""
+    quantization = _require("onnxruntime.quantization")
+    if not calibration:
+        raise ValueError("quantize_onnx needs at least one calibration image")
+    int8_onnx = Path(int8_onnx)
+    int8_onnx.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = Path(tmp) / "prepared.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            quantization.quant_pre_process(str(fp32_onnx), str(prepared), skip_symbolic_shape=True)
+            quantization.quantize_static(
+                str(prepared), str(int8_onnx), _CalibrationReader(calibration, batch_size),
+                quant_format=quantization.QuantFormat.QDQ, per_channel=True,
+                activation_type=quantization.QuantType.QUInt8, weight_type=quantization.QuantType.QInt8,
+                calibrate_method=quantization.CalibrationMethod.MinMax)
+    return int8_onnx
+
+
+class OnnxReader:
+    """An ONNX Runtime session that is called like the torch model: (B, 1, H, W) -> (B, T, C) logits."""
+
+    def __init__(self, path: str | Path, threads: int = 1):
+        ort = _require("onnxruntime")
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"no ONNX model at {self.path}")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.threads = threads
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+        return torch.from_numpy(self.session.run([OUTPUT_NAME], {INPUT_NAME: array})[0])
+
+    def eval(self) -> "OnnxReader":  # so it can stand in for a torch module
+        return self
+
+    def parameters(self):
+        return iter(())

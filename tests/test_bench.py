@@ -1,0 +1,70 @@
+"""The benchmark runs end to end on a tiny model and writes what it promises (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from anpr_ocr import bench
+from anpr_ocr.checkpoint import save_checkpoint
+from anpr_ocr.data import Sample
+from anpr_ocr.model import CRNN, CRNNConfig
+from anpr_ocr.quantize import quantize_fx, save_quantized
+
+TINY = CRNNConfig(channels=(8, 8, 8, 8, 8, 8), lstm_hidden=8)
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench")
+    torch.manual_seed(0)
+    model = CRNN(TINY).eval()
+    rng = np.random.default_rng(0)
+    greys = [rng.integers(0, 256, (30, 110), dtype=np.uint8) for _ in range(6)]
+    fp32, int8 = folder / "fp32.pth", folder / "int8.pth"
+    save_checkpoint(model, fp32)
+    save_quantized(quantize_fx(model, greys), TINY, int8)
+    samples = [Sample(g, text, f"crop{i}") for i, (g, text) in
+               enumerate(zip(greys[:4], ["A123BC77", "M076HM69", "E005AK197", "P621XO96"]))]
+    return fp32, int8, samples, greys[4:]
+
+
+def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
+    pytest.importorskip("onnxruntime")
+    fp32, int8, samples, calibration = checkpoints
+    out = tmp_path / "figures" / "benchmark.json"
+    png = tmp_path / "figures" / "benchmark.png"
+    result = bench.run_benchmark(fp32, int8, samples, out_json=out, threads=(1,), reps=2, singles_per_rep=2,
+                                 batches_per_rep=1, warmup=1, calibration=calibration, memory=False, plot=png)
+    saved = json.loads(out.read_text())
+    assert saved == json.loads(json.dumps(result))
+    assert set(saved["backends"]) == set(bench.BACKENDS)
+    for info in saved["backends"].values():
+        assert {"label", "file", "file_bytes", "exact_match", "cer", "peak_rss_mb", "timing"} <= set(info)
+        t = info["timing"]["1"]
+        assert {"batch1_median_ms", "batch1_p90_ms", "batch64_plates_per_s", "speedup_batch1",
+                "speedup_batch64"} <= set(t)
+        assert t["batch1_p90_ms"] >= t["batch1_median_ms"] > 0 and 0 <= info["exact_match"] <= 1
+    assert saved["backends"]["fp32_eager"]["timing"]["1"]["speedup_batch1"] == pytest.approx(1.0)
+    assert set(saved["meta"]["other_processes_cpus_busy"]) == {"1"}
+    assert saved["meta"]["n_samples"] == 4 and saved["meta"]["onnx_max_abs_logit_diff"] < 1e-4
+    assert png.is_file() and png.stat().st_size > 0
+    rows = bench.table_rows(result)
+    assert len(rows) == 4 and all(len(r) == len(bench.TABLE_HEADER) for r in rows)
+    assert "INT8 FX" in bench.format_table(result)
+
+
+def test_peak_memory_probe_measures_a_subprocess(checkpoints):
+    fp32, *_ = checkpoints
+    mb = bench._peak_memory_mb("fp32_eager", fp32, threads=1)
+    assert mb is not None and mb >= 0
+
+
+def test_main_bad_path_exits_1(tmp_path, capsys):
+    assert bench.main(["--fp32", str(tmp_path / "missing.pth"), "--int8", str(tmp_path / "x.pth"),
+                       "--data", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "missing.pth" in err and "\n" not in err

@@ -1,0 +1,128 @@
+"""FX INT8 quantization and the ONNX backend, on a tiny randomly initialised CRNN (no timings)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from anpr_ocr.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from anpr_ocr.evaluate import batch_tensor
+from anpr_ocr.model import CRNN, CRNNConfig
+from anpr_ocr.quantize import KIND, load_quantized, quantize_fx, save_quantized
+
+TINY = CRNNConfig(channels=(8, 8, 8, 8, 8, 8), lstm_hidden=8)
+
+
+def _model(config=TINY, seed=0) -> CRNN:
+    torch.manual_seed(seed)
+    model = CRNN(config)
+    model.train()
+    with torch.no_grad():  # BatchNorm statistics off their defaults
+        model(torch.randn(4, 1, 32, 128))
+    return model.eval()
+
+
+def _greys(n: int, seed: int = 0) -> list[np.ndarray]:
+    """Plate-like grey crops of varied sizes: light background, dark vertical strokes, noise."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        h, w = int(rng.integers(20, 60)), int(rng.integers(80, 220))
+        img = np.full((h, w), rng.integers(170, 240), np.float32)
+        for x in rng.integers(2, w - 6, size=8):
+            img[h // 5:h - h // 5, x:x + int(rng.integers(2, 5))] = rng.integers(10, 80)
+        out.append(np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+@pytest.fixture(scope="module")
+def quantized():
+    model = _model()
+    return model, quantize_fx(model, _greys(8))
+
+
+def test_quantized_model_runs_and_tracks_fp32(quantized):
+    model, qmodel = quantized
+    x = batch_tensor(_greys(3, seed=1))
+    with torch.inference_mode():
+        ref, out = model(x), qmodel(x)
+    assert out.shape == ref.shape == (3, TINY.time_steps, TINY.num_classes)
+    assert out.dtype == torch.float32
+    assert (out - ref).abs().max() < 0.25 * ref.abs().max() + 0.05
+    assert isinstance(qmodel.get_submodule("features.0.0"), torch.ao.nn.intrinsic.quantized.ConvReLU2d)
+    assert type(qmodel.rnn) is torch.nn.LSTM  # kept float on purpose, see anpr_ocr.quantize
+
+
+def test_quantize_fx_leaves_the_fp32_model_alone(quantized):
+    model, _ = quantized
+    assert isinstance(model.features[0][0], torch.nn.Conv2d) and isinstance(model.features[0][1], torch.nn.BatchNorm2d)
+
+
+@pytest.mark.filterwarnings("ignore:TypedStorage is deprecated")  # torch.load of quantized tensors
+def test_save_load_round_trip_identical(quantized, tmp_path):
+    model, qmodel = quantized
+    path = tmp_path / "int8.pth"
+    save_quantized(qmodel, TINY, path, calibration="synthetic")
+    ckpt = read_checkpoint(path)
+    assert ckpt["kind"] == KIND and ckpt["calibration"] == "synthetic"
+    assert {"format_version", "kind", "config", "alphabet", "input_size", "state_dict"} <= set(ckpt)
+    loaded = load_quantized(path)
+    assert not loaded.training
+    x = batch_tensor(_greys(5, seed=2))
+    with torch.inference_mode():
+        assert torch.equal(qmodel(x), loaded(x))
+
+
+def test_predict_dispatches_to_int8(quantized, tmp_path):
+    from anpr_ocr.predict import predict
+
+    _, qmodel = quantized
+    path = tmp_path / "int8.pth"
+    save_quantized(qmodel, TINY, path)
+    readings = predict(_greys(2, seed=3), weights=path)
+    assert len(readings) == 2 and all(0.0 <= r.confidence <= 1.0 for r in readings)
+
+
+def test_load_quantized_rejects_fp32_checkpoint(tmp_path):
+    path = tmp_path / "fp32.pth"
+    save_checkpoint(_model(), path)
+    with pytest.raises(CheckpointError, match="fp32.pth"):
+        load_quantized(path)
+
+
+def test_load_quantized_rejects_weights_that_do_not_fit(quantized, tmp_path):
+    _, qmodel = quantized
+    path = tmp_path / "bad_int8.pth"
+    save_quantized(qmodel, CRNNConfig(channels=(8, 8, 8, 8, 8, 16), lstm_hidden=8), path)  # config lies
+    with pytest.raises(CheckpointError, match="bad_int8.pth"):
+        load_quantized(path)
+
+
+def test_real_crops_quantize_close_to_fp32(val_samples):
+    """On real crops a random tiny model's INT8 logits stay close to FP32 (calibrated on other crops)."""
+    model = _model()
+    greys = [s.image for s in val_samples[:24]]
+    qmodel = quantize_fx(model, greys[:16])
+    x = batch_tensor(greys[16:])
+    with torch.inference_mode():
+        ref, out = model(x), qmodel(x)
+    assert (out - ref).abs().max() < 0.25 * ref.abs().max() + 0.05
+
+
+def test_onnx_export_matches_torch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from anpr_ocr.onnx_backend import OnnxReader, export_onnx, quantize_onnx
+
+    model = _model()
+    path = tmp_path / "tiny.onnx"
+    diff = export_onnx(model, path)
+    assert diff is not None and diff < 1e-4
+    x = batch_tensor(_greys(5, seed=4))  # batch 5: the batch axis is dynamic
+    with torch.inference_mode():
+        ref = model(x)
+    out = OnnxReader(path, threads=1)(x)
+    assert out.shape == ref.shape and torch.allclose(out, ref, atol=1e-4)
+    int8 = quantize_onnx(path, tmp_path / "tiny_int8.onnx", _greys(8))
+    out8 = OnnxReader(int8, threads=1)(x)
+    assert out8.shape == ref.shape and torch.isfinite(out8).all()
