@@ -20,18 +20,17 @@ def train_augmentation(seed: int | None = None, strength: float = 1.0) -> A.Comp
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # albumentations' own version-check chatter
         return A.Compose([
-            A.CropAndPad(percent=(-0.04, 0.08), keep_size=False, sample_independently=True,
+            A.CropAndPad(percent=(-0.06, 0.08), keep_size=False, sample_independently=True,
                          border_mode=cv2.BORDER_REPLICATE, p=p(0.6)),
-            # the plate keeps its size in the frame (fit_output would add margins real crops do not have)
             A.Affine(rotate=(-4, 4), shear={"x": (-8, 8), "y": (-3, 3)}, scale=(0.95, 1.05),
                      border_mode=cv2.BORDER_REPLICATE, p=p(0.5)),
-            A.Perspective(scale=(0.01, 0.04), border_mode=cv2.BORDER_REPLICATE, p=p(0.3)),
+            A.Perspective(scale=(0.01, 0.05), border_mode=cv2.BORDER_REPLICATE, p=p(0.3)),
             A.OneOf([
-                A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.3, 1.5)),
+                A.GaussianBlur(blur_limit=(3, 7), sigma_limit=(0.3, 1.6)),
                 A.MotionBlur(blur_limit=(3, 7)),
                 A.Defocus(radius=(1, 3), alias_blur=(0.1, 0.3)),
             ], p=p(0.4)),
-            A.Downscale(scale_range=(0.35, 0.9), interpolation_pair={"downscale": cv2.INTER_AREA,
+            A.Downscale(scale_range=(0.25, 0.8), interpolation_pair={"downscale": cv2.INTER_AREA,
                                                                      "upscale": cv2.INTER_LINEAR}, p=p(0.35)),
             A.GaussNoise(std_range=(0.01, 0.06), p=p(0.3)),
             A.RandomBrightnessContrast(brightness_limit=(-0.25, 0.2), contrast_limit=(-0.35, 0.25), p=p(0.5)),
@@ -40,15 +39,9 @@ def train_augmentation(seed: int | None = None, strength: float = 1.0) -> A.Comp
         ], seed=seed)
 
 
-WORK_WIDTH = 256  # crops are brought down to at most this width first, so strengths mean the same on all
-
-
 def apply(augmentation: A.Compose | None, grey: np.ndarray) -> np.ndarray:
     """Augment one grey uint8 crop (identity when `augmentation` is None)."""
     if augmentation is None:
         return grey
-    if grey.shape[1] > WORK_WIDTH:
-        height = max(8, round(grey.shape[0] * WORK_WIDTH / grey.shape[1]))
-        grey = cv2.resize(grey, (WORK_WIDTH, height), interpolation=cv2.INTER_AREA)
     out = augmentation(image=grey)["image"]
     return out[:, :, 0] if out.ndim == 3 else out

@@ -195,7 +195,6 @@ class PlateRenderer:
             plate *= 1 - shadow
         plate = plate * (1 - ink_mask) + ink_c * ink_mask
         self._flag_and_rus(plate, rng, sep)
-        _screws(plate, rng, sep)
         canvas[PAD_Y:PAD_Y + PLATE_H, PAD_X:PAD_X + PLATE_W] = plate
         _round_corners(canvas, rng)
 
@@ -246,7 +245,7 @@ class PlateRenderer:
 
     def _warp(self, canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Map the plate's corners into an output crop: rectified with margins, or a tilted box."""
-        out_w = float(np.exp(rng.uniform(np.log(90), np.log(420))))
+        out_w = float(np.exp(rng.uniform(np.log(70), np.log(420))))
         out_h_plate = out_w * PLATE_H / PLATE_W * rng.uniform(0.85, 1.2)
         corners = np.array([[0, 0], [out_w, 0], [out_w, out_h_plate], [0, out_h_plate]], np.float32)
         if rng.random() < self.config.box_crop_fraction:
@@ -257,7 +256,7 @@ class PlateRenderer:
             corners[[0, 1], 0] += shear / 2
             corners[[2, 3], 0] -= shear / 2
             corners[[1, 2], 1] += np.array([-1, 1]) * rng.uniform(-0.08, 0.08) * out_h_plate
-            margins = rng.uniform(0.0, 0.08, 4) * np.array([out_w, out_h_plate, out_w, out_h_plate])
+            margins = rng.uniform(-0.02, 0.08, 4) * np.array([out_w, out_h_plate, out_w, out_h_plate])
         else:
             corners += rng.normal(0, 0.015, corners.shape).astype(np.float32) * np.array([out_w, out_h_plate], np.float32)
             margins = np.array([rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate,
@@ -297,19 +296,6 @@ def _paste_max(mask: np.ndarray, glyph: np.ndarray, x: int, y: int) -> None:
     x1, y1 = min(x + glyph.shape[1], w), min(y + glyph.shape[0], h)
     if x1 > x0 and y1 > y0:
         np.maximum(mask[y0:y1, x0:x1], glyph[y0 - y:y1 - y, x0 - x:x1 - x], out=mask[y0:y1, x0:x1])
-
-
-def _screws(plate: np.ndarray, rng: np.random.Generator, sep: int) -> None:
-    """Mounting screws: round heads left of the first letter and either side of the region code,
-    where real plates have them; a reader must not take them for characters."""
-    spots = ((rng.uniform(6, 16), rng.uniform(35, 75)), (sep + rng.uniform(4, 10), rng.uniform(22, 50)),
-             (PLATE_W - rng.uniform(5, 11), rng.uniform(22, 50)))
-    for x, y in spots:
-        if rng.random() < 0.6:
-            radius = int(rng.integers(3, 6))
-            tone = float(rng.choice([rng.uniform(20, 90), rng.uniform(150, 230)]))
-            cv2.circle(plate, (int(x), int(y)), radius, tone, -1, lineType=cv2.LINE_AA)
-            cv2.circle(plate, (int(x), int(y)), radius, float(rng.uniform(10, 60)), 1, lineType=cv2.LINE_AA)
 
 
 def _blobs(rng: np.random.Generator, shape: tuple[int, int], strength: float) -> np.ndarray:
