@@ -24,6 +24,7 @@ from anpr_ocr.evaluate import frame_logits
 from anpr_ocr.predict import DEFAULT_WEIGHTS, PlateReading, predict, reader_temperature
 
 ERRORS = (ValueError, TypeError, OSError)
+MIN_TEST_EXACT = 0.94  # the committed model reads 96 of 102 (94.1%); the goal is 95% and then 97%
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason=f"no committed weights at {DEFAULT_WEIGHTS}")
 
 
@@ -57,6 +58,32 @@ def _same(a: PlateReading, b: PlateReading) -> bool:
 
 
 # ---- reading real crops ----------------------------------------------------------------------
+
+def _test_split_files(data_root):
+    """(image path, label) for every test crop, read straight from the files: no anpr_ocr loader."""
+    import json
+
+    pairs = []
+    for image in sorted((data_root / "test" / "img").iterdir()):
+        ann = json.loads((data_root / "test" / "ann" / f"{image.stem}.json").read_text(encoding="utf-8"))
+        pairs.append((image, ann["description"]))
+    return pairs
+
+
+@pytest.mark.parametrize("weights", ["crnn_ocr_model_best.pth", "crnn_ocr_model_int8_fx.pth"])
+def test_committed_models_read_the_test_split(data_root, weights):
+    """The committed models read at least MIN_TEST_EXACT of the real test crops exactly, scored here
+    by plain string comparison, independently of the package's metrics."""
+    path = DEFAULT_WEIGHTS.parent / weights
+    if not path.is_file():
+        pytest.skip(f"no committed {path}")
+    pairs = _test_split_files(data_root)
+    readings = predict([p for p, _ in pairs], weights=path)
+    exact = sum(r.text == label for r, (_, label) in zip(readings, pairs)) / len(pairs)
+    assert len(pairs) == 102
+    assert exact >= MIN_TEST_EXACT
+
+
 
 def test_predict_reads_real_test_crops(test_crops):
     readings = predict([s.image for s in test_crops])
