@@ -85,6 +85,21 @@ def _transitions(ext: np.ndarray) -> np.ndarray:
     return skip
 
 
+def _lattice(probs: np.ndarray, texts: list[str], alphabet: str):
+    """The CTC lattice both the forward pass and Viterbi walk: extended labels, their lengths, the
+    allowed skips, per-frame log-probabilities of each extended label, and the first frame's scores."""
+    batch, frames, _ = probs.shape
+    ext, lengths = _extended_labels(texts, alphabet)
+    skip = _transitions(ext)
+    logp = np.log(np.clip(probs, 1e-30, 1.0))
+    emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (batch, frames, ext.shape[1])), axis=2)
+    first = np.full(ext.shape, _NEG)
+    first[:, 0] = emit[:, 0, 0]
+    if ext.shape[1] > 1:
+        first[:, 1] = emit[:, 0, 1]
+    return ext, lengths, skip, emit, first
+
+
 def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPHABET) -> np.ndarray:
     """log p(text | frames) summed over every CTC alignment (the forward algorithm), shape (B,).
 
@@ -97,14 +112,7 @@ def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPH
         raise ValueError(f"need one text per batch item, got {len(texts)} for {batch}")
     if frames == 0:
         return np.where([len(t) == 0 for t in texts], 0.0, _NEG)
-    ext, lengths = _extended_labels(texts, alphabet)
-    skip = _transitions(ext)
-    logp = np.log(np.clip(probs, 1e-30, 1.0))
-    emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (batch, frames, ext.shape[1])), axis=2)
-    alpha = np.full(ext.shape, _NEG)
-    alpha[:, 0] = emit[:, 0, 0]
-    if ext.shape[1] > 1:
-        alpha[:, 1] = emit[:, 0, 1]
+    ext, lengths, skip, emit, alpha = _lattice(probs, texts, alphabet)
     for t in range(1, frames):
         jump = np.where(skip, _shift(alpha, 2), _NEG)
         alpha = np.logaddexp(np.logaddexp(alpha, _shift(alpha, 1)), jump) + emit[:, t]
@@ -126,14 +134,7 @@ def char_confidences(probs: np.ndarray, texts: list[str], alphabet: str = ALPHAB
     batch, frames, _ = probs.shape
     if frames == 0 or batch == 0:
         return [tuple(0.0 for _ in t) for t in texts]
-    ext, lengths = _extended_labels(texts, alphabet)
-    skip = _transitions(ext)
-    logp = np.log(np.clip(probs, 1e-30, 1.0))
-    emit = np.take_along_axis(logp, np.broadcast_to(ext[:, None, :], (batch, frames, ext.shape[1])), axis=2)
-    delta = np.full(ext.shape, _NEG)
-    delta[:, 0] = emit[:, 0, 0]
-    if ext.shape[1] > 1:
-        delta[:, 1] = emit[:, 0, 1]
+    ext, lengths, skip, emit, delta = _lattice(probs, texts, alphabet)
     back = np.zeros((frames, *ext.shape), dtype=np.int8)  # 0 stay, 1 from s-1, 2 from s-2
     for t in range(1, frames):
         cands = np.stack([delta, _shift(delta, 1), np.where(skip, _shift(delta, 2), _NEG)])

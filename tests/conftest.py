@@ -21,28 +21,27 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(os.environ.get(name, default))
 
 
+def _shared(env: str, default: str, exists, what: str) -> Path:
+    """A path into ../shared (or $env); tests that need it are skipped when it is missing."""
+    path = _env_path(env, REPO.parent / default)
+    if not exists(path):
+        pytest.skip(f"{what} not found at {path} (set {env})")
+    return path
+
+
 @pytest.fixture(scope="session")
 def data_root() -> Path:
-    root = _env_path("ANPR_DATA", REPO.parent / "shared/data/vkcv-ocr")
-    if not (root / "val" / "img").is_dir():
-        pytest.skip(f"real plate crops not found at {root} (set ANPR_DATA)")
-    return root
+    return _shared("ANPR_DATA", "shared/data/vkcv-ocr", lambda p: (p / "val" / "img").is_dir(), "real plate crops")
 
 
 @pytest.fixture(scope="session")
 def font_path() -> Path:
-    path = _env_path("ANPR_FONT", REPO.parent / "shared/fonts/RoadNumbers2.0.ttf")
-    if not path.is_file():
-        pytest.skip(f"plate font not found at {path} (set ANPR_FONT)")
-    return path
+    return _shared("ANPR_FONT", "shared/fonts/RoadNumbers2.0.ttf", Path.is_file, "plate font")
 
 
 @pytest.fixture(scope="session")
 def texts_path() -> Path:
-    path = _env_path("ANPR_TEXTS", REPO.parent / "shared/data/plate_texts.txt")
-    if not path.is_file():
-        pytest.skip(f"plate strings not found at {path} (set ANPR_TEXTS)")
-    return path
+    return _shared("ANPR_TEXTS", "shared/data/plate_texts.txt", Path.is_file, "plate strings")
 
 
 @pytest.fixture(scope="session")
