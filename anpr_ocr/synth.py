@@ -28,6 +28,7 @@ from .formats import FORMATS, REGION_CODES
 
 PLATE_W, PLATE_H = 520, 112  # GOST R 50577 type 1, millimetres
 PAD_X, PAD_Y = 45, 30  # surroundings rendered around the plate, millimetres
+SCREW_ZONE = 34  # millimetres from either end of the plate kept for the mounting holes
 
 # Plate types: text pattern ("L" letter, "D" digit), paper and ink luminance, share of renders.
 # Luminance of white 245, taxi yellow BGR (20, 200, 245) 192, police blue BGR (150, 70, 15) 62.
@@ -195,6 +196,7 @@ class PlateRenderer:
             plate *= 1 - shadow
         plate = plate * (1 - ink_mask) + ink_c * ink_mask
         self._flag_and_rus(plate, rng, sep)
+        _screws(plate, rng, three_digit_region=len(region) == 3)
         canvas[PAD_Y:PAD_Y + PLATE_H, PAD_X:PAD_X + PLATE_W] = plate
         _round_corners(canvas, rng)
 
@@ -205,8 +207,10 @@ class PlateRenderer:
         widths = [g.shape[1] for g in glyphs]
         breaks = {i for i in range(1, len(body)) if body[i].isdigit() != body[i - 1].isdigit()}
         total = sum(widths) + gaps * (len(body) - 1) + group_gap * len(breaks)
-        squeeze = min(1.0, (sep - 24) / total)
-        x = (sep - total * squeeze) / 2 + rng.uniform(-4, 4)
+        # the left mounting hole sits between the rim and the first character
+        left, right = rng.uniform(SCREW_ZONE - 6, SCREW_ZONE + 8), rng.uniform(8, 18)
+        squeeze = min(1.0, (sep - left - right) / total)
+        x = left + (sep - left - right - total * squeeze) / 2 + rng.uniform(-3, 3)
         baseline = PLATE_H - 18 + rng.uniform(-3, 3)
         for i, g in enumerate(glyphs):
             if i in breaks:
@@ -223,8 +227,12 @@ class PlateRenderer:
         glyphs = [cv2.resize(g, (max(1, int(g.shape[1] * height / 76)), int(height))) for g in glyphs]
         gap = rng.uniform(3, 8)
         total = sum(g.shape[1] for g in glyphs) + gap * (len(glyphs) - 1)
-        squeeze = min(1.0, 0.9 * box_w / total)
-        x = sep + (PLATE_W - sep - total * squeeze) / 2
+        if len(region) == 2:  # two digits sit left in the box, the right mounting hole beside them
+            x = sep + rng.uniform(5, 12)
+            squeeze = min(1.0, (PLATE_W - SCREW_ZONE - 2 - x) / total)
+        else:
+            squeeze = min(1.0, 0.9 * box_w / total)
+            x = sep + (PLATE_W - sep - total * squeeze) / 2
         top = rng.uniform(7, 12)
         for g in glyphs:
             g = cv2.resize(g, (max(1, int(g.shape[1] * squeeze)), g.shape[0]))
@@ -296,6 +304,26 @@ def _paste_max(mask: np.ndarray, glyph: np.ndarray, x: int, y: int) -> None:
     x1, y1 = min(x + glyph.shape[1], w), min(y + glyph.shape[0], h)
     if x1 > x0 and y1 > y0:
         np.maximum(mask[y0:y1, x0:x1], glyph[y0 - y:y1 - y, x0 - x:x1 - x], out=mask[y0:y1, x0:x1])
+
+
+def _screws(plate: np.ndarray, rng: np.random.Generator, three_digit_region: bool) -> None:
+    """Mounting screws at mid-height, left of the first letter and right of the region code, where
+    real plates have their holes: a reader must not take them for characters (read "75" + screw
+    as "754" otherwise). With a 3-digit region the right one covers the last digit's edge."""
+    if rng.random() < 0.2:
+        return
+    sides = [rng.uniform(16, 28)]
+    if not three_digit_region or rng.random() < 0.4:
+        sides.append(PLATE_W - rng.uniform(16, 28))
+    for x in sides:
+        if rng.random() < 0.15:
+            continue
+        y, radius = rng.uniform(46, 64), rng.uniform(3.5, 6.5)
+        head = float(rng.choice([rng.uniform(15, 80), rng.uniform(140, 235)]))  # dark hole or bright cap
+        centre = (int(round(x * 4)), int(round(y * 4)))  # cv2 sub-pixel units (shift=2)
+        cv2.circle(plate, centre, int(radius * 4), head, -1, lineType=cv2.LINE_AA, shift=2)
+        if rng.random() < 0.6:
+            cv2.circle(plate, centre, int(radius * 4), float(rng.uniform(10, 70)), 1, lineType=cv2.LINE_AA, shift=2)
 
 
 def _blobs(rng: np.random.Generator, shape: tuple[int, int], strength: float) -> np.ndarray:

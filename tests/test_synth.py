@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from anpr_ocr.formats import FORMATS, plate_type
-from anpr_ocr.synth import PLATE_TYPES, PlateRenderer, SynthConfig, fallback_font_path, load_texts, sample_region
+from anpr_ocr.synth import (PLATE_H, PLATE_TYPES, PLATE_W, SCREW_ZONE, PlateRenderer, SynthConfig, _screws,
+                            fallback_font_path, load_texts, sample_region)
 
 
 @pytest.fixture(scope="module")
@@ -139,3 +140,25 @@ def test_sample_region():
 
 def test_texts_for_private_plates_fit_the_private_format(renderer):
     assert [t for t in renderer.texts if not _fits("private", t)] == []
+
+
+def test_mounting_holes_have_room_beside_the_characters(renderer):
+    # the left hole sits before the first character, the right one after a 2-digit region code
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        mask = np.zeros((PLATE_H, PLATE_W), np.float32)
+        renderer._draw_body(mask, rng, "X123XX", sep=400)
+        renderer._draw_region(mask, rng, "77", sep=400)
+        ink = mask.max(axis=0) > 0.5
+        assert not ink[:SCREW_ZONE - 8].any() and not ink[PLATE_W - SCREW_ZONE + 2:].any(), seed
+        assert ink[SCREW_ZONE + 10:380].any() and ink[410:PLATE_W - SCREW_ZONE].any()
+
+
+def test_screws_are_drawn_only_in_the_hole_zones():
+    changed = np.zeros(PLATE_W, bool)
+    for seed in range(30):
+        plate = np.full((PLATE_H, PLATE_W), 200.0, np.float32)
+        _screws(plate, np.random.default_rng(seed), three_digit_region=False)
+        changed |= (plate != 200.0).any(axis=0)
+    assert changed[:SCREW_ZONE].any() and changed[PLATE_W - SCREW_ZONE:].any()
+    assert not changed[SCREW_ZONE:PLATE_W - SCREW_ZONE].any()
