@@ -105,22 +105,32 @@ def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPH
 
     `probs` is (B, T, C) with class 0 the blank; `texts[b]` is the string to score for item b.
     A text that no alignment of T frames can produce gets a log-likelihood of about -1e30.
+    The forward pass is torch's CTC loss (one C++ call, in float64), not a Python loop over frames:
+    it is a confidence for every reading `predict` returns, so it sits on the latency path.
     """
+    import torch
+
     probs = np.asarray(probs, dtype=np.float64)
     batch, frames, _ = probs.shape
     if len(texts) != batch:
         raise ValueError(f"need one text per batch item, got {len(texts)} for {batch}")
     if frames == 0:
         return np.where([len(t) == 0 for t in texts], 0.0, _NEG)
-    ext, lengths, skip, emit, alpha = _lattice(probs, texts, alphabet)
-    for t in range(1, frames):
-        jump = np.where(skip, _shift(alpha, 2), _NEG)
-        alpha = np.logaddexp(np.logaddexp(alpha, _shift(alpha, 1)), jump) + emit[:, t]
-        alpha = np.maximum(alpha, _NEG)
-    rows = np.arange(batch)
-    last = alpha[rows, lengths - 1]
-    before = np.where(lengths > 1, alpha[rows, np.maximum(lengths - 2, 0)], _NEG)
-    return np.maximum(np.logaddexp(last, before), _NEG)
+    if batch == 0:
+        return np.zeros(0)
+    index = {c: i + 1 for i, c in enumerate(alphabet)}
+    try:
+        targets = [index[c] for t in texts for c in t]
+    except KeyError as exc:
+        bad = next(t for t in texts if any(c not in index for c in t))
+        raise ValueError(f"text {bad!r} has a character outside the alphabet: {exc}") from None
+    log_probs = torch.from_numpy(np.log(np.clip(probs, 1e-30, 1.0))).permute(1, 0, 2)  # (T, B, C)
+    with torch.no_grad():
+        nll = torch.nn.functional.ctc_loss(
+            log_probs, torch.tensor(targets, dtype=torch.long), torch.full((batch,), frames, dtype=torch.long),
+            torch.tensor([len(t) for t in texts], dtype=torch.long), blank=BLANK, reduction="none",
+            zero_infinity=False).numpy()
+    return np.maximum(np.where(np.isfinite(nll), -nll, _NEG), _NEG)
 
 
 def char_confidences(probs: np.ndarray, texts: list[str], alphabet: str = ALPHABET) -> list[tuple[float, ...]]:

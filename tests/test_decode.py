@@ -280,3 +280,11 @@ def test_greedy_reads_any_blank_separated_path(text, run, p):
     assert d.text == text
     assert len(d.char_confidences) == len(text)
     assert d.confidence == pytest.approx(p ** len(path), rel=1e-9, abs=1e-300)
+
+
+def test_ctc_likelihood_of_an_impossible_or_foreign_text():
+    probs = softmax(np.random.default_rng(3).normal(size=(3, 3, C)))
+    log_p = ctc_log_likelihood(probs, ["AAA", "A", ""])  # "AAA" needs 5 frames (blanks between repeats)
+    assert log_p[0] <= -1e29 and -50 < log_p[1] < 0 and -50 < log_p[2] < 0
+    with pytest.raises(ValueError, match="'AZ'"):
+        ctc_log_likelihood(probs, ["AZ", "A", ""])
