@@ -32,6 +32,16 @@ default); `lstm="dynamic"` stays available for comparison, but such a model cann
 float LSTM is about 0.7 ms of the ~1.6-2 ms an INT8 plate takes at batch 1, which is why batch 1
 gains less than batch 64 (about 1.5-1.7x against 4.5-5.5x).
 
+Batch-1 latency, measured 2026-11-26 on the same box (committed checkpoint, 2 threads, interleaved,
+median of 400 calls, three rounds): the converted graph run by Python 2.03-2.15 ms, traced and frozen
+with TorchScript 1.49-1.58 ms, FP32 eager 3.3-3.9 ms, so `load_quantized` freezes by default. Of
+the frozen call, per torch.profiler, the float LSTM (oneDNN RNN kernel) is ~47 %, the six INT8
+convs ~26 %, the four INT8 max pools ~14 %. The LSTM's cost barely depends on its size (batch 1,
+2 threads): hidden 96 x 32 steps 0.82-0.96 ms, hidden 64 0.62-0.83, hidden 48 0.86, 16 steps
+0.73-0.77; PyTorch's native (non-oneDNN) LSTM kernel 1.25-1.9 ms. So a smaller LSTM would not
+bring FX INT8 to 1.5 ms a plate, and ONNX Runtime, whose LSTM kernel is cheaper, stays faster at
+batch 1.
+
 Calibration choices (chosen on val and on 300 train crops, never on test): calibrating on the
 101 val crops or on 256 train crops gives the same val exact match (99.0 %, as FP32) and RMS logit
 errors within 5 % of each other, so val it is; keeping the CTC head (and the
@@ -61,10 +71,16 @@ KIND = "int8_fx"
 BACKEND = "x86"
 LSTM_MODES = ("float", "dynamic")
 DEFAULT_FLOAT_MODULES = ("head", "dropout")  # see "Calibration choices" in the module docstring
+# The conv map is flattened and permuted into LSTM steps in float, after the one dequantize. Left to
+# the defaults, FX dequantizes, flattens, re-quantizes with a scale of its own, permutes and
+# dequantizes again: two more ops a call and one more rounding (RMS logit error 0.045 -> 0.042 on val).
+SHAPE_OPS_IN_FLOAT = ("flatten", "permute")
 
 
-def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = ()):
-    """The x86 default static qconfig mapping, with the LSTM float or dynamic and some modules float."""
+def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = (),
+                    float_ops: Sequence[str] = SHAPE_OPS_IN_FLOAT):
+    """The x86 default static qconfig mapping, with the LSTM float or dynamic and some modules and
+    tensor methods (`float_ops`) float."""
     with _fx_deprecations_silenced():
         from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
 
@@ -72,6 +88,8 @@ def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = ()):
         raise ValueError(f"lstm must be one of {LSTM_MODES}, got {lstm!r}")
     mapping = get_default_qconfig_mapping(BACKEND)
     mapping.set_object_type(nn.LSTM, None if lstm == "float" else default_dynamic_qconfig)
+    for op in float_ops:
+        mapping.set_object_type(op, None)
     for name in float_modules:
         mapping.set_module_name(name, None)
     return mapping
@@ -124,6 +142,7 @@ def quantize_fx(model: CRNN, calibration: list[np.ndarray], batch_size: int = 64
             prepared(batch_tensor(calibration[start:start + batch_size]))
     qmodel = _convert(prepared).eval()
     qmodel.anpr_quantization = {"backend": BACKEND, "lstm": lstm, "float_modules": float_modules,
+                                "float_ops": list(SHAPE_OPS_IN_FLOAT),
                                 "calibration_images": len(calibration)}
     return qmodel
 
@@ -140,12 +159,29 @@ def save_quantized(qmodel: torch.nn.Module, config: CRNNConfig, path: str | Path
     save_atomic(ckpt, path)
 
 
-def load_quantized(path: str | Path, ckpt: dict | None = None) -> torch.nn.Module:
+def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModule:
+    """The converted FX graph traced and frozen with TorchScript, for inference: same numbers, less
+    Python between the ops (batch-1 latency about 2.1 -> 1.5 ms on this 2-core box; see README).
+
+    TorchScript is deprecated in torch 2.13 like FX quantization itself, and it is still what runs a
+    converted FX graph without the Python interpreter; its notices are silenced here only. The
+    trace is valid for any batch size: nothing in the graph branches on the input.
+    """
+    with _fx_deprecations_silenced(), warnings.catch_warnings(), torch.inference_mode():
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated")
+        # nn.LSTM checks its input width with a Python `if`; the width is fixed by the architecture
+        warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
+        traced = torch.jit.trace(qmodel.eval(), _example_input(config))
+        return torch.jit.freeze(traced.eval())
+
+
+def load_quantized(path: str | Path, ckpt: dict | None = None, frozen: bool = True) -> torch.nn.Module:
     """Rebuild an INT8 FX model from a `save_quantized` checkpoint, in eval mode, without calibration.
 
     The graph is rebuilt from the stored config and qconfig (fresh CRNN, prepare_fx, convert_fx); the
-    state dict then supplies the INT8 weights and every scale and zero point. `ckpt`: the checkpoint
-    dict when the caller has read it already.
+    state dict then supplies the INT8 weights and every scale and zero point. `frozen` (default)
+    returns it traced and frozen for inference (`freeze`); `frozen=False` gives the FX GraphModule.
+    `ckpt`: the checkpoint dict when the caller has read it already.
     """
     if ckpt is None:
         with _fx_deprecations_silenced():  # loading quantized tensors trips the same deprecation notices
@@ -159,13 +195,15 @@ def load_quantized(path: str | Path, ckpt: dict | None = None) -> torch.nn.Modul
     torch.backends.quantized.engine = BACKEND
     config = CRNNConfig.from_dict(ckpt["config"])
     float_modules = list(settings.get("float_modules", []))
-    qmodel = _convert(_prepare(CRNN(config).eval(), qconfig_mapping("float", float_modules)))
+    float_ops = list(settings.get("float_ops", []))  # files written before float_ops existed have none
+    qmodel = _convert(_prepare(CRNN(config).eval(), qconfig_mapping("float", float_modules, float_ops)))
     try:
         qmodel.load_state_dict(ckpt["state_dict"])
     except (RuntimeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: weights do not fit the INT8 model its config describes: {exc}") from exc
-    qmodel.anpr_quantization = {**settings, "backend": BACKEND, "lstm": "float", "float_modules": float_modules}
-    return qmodel.eval()
+    qmodel.anpr_quantization = {**settings, "backend": BACKEND, "lstm": "float", "float_modules": float_modules,
+                                "float_ops": float_ops}
+    return freeze(qmodel, config) if frozen else qmodel.eval()
 
 
 def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:

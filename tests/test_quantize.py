@@ -54,6 +54,25 @@ def test_quantized_model_runs_and_tracks_fp32(quantized):
     assert type(qmodel.rnn) is torch.nn.LSTM  # kept float on purpose, see anpr_ocr.quantize
 
 
+def test_one_quantize_and_one_dequantize_between_convs_and_lstm(quantized):
+    _, qmodel = quantized
+    calls = [str(n.target) for n in qmodel.graph.nodes if n.op in ("call_function", "call_method")]
+    assert sum("quantize_per_tensor" in c for c in calls) == 1  # the input, nothing re-quantized later
+    assert calls.count("dequantize") == 1
+
+
+def test_frozen_model_gives_the_graph_module_numbers_at_any_batch_size(quantized, tmp_path):
+    _, qmodel = quantized
+    path = tmp_path / "int8.pth"
+    save_quantized(qmodel, TINY, path)
+    frozen, graph = load_quantized(path), load_quantized(path, frozen=False)
+    assert isinstance(frozen, torch.jit.ScriptModule) and isinstance(graph, torch.fx.GraphModule)
+    with torch.inference_mode():
+        for n in (1, 7):
+            x = batch_tensor(_greys(n, seed=n))
+            assert torch.equal(frozen(x), graph(x)) and torch.equal(frozen(x), qmodel(x))
+
+
 def test_quantize_fx_leaves_the_fp32_model_alone(quantized):
     model, _ = quantized
     assert isinstance(model.features[0][0], torch.nn.Conv2d) and isinstance(model.features[0][1], torch.nn.BatchNorm2d)
@@ -68,7 +87,7 @@ def test_save_load_round_trip_identical(quantized, tmp_path):
     assert ckpt["kind"] == KIND and ckpt["calibration"] == "synthetic"
     assert {"format_version", "kind", "config", "alphabet", "input_size", "state_dict"} <= set(ckpt)
     loaded = load_quantized(path)
-    assert not loaded.training
+    assert not load_quantized(path, frozen=False).training
     x = batch_tensor(_greys(5, seed=2))
     with torch.inference_mode():
         assert torch.equal(qmodel(x), loaded(x))
