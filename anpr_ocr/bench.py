@@ -12,6 +12,9 @@ How it measures (all in this one process, CPU only):
   robin, the order rotated each repetition), so background load and CPU clock drift hit all
   backends alike. Torch threads are set with torch.set_num_threads; ONNX Runtime gets a session
   with intra_op_num_threads per thread count.
+- Through `predict`: the same round robin, at the largest thread count, timing `predict` itself
+  on grey crops (preprocessing, the model, decoding with confidences, building the readings) for
+  the greedy decoder and the default one, for every backend `predict` can run.
 - Accuracy: exact match and CER of greedy CTC decoding on the given samples.
 - Size: bytes of the model file (.pth or .onnx).
 - Peak memory: for each backend a fresh Python subprocess imports torch, numpy and onnxruntime,
@@ -51,6 +54,12 @@ BACKENDS = {  # key: label
 BASELINE = "fp32_eager"
 THROUGHPUT_BATCH = 64
 TABLE_HEADER = ("model", "exact match", "CER", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
+PREDICT_HEADER = ("predict(...) with", "decoder", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
+PREDICT_ARGS = {  # backend key -> (which checkpoint, predict's backend argument)
+    "fp32_eager": ("fp32_eager", "torch"),
+    "int8_fx": ("int8_fx", "torch"),
+    "ort_fp32": ("fp32_eager", "onnx"),
+}
 
 
 def _loader(kind: str, path: str | Path, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -161,6 +170,38 @@ def _time_call(model: Callable, x: torch.Tensor) -> float:
     return time.perf_counter() - start
 
 
+def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: int, reps: int,
+                     singles_per_rep: int, batches_per_rep: int, warmup: int) -> dict:
+    """`predict` end to end on grey crops, per backend and decoder, interleaved like the model timings."""
+    from .predict import DEFAULT_DECODER, predict
+
+    kinds = [k for k, (ckpt, backend) in PREDICT_ARGS.items()
+             if ckpt in files and (backend != "onnx" or "ort_fp32" in files)]
+    batch = [greys[i % len(greys)] for i in range(THROUGHPUT_BATCH)]
+    out: dict[str, Any] = {"threads": threads, "decoders": {}}
+    for decoder in dict.fromkeys(("greedy", DEFAULT_DECODER)):
+        calls = {k: (lambda x, k=k: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=decoder,
+                                            backend=PREDICT_ARGS[k][1])) for k in kinds}
+        lat: dict[str, list[float]] = {k: [] for k in kinds}
+        thr: dict[str, list[float]] = {k: [] for k in kinds}
+        for k in kinds:
+            for _ in range(warmup):
+                calls[k](greys[0])
+                calls[k](batch)
+        for rep in range(reps):
+            for k in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
+                lat[k] += [_time_call(calls[k], greys[(rep * singles_per_rep + i) % len(greys)])
+                           for i in range(singles_per_rep)]
+                thr[k] += [_time_call(calls[k], batch) for _ in range(batches_per_rep)]
+        rows = {k: {"batch1_median_ms": float(np.median(lat[k])) * 1e3,
+                    "batch64_plates_per_s": THROUGHPUT_BATCH / float(np.median(thr[k]))} for k in kinds}
+        for row in rows.values():
+            row["speedup_batch1"] = rows[BASELINE]["batch1_median_ms"] / row["batch1_median_ms"]
+            row["speedup_batch64"] = row["batch64_plates_per_s"] / rows[BASELINE]["batch64_plates_per_s"]
+        out["decoders"][decoder] = rows
+    return out
+
+
 def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequence,
                   out_json: str | Path | None = "figures/benchmark.json", threads: Sequence[int] = (1, 2),
                   reps: int = 10, singles_per_rep: int = 20, batches_per_rep: int = 2, warmup: int = 3,
@@ -246,6 +287,9 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
                 t["speedup_batch1"] = base["batch1_median_ms"] / t["batch1_median_ms"]
                 t["speedup_batch64"] = t["batch64_plates_per_s"] / base["batch64_plates_per_s"]
             del models
+        torch.set_num_threads(max(threads))
+        result["predict"] = _predict_timings(files, [s.image for s in samples], max(threads), reps,
+                                             singles_per_rep, batches_per_rep, warmup)
         torch.set_num_threads(old_threads)
         timing_seconds = time.time() - started
 
@@ -308,14 +352,38 @@ def table_rows(result: dict, threads: int | None = None) -> list[tuple]:
     return rows
 
 
+def predict_rows(result: dict) -> list[tuple]:
+    """Rows of PREDICT_HEADER: `predict` end to end per backend and decoder (empty for older files)."""
+    rows = []
+    for decoder, per_kind in result.get("predict", {}).get("decoders", {}).items():
+        for kind, t in per_kind.items():
+            label = BACKENDS[kind] + (" via backend='onnx'" if PREDICT_ARGS[kind][1] == "onnx" else "")
+            rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
+                         f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
+    return rows
+
+
+def _markdown(header: Sequence[str], rows: list[tuple]) -> str:
+    rows = [tuple(header)] + rows
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def format_predict_table(result: dict) -> str:
+    """A Markdown table of `predict_rows`, or "" when the result has none."""
+    rows = predict_rows(result)
+    if not rows:
+        return ""
+    return f"through predict, {result['predict']['threads']} thread(s)\n" + _markdown(PREDICT_HEADER, rows)
+
+
 def format_table(result: dict, threads: int | None = None) -> str:
     """A Markdown table of `table_rows`."""
     threads = threads or max(result["meta"]["threads"])
-    rows = [TABLE_HEADER] + table_rows(result, threads)
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(TABLE_HEADER))]
-    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return f"{threads} thread(s), {result['meta']['n_samples']} samples\n" + "\n".join(lines)
+    return (f"{threads} thread(s), {result['meta']['n_samples']} samples, model call only\n"
+            + _markdown(TABLE_HEADER, table_rows(result, threads)))
 
 
 def plot_benchmark(result: dict, path: str | Path = "figures/benchmark.png") -> Path:
@@ -404,6 +472,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for n in result["meta"]["threads"]:
         print(format_table(result, n))
         print()
+    print(format_predict_table(result))
     print(f"wrote {args.out} and {args.plot or args.out.with_suffix('.png')}")
     return 0
 

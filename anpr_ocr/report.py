@@ -77,13 +77,18 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
                   f"{pct(r['test_exact_match'])} | {pct(r['test_cer'])} | {r['wall_minutes']} |" for r in recipes["rows"]]
         lines.append("")
     if bench:
-        from .bench import TABLE_HEADER, table_rows
+        from .bench import PREDICT_HEADER, TABLE_HEADER, predict_rows, table_rows
 
         threads = max(bench["meta"]["threads"])
         lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
                   f"(`figures/benchmark.json`, {bench['meta'].get('cpu', 'this machine')}):", "",
                   "| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
         lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table_rows(bench, threads)]
+        if predict_rows(bench):
+            lines += ["", f"The same, end to end through `predict` on grey crops (preprocessing, model, decoding, "
+                      f"confidences; {bench['predict']['threads']} threads):", "",
+                      "| " + " | ".join(PREDICT_HEADER) + " |", "|" + "---|" * len(PREDICT_HEADER)]
+            lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in predict_rows(bench)]
     elif int8:
         lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
                   f"FX INT8 {pct(int8['metrics']['test']['exact_match'])}."]

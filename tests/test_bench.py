@@ -55,6 +55,14 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     rows = bench.table_rows(result)
     assert len(rows) == 4 and all(len(r) == len(bench.TABLE_HEADER) for r in rows)
     assert "INT8 FX" in bench.format_table(result)
+    through = saved["predict"]
+    assert through["threads"] == 1 and list(through["decoders"]) == ["greedy", "format"]
+    for per_kind in through["decoders"].values():
+        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32"}
+        assert per_kind["fp32_eager"]["speedup_batch64"] == pytest.approx(1.0)
+        assert all(t["batch1_median_ms"] > 0 and t["batch64_plates_per_s"] > 0 for t in per_kind.values())
+    assert len(bench.predict_rows(result)) == 6
+    assert "via backend='onnx'" in bench.format_predict_table(result)
 
 
 def test_peak_memory_probe_measures_a_subprocess(checkpoints):
