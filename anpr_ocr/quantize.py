@@ -161,7 +161,7 @@ def save_quantized(qmodel: torch.nn.Module, config: CRNNConfig, path: str | Path
 
 def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModule:
     """The converted FX graph traced and frozen with TorchScript, for inference: same numbers, less
-    Python between the ops (batch-1 latency about 2.1 -> 1.5 ms on this 2-core box; see README).
+    Python between the ops (batch-1 latency about 2.1 -> 1.5 ms on the dev box; see the module docstring).
 
     TorchScript is deprecated in torch 2.13 like FX quantization itself, and it is still what runs a
     converted FX graph without the Python interpreter; its notices are silenced here only. The
