@@ -170,6 +170,35 @@ def _time_call(model: Callable, x: torch.Tensor) -> float:
     return time.perf_counter() - start
 
 
+def _round_robin(calls: dict[str, Callable], singles: Sequence, batch: Any, reps: int, singles_per_rep: int,
+                 batches_per_rep: int, warmup: int) -> dict[str, dict[str, float]]:
+    """Time every callable on batch-1 inputs (`singles`, in turn) and on `batch`, after warm-up, in a
+    round robin whose order rotates each repetition; per callable the timing row, with the speed-ups
+    over BASELINE."""
+    kinds = list(calls)
+    lat: dict[str, list[float]] = {k: [] for k in kinds}
+    thr: dict[str, list[float]] = {k: [] for k in kinds}
+    for k in kinds:
+        for _ in range(warmup):
+            calls[k](singles[0])
+            calls[k](batch)
+    for rep in range(reps):
+        for k in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
+            lat[k] += [_time_call(calls[k], singles[(rep * singles_per_rep + i) % len(singles)])
+                       for i in range(singles_per_rep)]
+            thr[k] += [_time_call(calls[k], batch) for _ in range(batches_per_rep)]
+    rows = {}
+    for k in kinds:
+        median, p90 = _percentiles(lat[k])
+        batch_median = float(np.median(thr[k]))
+        rows[k] = {"batch1_median_ms": median, "batch1_p90_ms": p90, "batch64_median_ms": batch_median * 1e3,
+                   "batch64_plates_per_s": THROUGHPUT_BATCH / batch_median}
+    for row in rows.values():
+        row["speedup_batch1"] = rows[BASELINE]["batch1_median_ms"] / row["batch1_median_ms"]
+        row["speedup_batch64"] = row["batch64_plates_per_s"] / rows[BASELINE]["batch64_plates_per_s"]
+    return rows
+
+
 def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: int, reps: int,
                      singles_per_rep: int, batches_per_rep: int, warmup: int) -> dict:
     """`predict` end to end on grey crops, per backend and decoder, interleaved like the model timings."""
@@ -182,23 +211,7 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: i
     for decoder in dict.fromkeys(("greedy", DEFAULT_DECODER)):
         calls = {k: (lambda x, k=k: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=decoder,
                                             backend=PREDICT_ARGS[k][1])) for k in kinds}
-        lat: dict[str, list[float]] = {k: [] for k in kinds}
-        thr: dict[str, list[float]] = {k: [] for k in kinds}
-        for k in kinds:
-            for _ in range(warmup):
-                calls[k](greys[0])
-                calls[k](batch)
-        for rep in range(reps):
-            for k in kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]:
-                lat[k] += [_time_call(calls[k], greys[(rep * singles_per_rep + i) % len(greys)])
-                           for i in range(singles_per_rep)]
-                thr[k] += [_time_call(calls[k], batch) for _ in range(batches_per_rep)]
-        rows = {k: {"batch1_median_ms": float(np.median(lat[k])) * 1e3,
-                    "batch64_plates_per_s": THROUGHPUT_BATCH / float(np.median(thr[k]))} for k in kinds}
-        for row in rows.values():
-            row["speedup_batch1"] = rows[BASELINE]["batch1_median_ms"] / row["batch1_median_ms"]
-            row["speedup_batch64"] = row["batch64_plates_per_s"] / rows[BASELINE]["batch64_plates_per_s"]
-        out["decoders"][decoder] = rows
+        out["decoders"][decoder] = _round_robin(calls, greys, batch, reps, singles_per_rep, batches_per_rep, warmup)
     return out
 
 
@@ -250,42 +263,21 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
 
         other_load: dict[str, float | None] = {}
         x_all = batch_tensor([s.image for s in samples])
-        singles = [x_all[i % len(x_all)][None] for i in range(reps * singles_per_rep)]  # every plate in turn
+        singles = [x[None] for x in x_all]  # timed one plate a call, every plate in turn
         x_batch = x_all[torch.arange(THROUGHPUT_BATCH) % len(x_all)].contiguous()
         for n_threads in threads:
             torch.set_num_threads(n_threads)
             models = {kind: _loader(kind, files[kind], n_threads) for kind in kinds}
-            lat: dict[str, list[float]] = {k: [] for k in kinds}
-            thr: dict[str, list[float]] = {k: [] for k in kinds}
             snapshot = _cpu_snapshot()
             with torch.inference_mode():
-                for kind in kinds:
-                    for _ in range(warmup):
-                        models[kind](singles[0])
-                        models[kind](x_batch)
-                for rep in range(reps):
-                    order = kinds[rep % len(kinds):] + kinds[:rep % len(kinds)]
-                    for kind in order:
-                        lat[kind] += [_time_call(models[kind], x) for x in
-                                      singles[rep * singles_per_rep:(rep + 1) * singles_per_rep]]
-                        thr[kind] += [_time_call(models[kind], x_batch) for _ in range(batches_per_rep)]
+                timings = _round_robin(models, singles, x_batch, reps, singles_per_rep, batches_per_rep, warmup)
             other = _other_load(snapshot, _cpu_snapshot())
             other_load[str(n_threads)] = other
             if other is not None and other > 0.2:
                 print(f"warning: other processes kept {other:.2f} CPUs busy during the {n_threads}-thread "
                       f"timings; those numbers are not clean", file=sys.stderr)
             for kind in kinds:
-                median, p90 = _percentiles(lat[kind])
-                batch_median = float(np.median(thr[kind]))
-                result["backends"][kind]["timing"][str(n_threads)] = {
-                    "batch1_median_ms": median, "batch1_p90_ms": p90,
-                    "batch64_median_ms": batch_median * 1e3,
-                    "batch64_plates_per_s": THROUGHPUT_BATCH / batch_median}
-            base = result["backends"][BASELINE]["timing"][str(n_threads)]
-            for kind in kinds:
-                t = result["backends"][kind]["timing"][str(n_threads)]
-                t["speedup_batch1"] = base["batch1_median_ms"] / t["batch1_median_ms"]
-                t["speedup_batch64"] = t["batch64_plates_per_s"] / base["batch64_plates_per_s"]
+                result["backends"][kind]["timing"][str(n_threads)] = timings[kind]
             del models
         torch.set_num_threads(max(threads))
         result["predict"] = _predict_timings(files, [s.image for s in samples], max(threads), reps,

@@ -57,16 +57,24 @@ def greedy_decode(probs: np.ndarray, alphabet: str = ALPHABET) -> list[Decoded]:
 _NEG = -1e30  # log of "impossible"; finite so that sums and maxima stay NaN-free
 
 
-def _extended_labels(texts: list[str], alphabet: str) -> tuple[np.ndarray, np.ndarray]:
-    """Blank-interleaved label sequences (B, S) padded with blanks, and each one's length S_b."""
+def _label_indices(texts: list[str], alphabet: str) -> list[list[int]]:
+    """Each text as class indices (1-based; 0 is the blank); a foreign character is a ValueError."""
     index = {c: i + 1 for i, c in enumerate(alphabet)}
-    longest = max((len(t) for t in texts), default=0)
-    ext = np.full((len(texts), 2 * longest + 1), BLANK, dtype=np.int64)
-    for b, text in enumerate(texts):
+    out = []
+    for text in texts:
         try:
-            ext[b, 1:2 * len(text):2] = [index[c] for c in text]
+            out.append([index[c] for c in text])
         except KeyError as exc:
             raise ValueError(f"text {text!r} has a character outside the alphabet: {exc}") from None
+    return out
+
+
+def _extended_labels(texts: list[str], alphabet: str) -> tuple[np.ndarray, np.ndarray]:
+    """Blank-interleaved label sequences (B, S) padded with blanks, and each one's length S_b."""
+    longest = max((len(t) for t in texts), default=0)
+    ext = np.full((len(texts), 2 * longest + 1), BLANK, dtype=np.int64)
+    for b, labels in enumerate(_label_indices(texts, alphabet)):
+        ext[b, 1:2 * len(labels):2] = labels
     return ext, np.array([2 * len(t) + 1 for t in texts], dtype=np.int64)
 
 
@@ -118,12 +126,7 @@ def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPH
         return np.where([len(t) == 0 for t in texts], 0.0, _NEG)
     if batch == 0:
         return np.zeros(0)
-    index = {c: i + 1 for i, c in enumerate(alphabet)}
-    try:
-        targets = [index[c] for t in texts for c in t]
-    except KeyError as exc:
-        bad = next(t for t in texts if any(c not in index for c in t))
-        raise ValueError(f"text {bad!r} has a character outside the alphabet: {exc}") from None
+    targets = [i for labels in _label_indices(texts, alphabet) for i in labels]
     log_probs = torch.from_numpy(np.log(np.clip(probs, 1e-30, 1.0))).permute(1, 0, 2)  # (T, B, C)
     with torch.no_grad():
         nll = torch.nn.functional.ctc_loss(
