@@ -1,7 +1,7 @@
 """Synthetic Russian plates after GOST R 50577, rendered to look like real camera crops.
 
 A plate is laid out in millimetres at 1 px/mm on a grey canvas that also holds its surroundings
-(car body, plate holder, dealer text), dirtied and lit there, then warped by one homography
+(car body, plate holder, dealer text, often a frame over its edges), dirtied and lit there, then warped by one homography
 into the output crop: either a rectified crop with margins (as the VKCV crops are cut) or an
 axis-aligned box around a plate tilted by up to ~12 degrees (as box detectors cut them).
 Everything random comes from one `numpy.random.Generator`, so a seed reproduces a plate.
@@ -29,6 +29,7 @@ from .formats import FORMATS, REGION_CODES
 PLATE_W, PLATE_H = 520, 112  # GOST R 50577 type 1, millimetres
 PAD_X, PAD_Y = 45, 30  # surroundings rendered around the plate, millimetres
 SCREW_ZONE = 34  # millimetres from either end of the plate kept for the mounting holes
+FRAME_FRACTION = 0.35  # share of plates drawn with a licence-plate frame over their edges
 
 # Plate types: text pattern ("L" letter, "D" digit), paper and ink luminance, share of renders.
 # Luminance of white 245, taxi yellow BGR (20, 200, 245) 192, police blue BGR (150, 70, 15) 62.
@@ -131,6 +132,7 @@ class PlateRenderer:
         kind = kind or next((k for k in PLATE_TYPES if _fits(k, text)), "private")
         canvas = self._scene(rng)
         self._draw_plate(canvas, rng, kind, text)
+        _frame(canvas, rng)
         _dirt_and_light(canvas, rng)
         grey = self._warp(canvas, rng)
         if rng.random() < 0.15:  # night / IR: one strong contrast curve over the whole crop
@@ -324,6 +326,38 @@ def _screws(plate: np.ndarray, rng: np.random.Generator, three_digit_region: boo
         cv2.circle(plate, centre, int(radius * 4), head, -1, lineType=cv2.LINE_AA, shift=2)
         if rng.random() < 0.6:
             cv2.circle(plate, centre, int(radius * 4), float(rng.uniform(10, 70)), 1, lineType=cv2.LINE_AA, shift=2)
+
+
+def _frame(canvas: np.ndarray, rng: np.random.Generator) -> None:
+    """A licence-plate frame in front of the plate, as many cars carry one: a plastic or chrome border
+    over the rim on every side, casting a shadow inwards, and now and then one wide side (latches, a
+    tow hook, a bumper edge) that hides the mounting hole and up to about a quarter of the outermost
+    character. Real crops show plates whose edges and first or last glyph are partly hidden."""
+    if rng.random() >= FRAME_FRACTION:
+        return
+    top, bottom = rng.uniform(1, 8), rng.uniform(1, 12)
+    left, right = rng.uniform(1, 10, 2)
+    if rng.random() < 0.3:  # the first glyph starts 28-42 mm in; the last region digit ends ~10 mm before the end
+        if rng.random() < 0.5:
+            left = rng.uniform(SCREW_ZONE - 14, SCREW_ZONE + 6)
+        else:
+            right = rng.uniform(12, 20)
+    out = rng.uniform(2, 12, 4)
+    x0, y0 = int(PAD_X - out[0]), int(PAD_Y - out[1])
+    x1, y1 = int(PAD_X + PLATE_W + out[2]), int(PAD_Y + PLATE_H + out[3])
+    ix0, iy0 = int(PAD_X + left), int(PAD_Y + top)
+    ix1, iy1 = int(PAD_X + PLATE_W - right), int(PAD_Y + PLATE_H - bottom)
+    shade = int(rng.integers(0, 4))  # the frame's shadow on the plate, millimetres
+    if shade:
+        inner = canvas[iy0:iy1, ix0:ix1]
+        ring = np.ones(inner.shape, bool)
+        ring[shade:-shade, shade:-shade] = False
+        inner[ring] *= rng.uniform(0.55, 0.9)
+    tone = rng.uniform(10, 60) if rng.random() < 0.7 else rng.uniform(150, 230)  # plastic or chrome
+    border = np.zeros(canvas.shape, bool)
+    border[y0:y1, x0:x1] = True
+    border[iy0:iy1, ix0:ix1] = False
+    canvas[border] = tone + rng.normal(0, 4, int(border.sum()))
 
 
 def _blobs(rng: np.random.Generator, shape: tuple[int, int], strength: float) -> np.ndarray:

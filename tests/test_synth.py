@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 
 from anpr_ocr.formats import FORMATS, plate_type
-from anpr_ocr.synth import (PLATE_H, PLATE_TYPES, PLATE_W, SCREW_ZONE, PlateRenderer, SynthConfig, _screws,
+from anpr_ocr.synth import (PAD_X, PAD_Y, PLATE_H, PLATE_TYPES, PLATE_W, SCREW_ZONE, PlateRenderer, SynthConfig,
+                            _frame, _screws,
                             fallback_font_path, load_texts, sample_region)
 
 
@@ -162,3 +163,20 @@ def test_screws_are_drawn_only_in_the_hole_zones():
         changed |= (plate != 200.0).any(axis=0)
     assert changed[:SCREW_ZONE].any() and changed[PLATE_W - SCREW_ZONE:].any()
     assert not changed[SCREW_ZONE:PLATE_W - SCREW_ZONE].any()
+
+
+def test_frames_cover_the_plate_edges_and_never_its_middle():
+    canvas_shape = (PLATE_H + 2 * PAD_Y, PLATE_W + 2 * PAD_X)
+    changed = np.zeros(canvas_shape, bool)
+    drawn = 0
+    for seed in range(200):
+        canvas = np.full(canvas_shape, 100.0, np.float32)
+        _frame(canvas, np.random.default_rng(seed))
+        drawn += bool((canvas != 100.0).any())
+        changed |= canvas != 100.0
+    assert 40 <= drawn <= 100  # about a third of the plates carry a frame
+    plate_cols = changed[PAD_Y + 20:PAD_Y + PLATE_H - 20].any(axis=0)[PAD_X:PAD_X + PLATE_W]
+    # the middle (body and region code, bar their outermost glyph edges) is never hidden
+    assert not plate_cols[SCREW_ZONE + 12:PLATE_W - 24].any()
+    # a wide side reaches past the mounting hole into the first glyph's zone now and then
+    assert plate_cols[SCREW_ZONE:SCREW_ZONE + 8].any() and plate_cols[PLATE_W - 20:].any()
