@@ -32,22 +32,25 @@ def greedy_decode(probs: np.ndarray, alphabet: str = ALPHABET) -> list[Decoded]:
     A character's confidence is the highest probability among the frames that emitted it; the
     string's confidence is the product of the best-path probabilities of all frames.
     """
+    batch, frames = probs.shape[:2]
+    if batch == 0 or frames == 0:
+        return [Decoded("", 1.0, ()) for _ in range(batch)]
     best = probs.argmax(axis=-1)  # (B, T)
     best_p = np.take_along_axis(probs, best[..., None], axis=-1)[..., 0]
+    path_confidence = np.exp(np.log(np.clip(best_p, 1e-12, 1.0)).sum(axis=1))
+    # runs of one class over the flattened (B*T) frames; every item's first frame starts a run
     starts = np.ones_like(best, dtype=bool)
     starts[:, 1:] = best[:, 1:] != best[:, :-1]
-    emit = starts & (best != BLANK)
-    path_confidence = np.exp(np.log(np.clip(best_p, 1e-12, 1.0)).sum(axis=1))
-    # run id per frame, so each emitted character takes the max probability over its run
-    run_id = np.cumsum(starts, axis=1)
-    results = []
-    for b in range(best.shape[0]):
-        chars = best[b, emit[b]]
-        runs = run_id[b, emit[b]]
-        per_char = [float(best_p[b, run_id[b] == r].max()) for r in runs]
-        text = "".join(alphabet[c - 1] for c in chars)
-        results.append(Decoded(text, float(path_confidence[b]), tuple(per_char)))
-    return results
+    run_starts = np.flatnonzero(starts)
+    run_max = np.maximum.reduceat(best_p.ravel(), run_starts)  # a character's confidence: its run's best
+    run_class = best.ravel()[run_starts]
+    emitted = run_class != BLANK
+    classes, confidences = run_class[emitted] - 1, run_max[emitted]
+    bounds = np.searchsorted(run_starts[emitted] // frames, np.arange(batch + 1))
+    symbols = list(alphabet)
+    return [Decoded("".join([symbols[c] for c in classes[lo:hi].tolist()]), float(path_confidence[b]),
+                    tuple(confidences[lo:hi].tolist()))
+            for b, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:]))]
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,13 +266,24 @@ def beam_decode(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, ma
 
     The confidence is the exact probability of the chosen string (all its alignments, by the
     forward algorithm); character confidences are as in `greedy_decode`, along the string's
-    most probable alignment.
+    most probable alignment. Where the greedy reading already holds more than half of the
+    probability mass, no other string can be more probable: it is returned without a search.
     """
     probs = _check_probs(probs)
-    found = beam_candidates(probs, beam_width, prune, max_per_frame, alphabet)
-    greedy = greedy_decode(probs, alphabet) if any(not f for f in found) else None
-    texts = [f[0][0] if f else greedy[b].text for b, f in enumerate(found)]
-    return _scored(probs, texts, alphabet)
+    if beam_width < 1:
+        raise ValueError(f"beam_width must be at least 1, got {beam_width}")
+    greedy = greedy_decode(probs, alphabet)
+    if not greedy:
+        return []
+    log_p = ctc_log_likelihood(probs, [g.text for g in greedy], alphabet)
+    out = [Decoded(g.text, float(np.exp(lp)), g.char_confidences) for g, lp in zip(greedy, log_p)]
+    unsure = np.flatnonzero(log_p <= np.log(0.5))
+    if unsure.size:
+        found = beam_candidates(probs[unsure], beam_width, prune, max_per_frame, alphabet)
+        texts = [f[0][0] if f else greedy[b].text for b, f in zip(unsure, found)]
+        for b, d in zip(unsure, _scored(probs[unsure], texts, alphabet)):
+            out[b] = d
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -349,18 +363,21 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
         raise ValueError(f"max_ratio must be at least 1, got {max_ratio}")
     grammar = _grammar(regions, alphabet)
     free = beam_decode(probs, beam_width, prune, max_per_frame, alphabet)
-    keep = _frame_candidates(probs, 1e-6, probs.shape[-1])
     texts = [d.text for d in free]
-    for b, d in enumerate(free):
-        if grammar.valid(d.text):
-            continue
-        cands = [np.flatnonzero(keep[b, t]) for t in range(probs.shape[1])]
+    invalid = [b for b, d in enumerate(free) if not grammar.valid(d.text)]
+    keep = _frame_candidates(probs[invalid], 1e-6, probs.shape[-1]) if invalid else None
+    for i, b in enumerate(invalid):
+        cands = [np.flatnonzero(keep[i, t]) for t in range(probs.shape[1])]
         found = _prefix_beam(probs[b], cands, 2 * beam_width, grammar.labels_viable, grammar.labels_valid)
         if found:
             texts[b] = "".join(alphabet[c - 1] for c in found[0][0])
-    scored = _scored(probs, texts, alphabet)
-    return [s if s.text != f.text and s.confidence * max_ratio >= f.confidence else f
-            for s, f in zip(scored, free)]
+    out = list(free)
+    changed = [b for b, (t, f) in enumerate(zip(texts, free)) if t != f.text]
+    if changed:
+        for b, s in zip(changed, _scored(probs[changed], [texts[b] for b in changed], alphabet)):
+            if s.confidence * max_ratio >= free[b].confidence:
+                out[b] = s
+    return out
 
 
 # --------------------------------------------------------------------------------------------

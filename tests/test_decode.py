@@ -205,6 +205,24 @@ def test_beam_batch_decodes_independently_and_clean_plates_read_the_same():
     assert beam_decode(np.zeros((0, 32, C))) == []
 
 
+def test_beam_skips_the_search_where_the_greedy_reading_holds_most_of_the_mass(monkeypatch):
+    import anpr_ocr.decode as decode_module
+
+    sure = _bf_plate("A123BC77")  # greedy reading with p > 0.5: no other string can beat it
+    unsure = _bf_frames([{"-": 0.6, "A": 0.4}, {"-": 0.6, "A": 0.4}])  # greedy "" (0.36) loses to "A"
+    searched = []
+    search = decode_module.beam_candidates
+    monkeypatch.setattr(decode_module, "beam_candidates", lambda probs, *a: searched.append(len(probs)) or search(probs, *a))
+    both = np.concatenate([sure, np.pad(unsure, ((0, 0), (0, sure.shape[1] - 2), (0, 0)))])
+    both[1, 2:, :] = 0.0
+    both[1, 2:, BLANK] = 1.0
+    got = beam_decode(both)
+    assert searched == [1]  # only the unsure item was searched
+    assert [d.text for d in got] == ["A123BC77", "A"]
+    assert got[0].confidence == pytest.approx(np.exp(ctc_log_likelihood(sure, ["A123BC77"])[0]))
+    assert got[0].char_confidences == greedy_decode(sure)[0].char_confidences
+
+
 def test_beam_rejects_bad_arguments():
     with pytest.raises(ValueError):
         beam_decode(np.zeros((32, C)))
