@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import threading
 import warnings
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import torch
 
 from .alphabet import ALPHABET, to_cyrillic
 from .checkpoint import CheckpointError
-from .decode import DECODERS, Decoded, decode, softmax
+from .decode import DECODERS, Decoded, decode
 from .evaluate import batch_tensor
 from .formats import plate_type
 from .preprocess import ImageError, read_image, to_grey
@@ -59,7 +60,7 @@ class _Reader(NamedTuple):
     temperature: float
 
 
-_cache: dict[tuple[str, float, str], _Reader] = {}
+_cache: dict[tuple[int, int, int, int, str], _Reader] = {}  # (device, inode, mtime, size, backend)
 _cache_lock = threading.Lock()
 
 
@@ -70,9 +71,13 @@ def default_weights() -> Path:
 
 def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reader:
     path = Path(weights) if weights is not None else default_weights()
-    if not path.is_file():
+    try:  # one stat names the file (however the path is spelled) and its version: cheap on every call
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
         raise FileNotFoundError(f"no checkpoint at {path}")
-    key = (str(path.resolve()), path.stat().st_mtime, backend)
+    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, backend)
     with _cache_lock:
         if key not in _cache:
             from .quantize import load_any
@@ -103,7 +108,7 @@ def _onnx_reader(path: Path, model: torch.nn.Module, kind: str):
 
 
 def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
-    """The model behind a checkpoint (FP32 or INT8), loaded once and cached by path and mtime."""
+    """The model behind a checkpoint (FP32 or INT8), loaded once and cached by file and modification time."""
     return _reader(weights).model
 
 
@@ -198,10 +203,12 @@ def _check_options(alphabet: str, decoder: str, backend: str, min_confidence: fl
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def _logits(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
-    """Raw (B, T, C) logits for a batch of grey crops: the one place a backend plugs in."""
+def _probs(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
+    """(B, T, C) float64 frame probabilities of a batch of grey crops, at the checkpoint's calibrated
+    temperature: the one place a backend plugs in (softmax in torch, on the model's own tensor)."""
     with torch.inference_mode():
-        return reader.model(batch_tensor(greys)).float().cpu().numpy()
+        logits = reader.model(batch_tensor(greys)).cpu().double()
+        return torch.softmax(logits / reader.temperature, dim=-1).numpy()
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
@@ -210,8 +217,7 @@ def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decod
     reader = _reader(weights, backend)
     out: list[Decoded] = []
     for start in range(0, len(greys), batch_size):
-        logits = _logits(reader, greys[start:start + batch_size]).astype(np.float64)
-        out.extend(decode(softmax(logits / reader.temperature), decoder, ALPHABET))
+        out.extend(decode(_probs(reader, greys[start:start + batch_size]), decoder, ALPHABET))
     return out
 
 
