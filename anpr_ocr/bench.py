@@ -170,11 +170,10 @@ def _time_call(model: Callable, x: torch.Tensor) -> float:
     return time.perf_counter() - start
 
 
-def _round_robin(calls: dict[str, Callable], singles: Sequence, batch: Any, reps: int, singles_per_rep: int,
-                 batches_per_rep: int, warmup: int) -> dict[str, dict[str, float]]:
+def _round_robin(calls: dict[Any, Callable], singles: Sequence, batch: Any, reps: int, singles_per_rep: int,
+                 batches_per_rep: int, warmup: int) -> dict[Any, dict[str, float]]:
     """Time every callable on batch-1 inputs (`singles`, in turn) and on `batch`, after warm-up, in a
-    round robin whose order rotates each repetition; per callable the timing row, with the speed-ups
-    over BASELINE."""
+    round robin whose order rotates each repetition; per callable its timing row."""
     kinds = list(calls)
     lat: dict[str, list[float]] = {k: [] for k in kinds}
     thr: dict[str, list[float]] = {k: [] for k in kinds}
@@ -193,26 +192,32 @@ def _round_robin(calls: dict[str, Callable], singles: Sequence, batch: Any, reps
         batch_median = float(np.median(thr[k]))
         rows[k] = {"batch1_median_ms": median, "batch1_p90_ms": p90, "batch64_median_ms": batch_median * 1e3,
                    "batch64_plates_per_s": THROUGHPUT_BATCH / batch_median}
-    for row in rows.values():
-        row["speedup_batch1"] = rows[BASELINE]["batch1_median_ms"] / row["batch1_median_ms"]
-        row["speedup_batch64"] = row["batch64_plates_per_s"] / rows[BASELINE]["batch64_plates_per_s"]
     return rows
+
+
+def _with_speedups(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """The timing rows with their speed-ups over BASELINE's row, at batch 1 and batch 64."""
+    base = rows[BASELINE]
+    return {k: {**row, "speedup_batch1": base["batch1_median_ms"] / row["batch1_median_ms"],
+                "speedup_batch64": row["batch64_plates_per_s"] / base["batch64_plates_per_s"]}
+            for k, row in rows.items()}
 
 
 def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: int, reps: int,
                      singles_per_rep: int, batches_per_rep: int, warmup: int) -> dict:
-    """`predict` end to end on grey crops, per backend and decoder, interleaved like the model timings."""
+    """`predict` end to end on grey crops, per backend and decoder, all in one round robin (so each
+    decoder's rows are measured side by side, like the model timings)."""
     from .predict import DEFAULT_DECODER, predict
 
     kinds = [k for k, (ckpt, backend) in PREDICT_ARGS.items()
              if ckpt in files and (backend != "onnx" or "ort_fp32" in files)]
+    decoders = list(dict.fromkeys(("greedy", DEFAULT_DECODER)))
     batch = [greys[i % len(greys)] for i in range(THROUGHPUT_BATCH)]
-    out: dict[str, Any] = {"threads": threads, "decoders": {}}
-    for decoder in dict.fromkeys(("greedy", DEFAULT_DECODER)):
-        calls = {k: (lambda x, k=k: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=decoder,
-                                            backend=PREDICT_ARGS[k][1])) for k in kinds}
-        out["decoders"][decoder] = _round_robin(calls, greys, batch, reps, singles_per_rep, batches_per_rep, warmup)
-    return out
+    calls = {(k, d): (lambda x, k=k, d=d: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=d,
+                                                  backend=PREDICT_ARGS[k][1]))
+             for d in decoders for k in kinds}
+    rows = _round_robin(calls, greys, batch, reps, singles_per_rep, batches_per_rep, warmup)
+    return {"threads": threads, "decoders": {d: _with_speedups({k: rows[(k, d)] for k in kinds}) for d in decoders}}
 
 
 def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequence,
@@ -270,7 +275,8 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
             models = {kind: _loader(kind, files[kind], n_threads) for kind in kinds}
             snapshot = _cpu_snapshot()
             with torch.inference_mode():
-                timings = _round_robin(models, singles, x_batch, reps, singles_per_rep, batches_per_rep, warmup)
+                timings = _with_speedups(_round_robin(models, singles, x_batch, reps, singles_per_rep,
+                                                      batches_per_rep, warmup))
             other = _other_load(snapshot, _cpu_snapshot())
             other_load[str(n_threads)] = other
             if other is not None and other > 0.2:

@@ -1,9 +1,10 @@
 """Synthetic Russian plates after GOST R 50577, rendered to look like real camera crops.
 
 A plate is laid out in millimetres at 1 px/mm on a grey canvas that also holds its surroundings
-(car body, plate holder, dealer text, often a frame over its edges), dirtied and lit there, then warped by one homography
-into the output crop: either a rectified crop with margins (as the VKCV crops are cut) or an
-axis-aligned box around a plate tilted by up to ~12 degrees (as box detectors cut them).
+(car body, plate holder, dealer text, often a frame over its edges), dirtied and lit there, then
+warped by one homography into the output crop: either a rectified crop with margins (as the VKCV
+crops are cut) or an axis-aligned box around a plate tilted by up to ~12 degrees (as box
+detectors cut them).
 Everything random comes from one `numpy.random.Generator`, so a seed reproduces a plate.
 
 The model reads grey, so plates are rendered in grey: a colour is its luminance (yellow taxi
