@@ -332,8 +332,8 @@ def _screws(plate: np.ndarray, rng: np.random.Generator, three_digit_region: boo
 def _frame(canvas: np.ndarray, rng: np.random.Generator) -> None:
     """A licence-plate frame in front of the plate, as many cars carry one: a plastic or chrome border
     over the rim on every side, casting a shadow inwards, and now and then one wide side (latches, a
-    tow hook, a bumper edge) that hides the mounting hole and up to about a quarter of the outermost
-    character. Real crops show plates whose edges and first or last glyph are partly hidden."""
+    tow hook, a bumper edge) that hides the mounting hole and up to about a third of the outermost
+    character, so that the model learns to read plates whose edges are partly hidden."""
     if rng.random() >= FRAME_FRACTION:
         return
     top, bottom = rng.uniform(1, 8), rng.uniform(1, 12)

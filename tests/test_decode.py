@@ -212,7 +212,8 @@ def test_beam_skips_the_search_where_the_greedy_reading_holds_most_of_the_mass(m
     unsure = _bf_frames([{"-": 0.6, "A": 0.4}, {"-": 0.6, "A": 0.4}])  # greedy "" (0.36) loses to "A"
     searched = []
     search = decode_module.beam_candidates
-    monkeypatch.setattr(decode_module, "beam_candidates", lambda probs, *a: searched.append(len(probs)) or search(probs, *a))
+    monkeypatch.setattr(decode_module, "beam_candidates",
+                        lambda probs, *a: searched.append(len(probs)) or search(probs, *a))
     both = np.concatenate([sure, np.pad(unsure, ((0, 0), (0, sure.shape[1] - 2), (0, 0)))])
     both[1, 2:, :] = 0.0
     both[1, 2:, BLANK] = 1.0
