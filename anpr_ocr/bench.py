@@ -44,6 +44,7 @@ from . import metrics
 from .alphabet import ALPHABET
 from .decode import greedy_decode, softmax
 from .evaluate import batch_tensor
+from .report import markdown_table
 
 BACKENDS = {  # key: label
     "fp32_eager": "FP32 eager (PyTorch)",
@@ -175,8 +176,8 @@ def _round_robin(calls: dict[Any, Callable], singles: Sequence, batch: Any, reps
     """Time every callable on batch-1 inputs (`singles`, in turn) and on `batch`, after warm-up, in a
     round robin whose order rotates each repetition; per callable its timing row."""
     kinds = list(calls)
-    lat: dict[str, list[float]] = {k: [] for k in kinds}
-    thr: dict[str, list[float]] = {k: [] for k in kinds}
+    lat: dict[Any, list[float]] = {k: [] for k in kinds}
+    thr: dict[Any, list[float]] = {k: [] for k in kinds}
     for k in kinds:
         for _ in range(warmup):
             calls[k](singles[0])
@@ -361,27 +362,19 @@ def predict_rows(result: dict) -> list[tuple]:
     return rows
 
 
-def _markdown(header: Sequence[str], rows: list[tuple]) -> str:
-    rows = [tuple(header)] + rows
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(header))]
-    lines = ["| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |" for r in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
-
-
 def format_predict_table(result: dict) -> str:
     """A Markdown table of `predict_rows`, or "" when the result has none."""
     rows = predict_rows(result)
     if not rows:
         return ""
-    return f"through predict, {result['predict']['threads']} thread(s)\n" + _markdown(PREDICT_HEADER, rows)
+    return f"through predict, {result['predict']['threads']} thread(s)\n" + markdown_table(PREDICT_HEADER, rows)
 
 
 def format_table(result: dict, threads: int | None = None) -> str:
     """A Markdown table of `table_rows`."""
     threads = threads or max(result["meta"]["threads"])
     return (f"{threads} thread(s), {result['meta']['n_samples']} samples, model call only\n"
-            + _markdown(TABLE_HEADER, table_rows(result, threads)))
+            + markdown_table(TABLE_HEADER, table_rows(result, threads)))
 
 
 def plot_benchmark(result: dict, path: str | Path = "figures/benchmark.png") -> Path:

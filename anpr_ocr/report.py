@@ -13,6 +13,13 @@ from .data import Sample
 from .evaluate import Evaluation, evaluate
 
 
+def markdown_table(header: tuple | list, rows: list[tuple]) -> str:
+    """A Markdown table: the header, the separator line, then one line per row."""
+    lines = ["| " + " | ".join(str(c) for c in row) + " |" for row in [tuple(header), *rows]]
+    lines.insert(1, "|" + "---|" * len(header))
+    return "\n".join(lines)
+
+
 def write_json(path: str | Path, obj) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,24 +78,22 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
     lines = [f"Data: {fp32['data']} ({', '.join(f'{k} {v}' for k, v in fp32['splits'].items())}); "
              f"seed {fp32['seed']}; written {fp32['created']} by `ocr_train.ipynb`.", ""]
     if recipes:
-        lines += ["| recipe | epochs | val exact match | val CER | test exact match | test CER | wall, min |",
-                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r['recipe']} | {r['epochs']} | {pct(r['val_exact_match'])} | {pct(r['val_cer'])} | "
-                  f"{pct(r['test_exact_match'])} | {pct(r['test_cer'])} | {r['wall_minutes']} |" for r in recipes["rows"]]
-        lines.append("")
+        header = ("recipe", "epochs", "val exact match", "val CER", "test exact match", "test CER", "wall, min")
+        lines += [markdown_table(header, [(r["recipe"], r["epochs"], pct(r["val_exact_match"]), pct(r["val_cer"]),
+                                           pct(r["test_exact_match"]), pct(r["test_cer"]), r["wall_minutes"])
+                                          for r in recipes["rows"]]), ""]
     if bench:
         from .bench import PREDICT_HEADER, TABLE_HEADER, predict_rows, table_rows
 
         threads = max(bench["meta"]["threads"])
         lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
                   f"(`figures/benchmark.json`, {bench['meta'].get('cpu', 'this machine')}):", "",
-                  "| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
-        lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in table_rows(bench, threads)]
-        if predict_rows(bench):
+                  markdown_table(TABLE_HEADER, table_rows(bench, threads))]
+        through_predict = predict_rows(bench)
+        if through_predict:
             lines += ["", f"The same, end to end through `predict` on grey crops (preprocessing, model, decoding, "
                       f"confidences; {bench['predict']['threads']} threads):", "",
-                      "| " + " | ".join(PREDICT_HEADER) + " |", "|" + "---|" * len(PREDICT_HEADER)]
-            lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in predict_rows(bench)]
+                      markdown_table(PREDICT_HEADER, through_predict)]
     elif int8:
         lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
                   f"FX INT8 {pct(int8['metrics']['test']['exact_match'])}."]
