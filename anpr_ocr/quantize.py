@@ -41,7 +41,7 @@ convs ~26 %, the four INT8 max pools ~14 %. The LSTM's cost barely depends on it
 0.73-0.77; PyTorch's native (non-oneDNN) LSTM kernel 1.25-1.9 ms. Running both directions as one
 unidirectional LSTM (hidden 192, block-diagonal weights, the backward half fed the reversed sequence;
 identical outputs) does not save oneDNN's per-call cost either: 0.93 against 0.87 ms at batch 1, 14.0
-against 8.7 ms at batch 64 (2026-11-26, LSTM alone). So neither a smaller LSTM nor a
+against 8.7 ms at batch 64 (by hand, 2026-11-26, the LSTM alone). So neither a smaller LSTM nor a
 merged one brings FX INT8 to 1.5 ms a plate, and ONNX Runtime, whose LSTM kernel is cheaper, stays faster at
 batch 1.
 
