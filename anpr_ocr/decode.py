@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -175,42 +176,41 @@ def char_confidences(probs: np.ndarray, texts: list[str], alphabet: str = ALPHAB
 # CTC prefix beam search.
 # --------------------------------------------------------------------------------------------
 
-def _prefix_beam(probs: np.ndarray, candidates: list[np.ndarray], beam_width: int,
+def _prefix_beam(probs: np.ndarray, candidates: list[list[int]], beam_width: int,
                  allowed=None, final=None) -> list[tuple[tuple[int, ...], float]]:
     """Prefix beam search over one (T, C) item; returns (labels, log p) best first.
 
-    `candidates[t]` are the non-blank classes worth extending with at frame t. `allowed(prefix,
-    c)` may veto extensions (constrained decoding); `final(prefix)` filters the finished beams.
+    `candidates[t]` are the non-blank classes worth extending with at frame t. `allowed(labels)`
+    may veto an extended prefix (constrained decoding); `final(labels)` filters the finished beams.
     Probabilities are rescaled every frame (all beams by the same factor) so nothing underflows.
+    The frames are read as Python floats: the loop is scalar arithmetic, where numpy scalars cost
+    several times more (same IEEE doubles, same results).
     """
     beams: dict[tuple[int, ...], list[float]] = {(): [1.0, 0.0]}  # prefix -> [p ends in blank, p ends in char]
     log_scale = 0.0
-    for t in range(probs.shape[0]):
-        p = probs[t]
+    for p, cands in zip(probs.tolist(), candidates):
         blank = p[BLANK]
         nxt: dict[tuple[int, ...], list[float]] = {}
         for prefix, (pb, pnb) in beams.items():
             total = pb + pnb
             entry = nxt.setdefault(prefix, [0.0, 0.0])
             entry[0] += total * blank
+            last = prefix[-1] if prefix else None
             if prefix:
-                last = prefix[-1]
                 entry[1] += pnb * p[last]  # the last character's run goes on
-            for c in candidates[t]:
-                c = int(c)
-                if allowed is not None and not allowed(prefix, c):
-                    continue
+            for c in cands:
                 ext = prefix + (c,)
-                add = (pb if prefix and c == prefix[-1] else total) * p[c]
+                if allowed is not None and not allowed(ext):
+                    continue
                 e = nxt.setdefault(ext, [0.0, 0.0])
-                e[1] += add
+                e[1] += (pb if c == last else total) * p[c]
         ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam_width]
         top = ranked[0][1][0] + ranked[0][1][1] if ranked else 0.0
         if top <= 0.0:
             return []
         beams = {k: [v[0] / top, v[1] / top] for k, v in ranked}
-        log_scale += float(np.log(top))
-    done = [(k, log_scale + float(np.log(v[0] + v[1]))) for k, v in beams.items() if v[0] + v[1] > 0]
+        log_scale += math.log(top)
+    done = [(k, log_scale + math.log(v[0] + v[1])) for k, v in beams.items() if v[0] + v[1] > 0]
     if final is not None:
         done = [d for d in done if final(d[0])]
     return sorted(done, key=lambda d: d[1], reverse=True)
@@ -239,7 +239,7 @@ def beam_candidates(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3
     keep = _frame_candidates(probs, prune, max_per_frame)
     out = []
     for b in range(probs.shape[0]):
-        cands = [np.flatnonzero(keep[b, t]) for t in range(probs.shape[1])]
+        cands = [np.flatnonzero(keep[b, t]).tolist() for t in range(probs.shape[1])]
         found = _prefix_beam(probs[b], cands, beam_width)
         out.append([("".join(alphabet[c - 1] for c in k), lp) for k, lp in found])
     return out
@@ -307,6 +307,7 @@ class PlateGrammar:
         self.regions = frozenset(regions if regions is not None else digits)
         self.region_prefixes = frozenset(r[:i] for r in self.regions for i in range(len(r) + 1))
         self._cache: dict[str, bool] = {}
+        self._label_cache: dict[tuple[int, ...], bool] = {}
 
     @staticmethod
     def _kind(c: str) -> str:
@@ -327,8 +328,12 @@ class PlateGrammar:
         kinds = "".join(self._kind(c) for c in text)
         return any(kinds[:len(b)] == b and text[len(b):] in self.regions for b in self.bodies)
 
-    def labels_viable(self, prefix: tuple[int, ...], c: int) -> bool:
-        return self.viable("".join(self.alphabet[i - 1] for i in prefix + (c,)))
+    def labels_viable(self, labels: tuple[int, ...]) -> bool:
+        """`viable` for class labels (1-based into the alphabet), cached by the label tuple."""
+        hit = self._label_cache.get(labels)
+        if hit is None:
+            hit = self._label_cache[labels] = self.viable("".join(self.alphabet[i - 1] for i in labels))
+        return hit
 
     def labels_valid(self, prefix: tuple[int, ...]) -> bool:
         return self.valid("".join(self.alphabet[i - 1] for i in prefix))
@@ -368,7 +373,7 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
     invalid = [b for b, d in enumerate(free) if not grammar.valid(d.text)]
     keep = _frame_candidates(probs[invalid], 1e-6, probs.shape[-1]) if invalid else None
     for i, b in enumerate(invalid):
-        cands = [np.flatnonzero(keep[i, t]) for t in range(probs.shape[1])]
+        cands = [np.flatnonzero(keep[i, t]).tolist() for t in range(probs.shape[1])]
         found = _prefix_beam(probs[b], cands, 2 * beam_width, grammar.labels_viable, grammar.labels_valid)
         if found:
             texts[b] = "".join(alphabet[c - 1] for c in found[0][0])
