@@ -1,7 +1,15 @@
 """CRNN: a small convolutional feature extractor, a bidirectional LSTM, a linear CTC head.
 
-The input is one grey 32x128 crop. Four poolings bring it to a 2x32 map: 32 time steps of 4 px,
-enough for CTC on 9-character plates with repeated characters (at most 17 steps needed).
+The input is one grey 32x128 crop. A stride-2 first conv and three max poolings bring it to a 2x32
+map: 32 time steps of 4 px, enough for CTC on 9-character plates with repeated characters (at most
+17 steps needed).
+
+Why the first conv strides instead of being pooled: a full-resolution conv and a 2x2 max pool over its
+24 maps were about a fifth of an INT8 plate at batch 1 (both are slow kernels on one input channel and
+a wide map). Striding computes a quarter of that conv and drops the pool: the same shapes and weights,
+FX INT8 batch 1 2.82 -> 2.47 ms and batch 64 1753 -> 2752 plates/s in one interleaved run on a busy
+box, and the same val exact match (99.01 %, seed 1) as the pooled stem (`stem_stride=1`, which
+checkpoints written before the option existed still build).
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ class CRNNConfig:
     channels: tuple[int, ...] = (24, 48, 64, 80, 96, 128)
     lstm_hidden: int = 96
     dropout: float = 0.1
+    # 2: the first conv strides by 2; 1: it is followed by a 2x2 max pool (same output shape)
+    stem_stride: int = 2
     alphabet: str = ALPHABET
 
     @property
@@ -44,11 +54,12 @@ class CRNNConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "CRNNConfig":
-        return cls(**{**d, "channels": tuple(d["channels"])})
+        # configs saved before stem_stride existed describe the pooled stem
+        return cls(**{"stem_stride": 1, **d, "channels": tuple(d["channels"])})
 
 
-def conv_block(c_in: int, c_out: int) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+def conv_block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
 class CRNN(nn.Module):
@@ -59,9 +70,12 @@ class CRNN(nn.Module):
         self.config = config = config or CRNNConfig()
         layers: list[nn.Module] = []
         c_in = 1
-        for c_out, pool in zip(config.channels, _POOLS):
-            layers.append(conv_block(c_in, c_out))
-            if pool:
+        if config.stem_stride not in (1, 2):
+            raise ValueError(f"stem_stride must be 1 or 2, got {config.stem_stride}")
+        for i, (c_out, pool) in enumerate(zip(config.channels, _POOLS)):
+            stride = config.stem_stride if i == 0 else 1
+            layers.append(conv_block(c_in, c_out, stride))
+            if pool and stride == 1:
                 layers.append(nn.MaxPool2d(pool, pool))
             c_in = c_out
         self.features = nn.Sequential(*layers)

@@ -45,6 +45,12 @@ against 8.7 ms at batch 64 (by hand, 2026-11-26, the LSTM alone). So neither a s
 merged one brings FX INT8 to 1.5 ms a plate, and ONNX Runtime, whose LSTM kernel is cheaper, stays faster at
 batch 1.
 
+Those profiles are of the model with a pooled first conv. Profiled again on 2026-11-27 (by hand, 2
+threads, 300 calls), its frozen call spent ~180 us in the first INT8 conv (one input channel, the full
+32x128 map) and ~175 us in the INT8 max pool after it: about a fifth of the call. So the first conv now
+strides by 2 instead (`CRNNConfig.stem_stride`); the retrained model and the measurements that kept it
+are in `figures/rejected/README.md` ("pooled_stem_seed1").
+
 Calibration choices (chosen on val and on 300 train crops, never on test): calibrating on the
 101 val crops or on 256 train crops gives the same val exact match (99.0 %, as FP32) and RMS logit
 errors within 5 % of each other, so val it is; keeping the CTC head (and the

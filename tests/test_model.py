@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from anpr_ocr.alphabet import ALPHABET
@@ -15,6 +16,7 @@ def test_default_config():
     assert config.num_classes == 23
     assert config.time_steps == 32
     assert config.alphabet == ALPHABET
+    assert config.stem_stride == 2
 
 
 def test_output_shape_default():
@@ -42,6 +44,28 @@ def test_default_parameter_count():
 
 def test_parameter_count_tracks_config():
     assert count_parameters(CRNN(TINY)) == 147_239
+
+
+def test_strided_stem_keeps_shapes_and_weights():
+    # a stride-2 first conv replaces the first 2x2 max pool: same map sizes, same weights, one layer fewer
+    pooled = CRNN(CRNNConfig(**{**TINY.to_dict(), "channels": TINY.channels, "stem_stride": 1}))
+    strided = CRNN(TINY)
+    assert count_parameters(strided) == count_parameters(pooled)
+    assert len(strided.features) == len(pooled.features) - 1
+    assert strided.features[0][0].stride == (2, 2)
+    with torch.no_grad():
+        assert strided.eval()(torch.zeros(2, 1, 32, 128)).shape == (2, 32, 23)
+
+
+def test_stem_stride_must_be_one_or_two():
+    with pytest.raises(ValueError, match="stem_stride"):
+        CRNN(CRNNConfig(stem_stride=4))
+
+
+def test_config_without_stem_stride_builds_the_pooled_stem():
+    d = TINY.to_dict()
+    del d["stem_stride"]  # checkpoints written before the option existed
+    assert CRNNConfig.from_dict(d).stem_stride == 1
 
 
 def test_config_dict_round_trip():
