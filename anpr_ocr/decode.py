@@ -196,7 +196,7 @@ def _prefix_beam(probs: np.ndarray, candidates: list[list[int]], beam_width: int
             entry = nxt.setdefault(prefix, [0.0, 0.0])
             entry[0] += total * blank
             last = prefix[-1] if prefix else None
-            if prefix:
+            if last is not None:
                 entry[1] += pnb * p[last]  # the last character's run goes on
             for c in cands:
                 ext = prefix + (c,)
@@ -306,8 +306,7 @@ class PlateGrammar:
         digits = [f"{n:02d}" for n in range(100)] + [f"{n:03d}" for n in range(1000)]
         self.regions = frozenset(regions if regions is not None else digits)
         self.region_prefixes = frozenset(r[:i] for r in self.regions for i in range(len(r) + 1))
-        self._cache: dict[str, bool] = {}
-        self._label_cache: dict[tuple[int, ...], bool] = {}
+        self._label_cache: dict[tuple[int, ...], bool] = {}  # labels_viable's answers: the beam asks each prefix often
 
     @staticmethod
     def _kind(c: str) -> str:
@@ -315,13 +314,8 @@ class PlateGrammar:
 
     def viable(self, text: str) -> bool:
         """Whether `text` is a prefix of some valid plate."""
-        hit = self._cache.get(text)
-        if hit is None:
-            kinds = "".join(self._kind(c) for c in text)
-            hit = any(kinds[:len(b)] == b[:len(kinds)] and text[len(b):] in self.region_prefixes
-                      for b in self.bodies)
-            self._cache[text] = hit
-        return hit
+        kinds = "".join(self._kind(c) for c in text)
+        return any(kinds[:len(b)] == b[:len(kinds)] and text[len(b):] in self.region_prefixes for b in self.bodies)
 
     def valid(self, text: str) -> bool:
         """Whether `text` is a complete plate: a body layout followed by a known region code."""

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -48,7 +50,7 @@ def test_parameter_count_tracks_config():
 
 def test_strided_stem_keeps_shapes_and_weights():
     # a stride-2 first conv replaces the first 2x2 max pool: same map sizes, same weights, one layer fewer
-    pooled = CRNN(CRNNConfig(**{**TINY.to_dict(), "channels": TINY.channels, "stem_stride": 1}))
+    pooled = CRNN(replace(TINY, stem_stride=1))
     strided = CRNN(TINY)
     assert count_parameters(strided) == count_parameters(pooled)
     assert len(strided.features) == len(pooled.features) - 1
