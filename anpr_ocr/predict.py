@@ -72,7 +72,7 @@ def default_weights() -> Path:
 
 
 def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reader:
-    path = Path(weights) if weights is not None else default_weights()
+    path = weights if weights is not None else default_weights()
     try:  # one stat names the file (however the path is spelled) and its version: cheap on every call
         st = os.stat(path)
     except OSError:
@@ -80,6 +80,10 @@ def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reade
     if st is None or not stat.S_ISREG(st.st_mode):
         raise FileNotFoundError(f"no checkpoint at {path}")
     key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, backend)
+    cached = _cache.get(key)  # a hit needs no lock: dict reads are atomic, and entries are never replaced
+    if cached is not None:
+        return cached
+    path = Path(path)
     with _cache_lock:
         if key not in _cache:
             from .quantize import load_any
@@ -167,6 +171,8 @@ def as_grey(image: Any, name: str) -> np.ndarray:
             raise TypeError(f"{name}: unsupported array dtype {array.dtype}")
         if array.size == 0:
             raise ImageError(f"{name}: empty array of shape {array.shape}")
+        if array.dtype == np.uint8:  # the usual input: no float arithmetic to guard
+            return to_grey(array, name=name, bgr=bgr)
         with np.errstate(all="ignore"):
             return to_grey(array, name=name, bgr=bgr)
     except (ImageError, TypeError, OSError) as exc:
