@@ -73,6 +73,8 @@ def default_weights() -> Path:
 
 def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reader:
     path = weights if weights is not None else default_weights()
+    if not isinstance(path, (str, os.PathLike)):  # os.stat would take an int as a file descriptor
+        raise TypeError(f"weights must be a path, got {type(path).__name__}")
     try:  # one stat names the file (however the path is spelled) and its version: cheap on every call
         st = os.stat(path)
     except OSError:

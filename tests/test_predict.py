@@ -160,7 +160,7 @@ def test_predict_decoders_agree_on_clean_crops(test_crops):
     ({"alphabet": "greek"}, ValueError), ({"decoder": "viterbi"}, ValueError),
     ({"min_confidence": 1.5}, ValueError), ({"batch_size": 0}, ValueError),
     ({"backend": "tf"}, ValueError),
-    ({"weights": "/no/such/checkpoint.pth"}, FileNotFoundError)])
+    ({"weights": "/no/such/checkpoint.pth"}, FileNotFoundError), ({"weights": 0}, TypeError)])
 def test_predict_rejects_bad_options(crop, kwargs, error):
     with pytest.raises(error):
         predict(crop.image, **kwargs)
