@@ -14,7 +14,9 @@ How it measures (all in this one process, CPU only):
   with intra_op_num_threads per thread count.
 - Through `predict`: the same round robin, at the largest thread count, timing `predict` itself
   on grey crops (preprocessing, the model, decoding with confidences, building the readings) for
-  the greedy decoder and the default one, for every backend `predict` can run.
+  the greedy decoder and the default one, for every backend `predict` can run, beside each
+  backend's bare model call on the preprocessed crops: the difference of the two batch-1 medians
+  is what `predict` adds outside the model.
 - Accuracy: exact match and CER of greedy CTC decoding on the given samples.
 - Size: bytes of the model file (.pth or .onnx).
 - Peak memory: for each backend a fresh Python subprocess imports torch, numpy and onnxruntime,
@@ -55,7 +57,8 @@ BACKENDS = {  # key: label
 BASELINE = "fp32_eager"
 THROUGHPUT_BATCH = 64
 TABLE_HEADER = ("model", "exact match", "CER", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
-PREDICT_HEADER = ("predict(...) with", "decoder", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
+PREDICT_HEADER = ("predict(...) with", "decoder", "batch-1 ms", "of which outside the model", "batch-64 plates/s",
+                  "speed-up b1 / b64")
 PREDICT_ARGS = {  # backend key -> (which checkpoint, predict's backend argument)
     "fp32_eager": ("fp32_eager", "torch"),
     "int8_fx": ("int8_fx", "torch"),
@@ -207,8 +210,11 @@ def _with_speedups(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, flo
 def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: int, reps: int,
                      singles_per_rep: int, batches_per_rep: int, warmup: int) -> dict:
     """`predict` end to end on grey crops, per backend and decoder, all in one round robin (so each
-    decoder's rows are measured side by side, like the model timings)."""
-    from .predict import DEFAULT_DECODER, predict
+    decoder's rows are measured side by side, like the model timings). The same round robin also
+    times each backend's bare model call on the preprocessed crops, with the very model object
+    `predict` runs, so what `predict` adds to a call (resizing, softmax, decoding, confidences) is a
+    difference of two medians measured side by side, not across the two tables."""
+    from .predict import DEFAULT_DECODER, _reader, predict
 
     kinds = [k for k, (ckpt, backend) in PREDICT_ARGS.items()
              if ckpt in files and (backend != "onnx" or "ort_fp32" in files)]
@@ -217,8 +223,23 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: i
     calls = {(k, d): (lambda x, k=k, d=d: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=d,
                                                   backend=PREDICT_ARGS[k][1]))
              for d in decoders for k in kinds}
+    tensors = {id(g): batch_tensor([g]) for g in greys}  # the round robin hands over these very objects
+    tensors[id(batch)] = batch_tensor(batch)
+    for k in kinds:
+        model = _reader(files[PREDICT_ARGS[k][0]], PREDICT_ARGS[k][1]).model
+        calls[(k, "model")] = lambda x, model=model: _inference(model, tensors[id(x)])
     rows = _round_robin(calls, greys, batch, reps, singles_per_rep, batches_per_rep, warmup)
-    return {"threads": threads, "decoders": {d: _with_speedups({k: rows[(k, d)] for k in kinds}) for d in decoders}}
+    per_decoder = {}
+    for d in decoders:
+        per_decoder[d] = _with_speedups({k: rows[(k, d)] for k in kinds})
+        for k in kinds:
+            per_decoder[d][k]["adds_batch1_ms"] = rows[(k, d)]["batch1_median_ms"] - rows[(k, "model")]["batch1_median_ms"]
+    return {"threads": threads, "decoders": per_decoder, "model_call": {k: rows[(k, "model")] for k in kinds}}
+
+
+def _inference(model: Callable, x: torch.Tensor) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(x)
 
 
 def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequence,
@@ -357,7 +378,8 @@ def predict_rows(result: dict) -> list[tuple]:
     for decoder, per_kind in result.get("predict", {}).get("decoders", {}).items():
         for kind, t in per_kind.items():
             label = BACKENDS[kind] + (" via backend='onnx'" if PREDICT_ARGS[kind][1] == "onnx" else "")
-            rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
+            adds = f"{t['adds_batch1_ms']:.2f}" if "adds_batch1_ms" in t else "—"  # older files lack it
+            rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}", adds, f"{t['batch64_plates_per_s']:.0f}",
                          f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
     return rows
 

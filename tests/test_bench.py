@@ -61,7 +61,12 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
         assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32"}
         assert per_kind["fp32_eager"]["speedup_batch64"] == pytest.approx(1.0)
         assert all(t["batch1_median_ms"] > 0 and t["batch64_plates_per_s"] > 0 for t in per_kind.values())
+        for kind, t in per_kind.items():  # what predict adds = its median minus the bare model call's
+            model = through["model_call"][kind]["batch1_median_ms"]
+            assert t["adds_batch1_ms"] == pytest.approx(t["batch1_median_ms"] - model)
+    assert set(through["model_call"]) == {"fp32_eager", "int8_fx", "ort_fp32"}
     assert len(bench.predict_rows(result)) == 6
+    assert all(len(r) == len(bench.PREDICT_HEADER) for r in bench.predict_rows(result))
     assert "via backend='onnx'" in bench.format_predict_table(result)
 
 
