@@ -207,13 +207,15 @@ def _with_speedups(rows: dict[str, dict[str, float]]) -> dict[str, dict[str, flo
             for k, row in rows.items()}
 
 
-def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: int, reps: int,
-                     singles_per_rep: int, batches_per_rep: int, warmup: int) -> dict:
+def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], singles: list[torch.Tensor],
+                     x_batch: torch.Tensor, threads: int, reps: int, singles_per_rep: int, batches_per_rep: int,
+                     warmup: int) -> dict:
     """`predict` end to end on grey crops, per backend and decoder, all in one round robin (so each
     decoder's rows are measured side by side, like the model timings). The same round robin also
-    times each backend's bare model call on the preprocessed crops, with the very model object
-    `predict` runs, so what `predict` adds to a call (resizing, softmax, decoding, confidences) is a
-    difference of two medians measured side by side, not across the two tables."""
+    times each backend's bare model call on the model table's inputs (`singles[i]` is `greys[i]`
+    preprocessed, `x_batch` the batch of 64 built the same way), with the very model object
+    `predict` runs, so what `predict` adds to a call (resizing, softmax, decoding, confidences) is
+    a difference of two medians measured side by side, not across the two tables."""
     from .predict import DEFAULT_DECODER, _reader, predict
 
     kinds = [k for k, (ckpt, backend) in PREDICT_ARGS.items()
@@ -223,8 +225,8 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], threads: i
     calls = {(k, d): (lambda x, k=k, d=d: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=d,
                                                   backend=PREDICT_ARGS[k][1]))
              for d in decoders for k in kinds}
-    tensors = {id(g): batch_tensor([g]) for g in greys}  # the round robin hands over these very objects
-    tensors[id(batch)] = batch_tensor(batch)
+    tensors = {id(g): x for g, x in zip(greys, singles)}  # the round robin hands over these very objects
+    tensors[id(batch)] = x_batch
     for k in kinds:
         model = _reader(files[PREDICT_ARGS[k][0]], PREDICT_ARGS[k][1]).model
         calls[(k, "model")] = lambda x, model=model: _inference(model, tensors[id(x)])
@@ -308,8 +310,8 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
                 result["backends"][kind]["timing"][str(n_threads)] = timings[kind]
             del models
         torch.set_num_threads(max(threads))
-        result["predict"] = _predict_timings(files, [s.image for s in samples], max(threads), reps,
-                                             singles_per_rep, batches_per_rep, warmup)
+        result["predict"] = _predict_timings(files, [s.image for s in samples], singles, x_batch, max(threads),
+                                             reps, singles_per_rep, batches_per_rep, warmup)
         torch.set_num_threads(old_threads)
         timing_seconds = time.time() - started
 

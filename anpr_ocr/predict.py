@@ -173,10 +173,7 @@ def as_grey(image: Any, name: str) -> np.ndarray:
             raise TypeError(f"{name}: unsupported array dtype {array.dtype}")
         if array.size == 0:
             raise ImageError(f"{name}: empty array of shape {array.shape}")
-        if array.dtype == np.uint8:  # the usual input: no float arithmetic to guard
-            return to_grey(array, name=name, bgr=bgr)
-        with np.errstate(all="ignore"):
-            return to_grey(array, name=name, bgr=bgr)
+        return to_grey(array, name=name, bgr=bgr)
     except (ImageError, TypeError, OSError) as exc:
         raise _named(exc, name) from exc
     except (ValueError, ArithmeticError, MemoryError) as exc:  # numpy/OpenCV errors on odd input

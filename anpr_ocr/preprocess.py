@@ -73,18 +73,19 @@ def _as_uint8(image: np.ndarray, name: str) -> np.ndarray:
         return image
     if image.dtype == np.bool_:
         return image.astype(np.uint8) * 255
-    if np.issubdtype(image.dtype, np.floating):
-        if not np.isfinite(image).all():
-            raise ImageError(f"{name}: float image holds NaN or infinite values")
-        scale = 255.0 if image.max(initial=0.0) <= 1.0 else 1.0
-        return np.clip(image * scale, 0, 255).astype(np.uint8)
-    if np.issubdtype(image.dtype, np.integer):
-        if image.dtype == np.uint16:
-            return (image // 257).astype(np.uint8)
-        top = int(image.max(initial=0))
-        if top > 255:  # another wide integer type: stretch its range onto 0..255
-            return (np.clip(image, 0, None) * (255.0 / top)).astype(np.uint8)
-        return np.clip(image, 0, 255).astype(np.uint8)
+    with np.errstate(all="ignore"):  # odd values (huge floats, wide ints) are clipped, not warned about
+        if np.issubdtype(image.dtype, np.floating):
+            if not np.isfinite(image).all():
+                raise ImageError(f"{name}: float image holds NaN or infinite values")
+            scale = 255.0 if image.max(initial=0.0) <= 1.0 else 1.0
+            return np.clip(image * scale, 0, 255).astype(np.uint8)
+        if np.issubdtype(image.dtype, np.integer):
+            if image.dtype == np.uint16:
+                return (image // 257).astype(np.uint8)
+            top = int(image.max(initial=0))
+            if top > 255:  # another wide integer type: stretch its range onto 0..255
+                return (np.clip(image, 0, None) * (255.0 / top)).astype(np.uint8)
+            return np.clip(image, 0, 255).astype(np.uint8)
     raise TypeError(f"{name}: unsupported array dtype {image.dtype}")
 
 
