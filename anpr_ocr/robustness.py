@@ -1,4 +1,9 @@
-"""Controlled degradations of real crops, to see how accuracy falls with blur, size, noise, JPEG."""
+"""Controlled degradations of real crops, to see how accuracy falls with blur, size, noise, JPEG and tilt.
+
+The VKCV crops are rectified (cut along the plate's four corners), so `tilt` stands in for what a box
+detector on another camera gives: the axis-aligned box around a rotated plate, with background in the
+corners and slanted characters. Every degradation is deterministic, so runs compare.
+"""
 
 from __future__ import annotations
 
@@ -38,11 +43,26 @@ def jpeg(grey: np.ndarray, quality: float) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
 
 
+def tilt(grey: np.ndarray, degrees: float) -> np.ndarray:
+    """The crop rotated by `degrees` and cut as the axis-aligned box around it, the corners filled by
+    repeating the crop's edge (as a box detector cuts a tilted plate from its surroundings)."""
+    if degrees == 0:
+        return grey
+    h, w = grey.shape[:2]
+    rad = np.deg2rad(abs(degrees))
+    out_w = int(np.ceil(w * np.cos(rad) + h * np.sin(rad)))
+    out_h = int(np.ceil(w * np.sin(rad) + h * np.cos(rad)))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    m[:, 2] += ((out_w - w) / 2, (out_h - h) / 2)
+    return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 DEGRADATIONS: dict[str, tuple[Degrade, list[float], str]] = {
     "gaussian blur": (blur, [0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0], "sigma, px"),
     "downscale": (downscale, [400, 160, 120, 100, 80, 60, 40], "crop width, px"),
     "noise": (noise, [0, 5, 10, 20, 30, 45], "std, grey levels"),
     "jpeg": (jpeg, [95, 50, 30, 20, 10, 5], "JPEG quality"),
+    "tilt": (tilt, [0, 3, 6, 9, 12, 15], "box around a plate rotated by, degrees"),
 }
 
 

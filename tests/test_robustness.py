@@ -1,0 +1,67 @@
+"""The controlled degradations: each does what its name says, deterministically."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from anpr_ocr import robustness
+from anpr_ocr.data import Sample
+
+
+def _plate(h: int = 40, w: int = 160) -> np.ndarray:
+    """A light crop with a dark horizontal bar through its middle."""
+    grey = np.full((h, w), 200, dtype=np.uint8)
+    grey[h // 2 - 3:h // 2 + 3, 20:w - 20] = 30
+    return grey
+
+
+def test_tilt_is_the_box_around_the_rotated_crop():
+    grey = _plate()
+    assert robustness.tilt(grey, 0) is grey
+    out = robustness.tilt(grey, 10)
+    rad = np.deg2rad(10)
+    assert out.shape == (int(np.ceil(160 * np.sin(rad) + 40 * np.cos(rad))),
+                         int(np.ceil(160 * np.cos(rad) + 40 * np.sin(rad))))
+    assert out.dtype == np.uint8
+    # the corners repeat the crop's light edge instead of going black
+    assert min(out[0, 0], out[0, -1], out[-1, 0], out[-1, -1]) >= 190
+    # the bar now climbs: counter-clockwise by 10 degrees, its right end sits higher than its left
+    cols = (40, out.shape[1] - 40)
+    rows = [np.flatnonzero(out[:, c] < 100).mean() for c in cols]
+    assert rows[0] - rows[1] == pytest.approx((cols[1] - cols[0]) * np.tan(rad), abs=2.0)
+    assert robustness.tilt(grey, -10).shape == out.shape
+
+
+def test_downscale_keeps_the_aspect_and_never_enlarges():
+    grey = _plate()
+    small = robustness.downscale(grey, 60)
+    assert small.shape == (15, 60)
+    assert robustness.downscale(grey, 400) is grey
+
+
+def test_blur_noise_and_jpeg():
+    grey = _plate()
+    assert robustness.blur(grey, 0) is grey
+    blurred = robustness.blur(grey, 2.0)
+    assert blurred.shape == grey.shape and blurred.std() < grey.std()
+    noisy = robustness.noise(grey, 10)
+    assert np.array_equal(noisy, robustness.noise(grey, 10))  # seeded: the same noise every run
+    assert np.abs(noisy.astype(float) - grey).mean() == pytest.approx(10 * np.sqrt(2 / np.pi), rel=0.1)
+    for quality, worst in ((95, 12), (5, 120)):
+        out = robustness.jpeg(grey, quality)
+        assert out.shape == grey.shape and out.dtype == np.uint8
+        assert np.abs(out.astype(int) - grey).max() <= worst
+
+
+def test_robustness_scores_every_strength(val_samples):
+    samples = val_samples[:6]
+    wide = lambda batch: float(np.mean([s.image.shape[1] >= 100 for s in batch]))  # noqa: E731
+    curves = robustness.robustness(wide, samples, {"downscale": robustness.DEGRADATIONS["downscale"]})
+    points = dict(curves["downscale"])
+    assert list(points) == robustness.DEGRADATIONS["downscale"][1]
+    assert 0 < points[400] == wide(samples) == points[100]  # crops 100 px or wider stay so
+    assert points[80] == 0.0
+    tilted = robustness.degrade_samples(samples, robustness.tilt, 12)
+    assert [s.text for s in tilted] == [s.text for s in samples]
+    assert all(t.image.shape[0] > s.image.shape[0] for t, s in zip(tilted, samples))
