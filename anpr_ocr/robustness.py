@@ -2,7 +2,7 @@
 
 The VKCV crops are rectified (cut along the plate's four corners), so `tilt` stands in for what a box
 detector on another camera gives: the axis-aligned box around a rotated plate, with background in the
-corners and slanted characters. Every degradation is deterministic, so runs compare.
+corners and the characters rotated with it. Every degradation is deterministic, so runs compare.
 """
 
 from __future__ import annotations
