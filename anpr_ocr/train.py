@@ -3,7 +3,9 @@
 `fit(config, train, val)` runs both stages under one one-cycle schedule (either stage may be
 empty, which gives the "real only" and "synthetic only" recipes), validates every epoch, keeps
 the best checkpoint by val exact match (ties by CER) as best.pth and the best of the synthetic
-stage alone as best_pretrain.pth, writes a history and can resume.
+stage alone as best_pretrain.pth, writes a history and can resume: last.pth, written after every
+epoch, holds the optimiser, schedule and random state, so a resumed run trains what an
+uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -106,6 +108,8 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         history, best, start_epoch, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
+        if "rng" in state:  # dropout's draws go on where they stopped: a resumed run equals an uninterrupted one
+            torch.set_rng_state(state["rng"])
 
     val_loader = DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
     started = time.perf_counter() - elapsed
@@ -131,7 +135,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
         (out / "history.json").write_text(json.dumps(history, indent=1))
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
-                     "elapsed": row["seconds"]}, out / "last.pth")
+                     "elapsed": row["seconds"], "rng": torch.get_rng_state()}, out / "last.pth")
         bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}", val_em=f"{row['val_exact_match']:.3f}",
                         val_cer=f"{row['val_cer']:.4f}")
     wall = time.perf_counter() - started

@@ -6,6 +6,7 @@ import torch
 from anpr_ocr.checkpoint import load_model, read_checkpoint
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
 from anpr_ocr.synth import SynthConfig
+from anpr_ocr import train as train_module
 from anpr_ocr.train import TrainConfig, fit, seed_everything
 
 TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)
@@ -91,7 +92,7 @@ def test_fit_best_pretrain_checkpoint(finished_run):
 def test_fit_last_checkpoint(finished_run):
     _, result = finished_run
     state = torch.load(result.best_path.parent / "last.pth", weights_only=True)
-    assert set(state) == {"model", "optimizer", "scheduler", "history", "best", "epoch", "elapsed"}
+    assert set(state) == {"model", "optimizer", "scheduler", "history", "best", "epoch", "elapsed", "rng"}
     assert state["epoch"] == 1
     assert state["history"] == result.history
     # 64 synthetic / 16 + (32 real + 16 synthetic) / 16 = 4 + 3 optimiser steps
@@ -117,6 +118,28 @@ def test_resume_after_completion_does_not_retrain(finished_run, val_samples):
     assert result.best_path.read_bytes() == best_before
     assert (out / "last.pth").read_bytes() == last_before
     assert (out / "best_pretrain.pth").read_bytes() == pretrain_before
+
+
+def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, val_samples, font_path, texts_path, monkeypatch):
+    train, val = val_samples[:32], val_samples[32:48]
+    whole = fit(_config(tmp_path / "whole", font_path, texts_path, synth_per_epoch=32), train, val)
+    real_epoch = train_module._train_epoch
+
+    def crash_in_second_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
+        if epoch == 1:
+            raise KeyboardInterrupt
+        return real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
+
+    config = _config(tmp_path / "cut", font_path, texts_path, synth_per_epoch=32, resume=True)
+    monkeypatch.setattr(train_module, "_train_epoch", crash_in_second_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, train, val)
+    monkeypatch.setattr(train_module, "_train_epoch", real_epoch)
+    resumed = fit(config, train, val)
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history]
+    a = torch.load(whole.best_path.parent / "last.pth", weights_only=True)["model"]
+    b = torch.load(resumed.best_path.parent / "last.pth", weights_only=True)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_fit_rejects_empty_val(tmp_path, val_samples, font_path, texts_path):
