@@ -2,7 +2,9 @@
 
 It covers what real cameras do to a plate crop: a slightly wrong crop box and perspective, blur
 (defocus, motion), low resolution (down then up), sensor noise, exposure and contrast, and JPEG
-artefacts. Evaluation and prediction never augment.
+artefacts. For real crops, which are cut along the plate's corners, `box_tilt` adds what a box
+detector gives on another camera: the axis-aligned box around a tilted plate (the renderer draws
+such crops for synthetic plates itself). Evaluation and prediction never augment.
 """
 
 from __future__ import annotations
@@ -13,13 +15,36 @@ import albumentations as A
 import cv2
 import numpy as np
 
+from .robustness import tilt
 
-def train_augmentation(seed: int | None = None, strength: float = 1.0) -> A.Compose:
-    """The augmentation pipeline; `strength` scales how often each degradation fires."""
+
+class TiltedBox(A.ImageOnlyTransform):
+    """The crop rotated by up to `limit` degrees either way and cut as the axis-aligned box around it."""
+
+    def __init__(self, limit: float = 12.0, p: float = 0.5):
+        super().__init__(p=p)
+        self.limit = limit
+
+    def get_params(self) -> dict:
+        return {"degrees": self.py_random.uniform(-self.limit, self.limit)}
+
+    def apply(self, img: np.ndarray, degrees: float = 0.0, **params) -> np.ndarray:
+        out = tilt(img[:, :, 0] if img.ndim == 3 else img, degrees)
+        return out[:, :, None] if img.ndim == 3 else out
+
+    def get_transform_init_args_names(self) -> tuple[str, ...]:
+        return ("limit",)
+
+
+def train_augmentation(seed: int | None = None, strength: float = 1.0, box_tilt: float = 0.0,
+                       box_tilt_fraction: float = 0.5) -> A.Compose:
+    """The augmentation pipeline; `strength` scales how often each degradation fires, and `box_tilt` > 0
+    first cuts `box_tilt_fraction` of the crops as the box around the crop tilted by up to that many degrees."""
     p = lambda base: min(1.0, base * strength)  # noqa: E731
+    tilted = [TiltedBox(limit=box_tilt, p=p(box_tilt_fraction))] if box_tilt > 0 else []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # albumentations' own version-check chatter
-        return A.Compose([
+        return A.Compose(tilted + [
             A.CropAndPad(percent=(-0.06, 0.08), keep_size=False, sample_independently=True,
                          border_mode=cv2.BORDER_REPLICATE, p=p(0.6)),
             A.Affine(rotate=(-4, 4), shear={"x": (-8, 8), "y": (-3, 3)}, scale=(0.95, 1.05),

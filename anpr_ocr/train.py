@@ -43,6 +43,9 @@ class TrainConfig:
     synth_per_epoch: int = 25_000  # plates rendered per pretraining epoch
     finetune_epochs: int = 30  # epochs over the real train split
     synth_mix: float = 1.0  # rendered plates per real plate in each fine-tuning epoch
+    # a quarter of the real crops cut as the box around the crop tilted by up to 10 degrees (figures/rejected/README.md)
+    real_box_tilt: float = 10.0  # degrees; 0 turns it off
+    real_box_tilt_fraction: float = 0.25
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
@@ -161,11 +164,13 @@ def _save_best(model, path: Path, row: dict, seed: int, device) -> None:
 def _epoch_plan(config: TrainConfig, train: list[Sample], renderer: PlateRenderer) -> list[tuple[str, object]]:
     """[(stage, dataset)] for every epoch: synthetic pretraining, then real (+ synthetic) fine-tuning."""
     aug = train_augmentation()
+    # real crops are cut along the plate's corners; rendered plates draw their own box crops
+    real_aug = train_augmentation(box_tilt=config.real_box_tilt, box_tilt_fraction=config.real_box_tilt_fraction)
     plan: list[tuple[str, object]] = []
     for _ in range(config.pretrain_epochs):
         plan.append(("pretrain", SyntheticPlates(renderer, config.synth_per_epoch, aug, config.seed)))
     for _ in range(config.finetune_epochs):
-        parts = [RealPlates(train, aug, config.seed)]
+        parts = [RealPlates(train, real_aug, config.seed)]
         n_synth = int(round(len(train) * config.synth_mix))
         if n_synth:
             parts.append(SyntheticPlates(renderer, n_synth, aug, config.seed + 1))

@@ -3,11 +3,13 @@ import json
 import pytest
 import torch
 
+from anpr_ocr.augment import TiltedBox
 from anpr_ocr.checkpoint import load_model, read_checkpoint
+from anpr_ocr.dataset import RealPlates, SyntheticPlates
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
-from anpr_ocr.synth import SynthConfig
+from anpr_ocr.synth import PlateRenderer, SynthConfig
 from anpr_ocr import train as train_module
-from anpr_ocr.train import TrainConfig, fit, seed_everything
+from anpr_ocr.train import TrainConfig, _epoch_plan, fit, seed_everything
 
 TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)
 HISTORY_KEYS = {"epoch", "stage", "train_loss", "val_loss", "val_exact_match", "val_cer", "lr", "seconds"}
@@ -151,6 +153,19 @@ def test_fit_rejects_empty_val(tmp_path, val_samples, font_path, texts_path):
 def test_fit_rejects_finetuning_without_train(tmp_path, val_samples, font_path, texts_path):
     with pytest.raises(ValueError, match="real training samples"):
         fit(_config(tmp_path, font_path, texts_path), [], val_samples[:8])
+
+
+@pytest.mark.parametrize("tilt", [9.0, 0.0])
+def test_epoch_plan_cuts_tilted_boxes_from_real_crops_only(tmp_path, val_samples, font_path, texts_path, tilt):
+    config = _config(tmp_path, font_path, texts_path, real_box_tilt=tilt)
+    plan = _epoch_plan(config, val_samples[:8], PlateRenderer(config.synth))
+    assert [stage for stage, _ in plan] == ["pretrain", "finetune"]
+    real, synthetic = plan[1][1].datasets
+    assert isinstance(real, RealPlates) and isinstance(synthetic, SyntheticPlates) and isinstance(plan[0][1], SyntheticPlates)
+    tilted = [t.limit for t in real.augmentation.transforms if isinstance(t, TiltedBox)]
+    assert tilted == ([tilt] if tilt else [])
+    for rendered in (plan[0][1], synthetic):  # the renderer draws its own box crops
+        assert not any(isinstance(t, TiltedBox) for t in rendered.augmentation.transforms)
 
 
 def test_seed_everything_repeats_torch_draws():
