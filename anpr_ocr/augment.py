@@ -21,7 +21,7 @@ from .robustness import tilt
 class TiltedBox(A.ImageOnlyTransform):
     """The crop rotated by up to `limit` degrees either way and cut as the axis-aligned box around it."""
 
-    def __init__(self, limit: float = 12.0, p: float = 0.5):
+    def __init__(self, limit: float = 10.0, p: float = 0.25):
         super().__init__(p=p)
         self.limit = limit
 
@@ -37,7 +37,7 @@ class TiltedBox(A.ImageOnlyTransform):
 
 
 def train_augmentation(seed: int | None = None, strength: float = 1.0, box_tilt: float = 0.0,
-                       box_tilt_fraction: float = 0.5) -> A.Compose:
+                       box_tilt_fraction: float = 0.25) -> A.Compose:
     """The augmentation pipeline; `strength` scales how often each degradation fires, and `box_tilt` > 0
     first cuts `box_tilt_fraction` of the crops as the box around the crop tilted by up to that many degrees."""
     p = lambda base: min(1.0, base * strength)  # noqa: E731

@@ -63,4 +63,4 @@ def test_train_augmentation_puts_the_tilted_box_first_only_when_asked(box_tilt, 
     assert isinstance(transforms[0], first)
     assert sum(isinstance(t, TiltedBox) for t in transforms) == (box_tilt > 0)
     if box_tilt:
-        assert transforms[0].limit == box_tilt and transforms[0].p == 0.5
+        assert transforms[0].limit == box_tilt and transforms[0].p == 0.25

@@ -3,12 +3,12 @@ import json
 import pytest
 import torch
 
+from anpr_ocr import train as train_module
 from anpr_ocr.augment import TiltedBox
 from anpr_ocr.checkpoint import load_model, read_checkpoint
 from anpr_ocr.dataset import RealPlates, SyntheticPlates
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
 from anpr_ocr.synth import PlateRenderer, SynthConfig
-from anpr_ocr import train as train_module
 from anpr_ocr.train import TrainConfig, _epoch_plan, fit, seed_everything
 
 TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)
