@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 
 import numpy as np
@@ -22,6 +23,22 @@ def cer(truths: list[str], preds: list[str]) -> float:
     """Character error rate: total edit distance over total truth length."""
     _check(truths, preds)
     return sum(Levenshtein.distance(t, p) for t, p in zip(truths, preds)) / sum(len(t) for t in truths)
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """The Wilson score interval of a share measured as `successes` out of `n` (95% for the default z).
+
+    How far an exact match measured on n crops may sit from the rate on plates like them: on the
+    102 test crops one plate is about 1 pp, and the interval spans several. Unlike p +- z*se it
+    stays inside [0, 1] and is not empty at 0 or n successes.
+    """
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return (0.0 if successes == 0 else centre - half), (1.0 if successes == n else centre + half)  # exact at the ends
 
 
 def confusion_counts(truths: list[str], preds: list[str]) -> Counter:

@@ -82,6 +82,7 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
         lines += [markdown_table(header, [(r["recipe"], r["epochs"], pct(r["val_exact_match"]), pct(r["val_cer"]),
                                            pct(r["test_exact_match"]), pct(r["test_cer"]), r["wall_minutes"])
                                           for r in recipes["rows"]]), ""]
+        lines += _test_interval(recipes, fp32)
     if bench:
         from .bench import PREDICT_HEADER, TABLE_HEADER, predict_rows, table_rows
 
@@ -98,6 +99,19 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
         lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
                   f"FX INT8 {pct(int8['metrics']['test']['exact_match'])}."]
     return "\n".join(lines)
+
+
+def _test_interval(recipes: dict, fp32: dict) -> list[str]:
+    """A line saying how precise the kept recipe's test exact match is, from its count of test crops."""
+    n = fp32.get("splits", {}).get("test")
+    kept = [r for r in recipes["rows"] if r["recipe"] == fp32.get("recipe")]
+    if not n or not kept:
+        return []
+    share = kept[0]["test_exact_match"]
+    k = round(share * n)
+    low, high = metrics.wilson_interval(k, n)
+    return [f"The test split is small: {kept[0]['recipe']}'s {100 * share:.2f}% is {k} of {n} crops, with a 95% "
+            f"(Wilson) interval of {100 * low:.1f}% to {100 * high:.1f}%; one plate is {100 / n:.2f} pp.", ""]
 
 
 def update_readme(readme: str | Path, weights_dir: str | Path, figures_dir: str | Path) -> None:

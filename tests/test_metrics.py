@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from anpr_ocr.alphabet import ALPHABET
-from anpr_ocr.metrics import GAP, by_length, cer, confusion_counts, confusion_matrix, exact_match, grouped
+from anpr_ocr.metrics import GAP, by_length, cer, confusion_counts, confusion_matrix, exact_match, grouped, wilson_interval
 
 
 def test_exact_match_and_cer_hand_computed():
@@ -99,3 +99,18 @@ def test_empty_raises(fn):
 def test_confusion_matrix_checks_lengths():
     with pytest.raises(ValueError):
         confusion_matrix(["A1"], [], ALPHABET)
+
+
+@pytest.mark.parametrize("k, n, low, high", [(97, 102, 0.890342, 0.978882), (98, 102, 0.903475, 0.984646),
+                                             (0, 10, 0.0, 0.277533), (10, 10, 0.722467, 1.0), (3, 4, 0.300642, 0.954413)])
+def test_wilson_interval_matches_scipy(k, n, low, high):
+    # reference values: scipy.stats.binomtest(k, n).proportion_ci(method="wilson")
+    got = wilson_interval(k, n)
+    assert got == pytest.approx((low, high), abs=1e-6)
+    assert got[0] <= k / n <= got[1]
+
+
+@pytest.mark.parametrize("k, n", [(5, 4), (-1, 4), (0, 0)])
+def test_wilson_interval_rejects_impossible_counts(k, n):
+    with pytest.raises(ValueError, match="successes"):
+        wilson_interval(k, n)
