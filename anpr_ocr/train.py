@@ -112,7 +112,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
         scheduler.load_state_dict(state["scheduler"])
         history, best, start_epoch, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
         if "rng" in state:  # dropout's draws go on where they stopped: a resumed run equals an uninterrupted one
-            torch.set_rng_state(state["rng"])
+            _set_rng_state(state["rng"], device)
 
     val_loader = DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
     started = time.perf_counter() - elapsed
@@ -138,7 +138,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
         (out / "history.json").write_text(json.dumps(history, indent=1))
         save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
-                     "elapsed": row["seconds"], "rng": torch.get_rng_state()}, out / "last.pth")
+                     "elapsed": row["seconds"], "rng": _rng_state(device)}, out / "last.pth")
         bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}", val_em=f"{row['val_exact_match']:.3f}",
                         val_cer=f"{row['val_cer']:.4f}")
     wall = time.perf_counter() - started
@@ -153,6 +153,17 @@ def _same_run(saved: Path, config: TrainConfig) -> bool:
     before.pop("resume", None)
     now.pop("resume", None)
     return before == json.loads(json.dumps(now))
+
+
+def _rng_state(device: torch.device) -> dict:
+    """The generators dropout draws from: the CPU's, and the GPU's when training runs there."""
+    return {"cpu": torch.get_rng_state(), "cuda": torch.cuda.get_rng_state_all() if device.type == "cuda" else []}
+
+
+def _set_rng_state(state: dict, device: torch.device) -> None:
+    torch.set_rng_state(state["cpu"])
+    if device.type == "cuda" and state["cuda"]:
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _save_best(model, path: Path, row: dict, seed: int, device) -> None:
