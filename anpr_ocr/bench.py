@@ -256,7 +256,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
     samples being scored); without it the ONNX INT8 backend is left out.
     Returns the result dict (see `table_rows` for a compact view).
     """
-    from .checkpoint import load_model
+    from .checkpoint import file_sha256, load_model
 
     if not samples:
         raise ValueError("run_benchmark needs at least one sample")
@@ -288,6 +288,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
             model = _loader(kind, files[kind], threads=max(threads))
             result["backends"][kind] = {"label": BACKENDS[kind], "file": str(files[kind]),
                                         "file_bytes": files[kind].stat().st_size,
+                                        "file_sha256": file_sha256(files[kind]),
                                         **_accuracy(model, samples), "timing": {}}
 
         other_load: dict[str, float | None] = {}
@@ -384,6 +385,19 @@ def predict_rows(result: dict) -> list[tuple]:
             rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}", adds, f"{t['batch64_plates_per_s']:.0f}",
                          f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
     return rows
+
+
+def machine_row(result: dict) -> tuple:
+    """(CPU, date, FX INT8 batch-1 ms, batch-64 plates/s, its speed-up over FP32 for the model call and through
+    `predict` with each decoder, b1 / b64) at the largest thread count: one machine's line in the README."""
+    threads = str(max(result["meta"]["threads"]))
+    t = result["backends"]["int8_fx"]["timing"][threads]
+    decoders = result.get("predict", {}).get("decoders", {})
+    through = [f"{d['int8_fx']['speedup_batch1']:.2f}x / {d['int8_fx']['speedup_batch64']:.2f}x"
+               if "int8_fx" in (d := decoders.get(name, {})) else "—" for name in ("greedy", "format")]
+    return (result["meta"].get("processor", "?"), result["meta"].get("date_utc", "?"),
+            f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
+            f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x", *through)
 
 
 def format_predict_table(result: dict) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -32,6 +33,15 @@ def save_atomic(obj: Any, path: str | Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file: which exact checkpoint a measurement was made with."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def checkpoint_dict(model: CRNN, kind: str = "fp32", **extra: Any) -> dict:

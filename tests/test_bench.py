@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from anpr_ocr import bench
-from anpr_ocr.checkpoint import save_checkpoint
+from anpr_ocr.checkpoint import file_sha256, save_checkpoint
 from anpr_ocr.data import Sample
 from anpr_ocr.model import CRNN, CRNNConfig
 from anpr_ocr.quantize import quantize_fx, save_quantized
@@ -49,6 +49,10 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
                 "speedup_batch64"} <= set(t)
         assert t["batch1_p90_ms"] >= t["batch1_median_ms"] > 0 and 0 <= info["exact_match"] <= 1
     assert saved["backends"]["fp32_eager"]["timing"]["1"]["speedup_batch1"] == pytest.approx(1.0)
+    # which exact files were timed, so the README lists a benchmark only beside the weights it measured
+    assert saved["backends"]["fp32_eager"]["file_sha256"] == file_sha256(fp32)
+    assert saved["backends"]["int8_fx"]["file_sha256"] == file_sha256(int8)
+    assert bench.machine_row(result)[2] == f"{saved['backends']['int8_fx']['timing']['1']['batch1_median_ms']:.2f}"
     assert set(saved["meta"]["other_processes_cpus_busy"]) == {"1"}
     assert saved["meta"]["n_samples"] == 4 and saved["meta"]["onnx_max_abs_logit_diff"] < 1e-4
     assert png.is_file() and png.stat().st_size > 0

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from anpr_ocr.checkpoint import (FORMAT_VERSION, CheckpointError, checkpoint_dict, load_model, read_checkpoint,
-                                 save_atomic, save_checkpoint)
+from anpr_ocr.checkpoint import (FORMAT_VERSION, CheckpointError, checkpoint_dict, file_sha256, load_model,
+                                 read_checkpoint, save_atomic, save_checkpoint)
 from anpr_ocr.model import CRNN, CRNNConfig
 
 SMALL = CRNNConfig(channels=(8, 8, 16, 16, 16, 16), lstm_hidden=16)
@@ -155,3 +155,9 @@ def test_save_atomic_replaces(tmp_path):
     save_atomic({"a": 2}, path)
     assert torch.load(path, weights_only=True) == {"a": 2}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["obj.pt"]
+
+
+def test_file_sha256_names_the_exact_bytes(tmp_path):
+    path = tmp_path / "weights.pth"
+    path.write_bytes(b"abc")
+    assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 example

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 
+from anpr_ocr.checkpoint import file_sha256
 from anpr_ocr.data import Sample
 from anpr_ocr.report import README_END, README_START, narrowest_quarter, results_markdown, update_readme
 
@@ -60,3 +61,39 @@ def test_update_readme_needs_the_markers(tmp_path):
     with pytest.raises(ValueError):
         update_readme(readme, tmp_path, tmp_path)
     assert readme.read_text() == "# no markers here\n"
+
+
+def _bench(fp32_sha: str, int8_sha: str, cpu: str, int8_ms: float) -> dict:
+    """A benchmark result as bench.run_benchmark writes it, cut to what the README tables read."""
+    timing = lambda ms, speedup: {"2": {"batch1_median_ms": ms, "batch64_plates_per_s": 64 / ms * 10,  # noqa: E731
+                                        "speedup_batch1": speedup, "speedup_batch64": 2 * speedup}}
+    backends = {"fp32_eager": {"label": "FP32 eager (PyTorch)", "exact_match": 0.9, "cer": 0.01,
+                               "file_sha256": fp32_sha, "timing": timing(2.0, 1.0)},
+                "int8_fx": {"label": "INT8 FX (PyTorch)", "exact_match": 0.9, "cer": 0.01,
+                            "file_sha256": int8_sha, "timing": timing(int8_ms, 2.0 / int8_ms)}}
+    through = {"batch1_median_ms": int8_ms + 0.5, "adds_batch1_ms": 0.5, "batch64_plates_per_s": 1000.0,
+               "speedup_batch1": 2.5 / (int8_ms + 0.5), "speedup_batch64": 3.0}
+    baseline = {"batch1_median_ms": 2.5, "adds_batch1_ms": 0.5, "batch64_plates_per_s": 333.3,
+                "speedup_batch1": 1.0, "speedup_batch64": 1.0}
+    return {"backends": backends, "meta": {"threads": [1, 2], "processor": cpu, "date_utc": "2026-01-02T03:04:05Z"},
+            "predict": {"threads": 2, "decoders": {d: {"fp32_eager": baseline, "int8_fx": through}
+                                                   for d in ("greedy", "format")}}}
+
+
+def test_results_list_other_machines_only_for_the_committed_files(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    (weights / "crnn_ocr_model_best.pth").write_bytes(b"fp32 weights")
+    (weights / "crnn_ocr_model_int8_fx.pth").write_bytes(b"int8 weights")
+    fp32_sha, int8_sha = (file_sha256(weights / n) for n in ("crnn_ocr_model_best.pth", "crnn_ocr_model_int8_fx.pth"))
+    (figures / "benchmark.json").write_text(json.dumps(_bench(fp32_sha, int8_sha, "Cpu One", 1.0)))
+    assert "every machine" not in results_markdown(weights, figures)  # one machine: no table of machines
+    assert "(`figures/benchmark.json`: Cpu One, 2026-01-02T03:04:05Z)" in results_markdown(weights, figures)
+
+    (figures / "benchmark_two.json").write_text(json.dumps(_bench(fp32_sha, int8_sha, "Cpu Two", 0.5)))
+    (figures / "benchmark_old.json").write_text(json.dumps(_bench("0" * 64, int8_sha, "Cpu Old", 0.25)))
+    text = results_markdown(weights, figures)
+    # FX INT8 0.5 ms at batch 1: 4x FP32's 2 ms for the model call, 2.5 / 1.0 ms = 2.5x through predict
+    assert ("| benchmark_two.json | Cpu Two | 2026-01-02T03:04:05Z | 0.50 | 1280 | 4.00x / 8.00x "
+            "| 2.50x / 3.00x | 2.50x / 3.00x |") in text
+    assert "| benchmark.json | Cpu One |" in text
+    assert "Cpu Old" not in text  # it timed another FP32 file
