@@ -18,7 +18,7 @@ How it measures (all in this one process, CPU only):
   backend's bare model call on the preprocessed crops: the difference of the two batch-1 medians
   is what `predict` adds outside the model.
 - Accuracy: exact match and CER of greedy CTC decoding on the given samples.
-- Size: bytes of the model file (.pth or .onnx).
+- Size: bytes of the model file (.pth or .onnx), and its SHA-256, which says exactly what was timed.
 - Peak memory: for each backend a fresh Python subprocess imports torch, numpy and onnxruntime,
   reads its RSS, resets the kernel's peak-RSS mark (/proc/self/clear_refs), loads the model and
   runs one batch of 64, then reads the peak (VmHWM); the difference is what loading and running
