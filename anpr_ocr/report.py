@@ -84,11 +84,11 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
                                           for r in recipes["rows"]]), ""]
         lines += _test_interval(recipes, fp32)
     if bench:
-        from .bench import PREDICT_HEADER, TABLE_HEADER, predict_rows, table_rows
+        from .bench import PREDICT_HEADER, TABLE_HEADER, machine_row, predict_rows, table_rows
 
         threads = max(bench["meta"]["threads"])
         lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
-                  f"(`figures/benchmark.json`: {_machine(bench)}):", "",
+                  f"(`figures/benchmark.json`: {', '.join(machine_row(bench)[:2])}):", "",
                   markdown_table(TABLE_HEADER, table_rows(bench, threads))]
         through_predict = predict_rows(bench)
         if through_predict:
@@ -105,11 +105,6 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
 MACHINES_HEADER = ("benchmark file", "CPU", "measured (UTC)", "FX INT8 batch-1 ms", "FX INT8 batch-64 plates/s",
                    "FX INT8 vs FP32, model call b1 / b64", "through predict, greedy b1 / b64",
                    "through predict, format b1 / b64")
-
-
-def _machine(bench: dict) -> str:
-    meta = bench["meta"]
-    return f"{meta.get('processor') or 'this machine'}, {meta.get('date_utc', 'undated')}"
 
 
 def _machines(weights_dir: Path, figures_dir: Path, bench: dict) -> list[str]:

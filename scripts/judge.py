@@ -1,20 +1,21 @@
 """Score a checkpoint on val the way every rule in figures/rejected/README.md was judged (never test).
 
-    python scripts/judge.py DATA_ROOT CHECKPOINT [INT8_CHECKPOINT]
+    python scripts/judge.py DATA_ROOT CHECKPOINT [--int8 INT8_CHECKPOINT] [--out FILE.json]
 
-Prints one JSON line:
+Prints one JSON line, and writes it to FILE.json when asked:
 - "val": exact match and CER on the real val crops;
 - "tilt9", "tilt12", "tilt15": val crops read exactly when cut as the box around the crop tilted by
   that many degrees (`robustness.tilt`), as counts;
 - "degraded": exact match and CER on four copies of val degraded by the training augmentation
   (`augment.train_augmentation(seed=123)`, no tilted boxes), 404 crops for the 101 of VKCV;
-- "int8_val": exact match and CER of the FX INT8 model on val: INT8_CHECKPOINT if given, else the
+- "int8_val": exact match and CER of the FX INT8 model on val: --int8 if given, else the
   checkpoint quantized here as the notebook does (calibrated on the first 256 train crops).
 """
 
+import argparse
 import json
-import sys
 import warnings
+from pathlib import Path
 
 import torch
 
@@ -30,15 +31,18 @@ DEGRADED_COPIES, DEGRADED_SEED = 4, 123
 
 
 def main() -> None:
-    if len(sys.argv) not in (3, 4):
-        sys.exit(__doc__)
-    root, checkpoint = sys.argv[1:3]
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("data_root", help="Nomeroff-layout root with train/ and val/")
+    parser.add_argument("checkpoint", help="FP32 checkpoint to judge")
+    parser.add_argument("--int8", help="its FX INT8 checkpoint (default: quantize it here)")
+    parser.add_argument("--out", type=Path, help="also write the scores to this JSON file")
+    args = parser.parse_args()
     warnings.filterwarnings("ignore", module="albumentations")
     torch.set_num_threads(2)
-    splits, _ = load_splits(root, ("train", "val"))
+    splits, _ = load_splits(args.data_root, ("train", "val"))
     val = splits["val"]
-    model = load_model(checkpoint).eval()
-    scores = {}
+    model = load_model(args.checkpoint).eval()
+    scores = {"checkpoint": args.checkpoint}
     clean = evaluate(model, val)
     scores["val"] = [clean.exact_match, clean.cer]
     for degrees in TILTS:
@@ -47,11 +51,13 @@ def main() -> None:
     degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(DEGRADED_COPIES) for s in val]
     worse = evaluate(model, degraded)
     scores["degraded"] = [worse.exact_match, worse.cer, len(degraded)]
-    int8 = load_quantized(sys.argv[3]) if len(sys.argv) == 4 else quantize_fx(
-        model, [s.image for s in splits["train"][:256]])
+    int8 = load_quantized(args.int8) if args.int8 else quantize_fx(model, [s.image for s in splits["train"][:256]])
     quantized = evaluate(int8, val)
     scores["int8_val"] = [quantized.exact_match, quantized.cer]
-    print(json.dumps(scores))
+    line = json.dumps(scores)
+    print(line)
+    if args.out:
+        args.out.write_text(line + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
