@@ -2,7 +2,8 @@
 
 The VKCV crops are rectified (cut along the plate's four corners), so `tilt` stands in for what a box
 detector on another camera gives: the axis-aligned box around a rotated plate, with background in the
-corners and the characters rotated with it. Every degradation is deterministic, so runs compare.
+corners and the characters rotated with it; `trim_left` and `trim_right` for a box cut too tight, into
+the outer characters. Every degradation is deterministic, so runs compare.
 """
 
 from __future__ import annotations
@@ -55,6 +56,21 @@ def tilt(grey: np.ndarray, degrees: float) -> np.ndarray:
     m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
     m[:, 2] += ((out_w - w) / 2, (out_h - h) / 2)
     return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def trim_left(grey: np.ndarray, percent: float) -> np.ndarray:
+    """The crop with `percent` of its width cut away on the left, as a detector's tight box cuts into
+    the first letter."""
+    return grey[:, _share(grey, percent):]
+
+
+def trim_right(grey: np.ndarray, percent: float) -> np.ndarray:
+    """The crop with `percent` of its width cut away on the right, into the region code."""
+    return grey[:, :grey.shape[1] - _share(grey, percent)]
+
+
+def _share(grey: np.ndarray, percent: float) -> int:
+    return int(round(percent / 100 * grey.shape[1]))
 
 
 DEGRADATIONS: dict[str, tuple[Degrade, list[float], str]] = {

@@ -6,6 +6,8 @@ Prints one JSON line, and writes it to FILE.json when asked:
 - "val": exact match and CER on the real val crops;
 - "tilt9", "tilt12", "tilt15": val crops read exactly when cut as the box around the crop tilted by
   that many degrees (`robustness.tilt`), as counts;
+- "left9", "left11", "left13", "right8", "right10": val crops read exactly when that share (%) of
+  their width is cut away on the left or the right (`robustness.trim_left`, `trim_right`), as counts;
 - "degraded": exact match and CER on four copies of val degraded by the training augmentation
   (`augment.train_augmentation(seed=123)`, no tilted boxes), 404 crops for the 101 of VKCV;
 - "int8_val": exact match and CER of the FX INT8 model on val: --int8 if given, else the
@@ -24,9 +26,10 @@ from anpr_ocr.checkpoint import load_model
 from anpr_ocr.data import Sample, load_splits
 from anpr_ocr.evaluate import evaluate
 from anpr_ocr.quantize import load_quantized, quantize_fx
-from anpr_ocr.robustness import degrade_samples, tilt
+from anpr_ocr.robustness import degrade_samples, tilt, trim_left, trim_right
 
 TILTS = (9, 12, 15)
+TRIMS = {"left": (trim_left, (9, 11, 13)), "right": (trim_right, (8, 10))}
 DEGRADED_COPIES, DEGRADED_SEED = 4, 123
 
 
@@ -47,6 +50,9 @@ def main() -> None:
     scores["val"] = [clean.exact_match, clean.cer]
     for degrees in TILTS:
         scores[f"tilt{degrees}"] = round(evaluate(model, degrade_samples(val, tilt, degrees)).exact_match * len(val))
+    for side, (trim, shares) in TRIMS.items():
+        for percent in shares:
+            scores[f"{side}{percent}"] = round(evaluate(model, degrade_samples(val, trim, percent)).exact_match * len(val))
     augmentation = train_augmentation(seed=DEGRADED_SEED)
     degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(DEGRADED_COPIES) for s in val]
     worse = evaluate(model, degraded)

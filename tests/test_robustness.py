@@ -33,6 +33,15 @@ def test_tilt_is_the_box_around_the_rotated_crop():
     assert robustness.tilt(grey, -10).shape == out.shape
 
 
+def test_trims_cut_that_share_of_the_width_from_one_side():
+    grey = np.arange(40 * 200, dtype=np.int64).reshape(40, 200).astype(np.uint8)
+    left, right = robustness.trim_left(grey, 11), robustness.trim_right(grey, 8)
+    assert left.shape == (40, 178) and right.shape == (40, 184)
+    np.testing.assert_array_equal(left, grey[:, 22:])
+    np.testing.assert_array_equal(right, grey[:, :184])
+    assert robustness.trim_left(grey, 0).shape == robustness.trim_right(grey, 0).shape == grey.shape
+
+
 def test_downscale_keeps_the_aspect_and_never_enlarges():
     grey = _plate()
     small = robustness.downscale(grey, 60)
