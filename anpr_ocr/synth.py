@@ -31,7 +31,6 @@ PLATE_W, PLATE_H = 520, 112  # GOST R 50577 type 1, millimetres
 PAD_X, PAD_Y = 45, 30  # surroundings rendered around the plate, millimetres
 SCREW_ZONE = 34  # millimetres from either end of the plate kept for the mounting holes
 FRAME_FRACTION = 0.35  # share of plates drawn with a licence-plate frame over their edges
-MAX_CUT = 0.35  # most of an outer character's width a tight crop cuts away
 
 # Plate types: text pattern ("L" letter, "D" digit), paper and ink luminance, share of renders.
 # Luminance of white 245, taxi yellow BGR (20, 200, 245) 192, police blue BGR (150, 70, 15) 62.
@@ -66,7 +65,6 @@ class SynthConfig:
     texts_path: str | None = None  # real plate strings; None draws every text at random
     real_text_fraction: float = 0.5  # share of private plates whose text comes from texts_path
     box_crop_fraction: float = 0.4  # axis-aligned box around a tilted plate, else rectified
-    tight_crop_fraction: float = 0.25  # rectified crops cut at or into the first or last character
 
 
 class PlateRenderer:
@@ -134,10 +132,10 @@ class PlateRenderer:
             kind, text = self.sample_text(rng)
         kind = kind or next((k for k in PLATE_TYPES if _fits(k, text)), "private")
         canvas = self._scene(rng)
-        outer = self._draw_plate(canvas, rng, kind, text)
+        self._draw_plate(canvas, rng, kind, text)
         _frame(canvas, rng)
         _dirt_and_light(canvas, rng)
-        grey = self._warp(canvas, rng, outer)
+        grey = self._warp(canvas, rng)
         if rng.random() < 0.15:  # night / IR: one strong contrast curve over the whole crop
             grey = _ir_look(grey, rng)
         return grey, text
@@ -176,9 +174,7 @@ class PlateRenderer:
         mask = mask[:region.shape[0], :region.shape[1]]
         region[:] = region * (1 - mask) + mask * float(rng.integers(150, 256))
 
-    def _draw_plate(self, canvas: np.ndarray, rng: np.random.Generator, kind: str,
-                    text: str) -> tuple[tuple[float, float], tuple[float, float]]:
-        """Draw the plate into the canvas; returns the (left, right) spans of its first and last character in mm."""
+    def _draw_plate(self, canvas: np.ndarray, rng: np.random.Generator, kind: str, text: str) -> None:
         background, ink = PLATE_TYPES[kind][1], PLATE_TYPES[kind][2]
         paper = background + rng.normal(0, 8)
         ink_c = ink + rng.normal(0, 10)
@@ -190,8 +186,8 @@ class PlateRenderer:
         sep = int(400 + rng.integers(-8, 8))
         cv2.line(ink_mask, (sep, 4), (sep, PLATE_H - 5), 1.0, int(rng.integers(2, 4)))
         body, region = _split_region(text, kind)
-        first = self._draw_body(ink_mask, rng, body, sep)
-        last = self._draw_region(ink_mask, rng, region, sep)
+        self._draw_body(ink_mask, rng, body, sep)
+        self._draw_region(ink_mask, rng, region, sep)
         weight = int(rng.integers(-2, 3))
         if weight:
             op = cv2.dilate if weight > 0 else cv2.erode
@@ -206,10 +202,8 @@ class PlateRenderer:
         _screws(plate, rng, three_digit_region=len(region) == 3)
         canvas[PAD_Y:PAD_Y + PLATE_H, PAD_X:PAD_X + PLATE_W] = plate
         _round_corners(canvas, rng)
-        return first, last
 
-    def _draw_body(self, mask: np.ndarray, rng: np.random.Generator, body: str, sep: int) -> tuple[float, float]:
-        """Draw the letters and digits left of the separator; returns the first character's span."""
+    def _draw_body(self, mask: np.ndarray, rng: np.random.Generator, body: str, sep: int) -> None:
         glyphs = [self.glyphs[c] for c in body]
         gaps = rng.uniform(8, 16)
         group_gap = rng.uniform(0, 8)
@@ -221,21 +215,15 @@ class PlateRenderer:
         squeeze = min(1.0, (sep - left - right) / total)
         x = left + (sep - left - right - total * squeeze) / 2 + rng.uniform(-3, 3)
         baseline = PLATE_H - 18 + rng.uniform(-3, 3)
-        first = (0.0, 0.0)
         for i, g in enumerate(glyphs):
             if i in breaks:
                 x += group_gap * squeeze
             gw = max(1, int(g.shape[1] * squeeze))
             g = cv2.resize(g, (gw, g.shape[0])) if gw != g.shape[1] else g
-            gx = int(x + rng.uniform(-1.5, 1.5))
-            _paste_max(mask, g, gx, int(baseline - g.shape[0] + rng.uniform(-1.5, 1.5)))
-            if i == 0:
-                first = (float(gx), float(gx + gw))
+            _paste_max(mask, g, int(x + rng.uniform(-1.5, 1.5)), int(baseline - g.shape[0] + rng.uniform(-1.5, 1.5)))
             x += (gw + gaps) * squeeze if i < len(glyphs) - 1 else 0
-        return first
 
-    def _draw_region(self, mask: np.ndarray, rng: np.random.Generator, region: str, sep: int) -> tuple[float, float]:
-        """Draw the region code right of the separator; returns its last digit's span."""
+    def _draw_region(self, mask: np.ndarray, rng: np.random.Generator, region: str, sep: int) -> None:
         box_w = PLATE_W - sep - 8
         height = rng.uniform(54, 60)
         glyphs = [self.glyphs[c] for c in region]
@@ -249,13 +237,10 @@ class PlateRenderer:
             squeeze = min(1.0, 0.9 * box_w / total)
             x = sep + (PLATE_W - sep - total * squeeze) / 2
         top = rng.uniform(7, 12)
-        last = (0.0, 0.0)
         for g in glyphs:
             g = cv2.resize(g, (max(1, int(g.shape[1] * squeeze)), g.shape[0]))
             _paste_max(mask, g, int(x), int(top))
-            last = (float(int(x)), float(int(x) + g.shape[1]))
             x += g.shape[1] + gap * squeeze
-        return last
 
     def _flag_and_rus(self, plate: np.ndarray, rng: np.random.Generator, sep: int) -> None:
         """'RUS' and the tricolour flag under the region code."""
@@ -269,13 +254,8 @@ class PlateRenderer:
             plate[y + i * fh // 3: y + (i + 1) * fh // 3, fx:fx + fw] = luminance
         cv2.rectangle(plate, (fx, y), (fx + fw, y + fh), 40.0, 1)
 
-    def _warp(self, canvas: np.ndarray, rng: np.random.Generator,
-              outer: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
-        """Map the plate's corners into an output crop: rectified with margins, or a tilted box.
-
-        `outer` holds the first and last character's spans on the plate (mm): a tight rectified crop
-        starts or ends at or inside one of them, as a detector's tight box does.
-        """
+    def _warp(self, canvas: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Map the plate's corners into an output crop: rectified with margins, or a tilted box."""
         out_w = float(np.exp(rng.uniform(np.log(70), np.log(420))))
         out_h_plate = out_w * PLATE_H / PLATE_W * rng.uniform(0.85, 1.2)
         corners = np.array([[0, 0], [out_w, 0], [out_w, out_h_plate], [0, out_h_plate]], np.float32)
@@ -292,9 +272,6 @@ class PlateRenderer:
             corners += rng.normal(0, 0.015, corners.shape).astype(np.float32) * np.array([out_w, out_h_plate], np.float32)
             margins = np.array([rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate,
                                 rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate])
-            if self.config.tight_crop_fraction and rng.random() < self.config.tight_crop_fraction:
-                side = int(rng.integers(2))
-                margins[2 * side] = tight_margin(outer[side], side, rng.uniform(-0.2, MAX_CUT)) * out_w / PLATE_W
         lo, hi = corners.min(0), corners.max(0)
         corners += margins[:2] - lo
         size = (int(hi[0] - lo[0] + margins[0] + margins[2]), int(hi[1] - lo[1] + margins[1] + margins[3]))
@@ -308,14 +285,6 @@ class PlateRenderer:
 
 
 # ---- helpers ------------------------------------------------------------------------------
-def tight_margin(span: tuple[float, float], side: int, cut: float) -> float:
-    """The crop margin (mm, negative: inside the plate) that cuts `cut` of an outer character's width
-    away (negative `cut`: leaves that much room); `side` 0 is the first character, 1 the last."""
-    left, right = span
-    edge = left + cut * (right - left) if side == 0 else right - cut * (right - left)
-    return -edge if side == 0 else edge - PLATE_W
-
-
 def sample_region(rng: np.random.Generator, texts: list[str]) -> str:
     """A region code: half the time as often as real plates carry it, else any real code alike."""
     if texts and rng.random() < 0.5:

@@ -4,7 +4,7 @@ import pytest
 
 from anpr_ocr.formats import FORMATS, plate_type
 from anpr_ocr.synth import (PAD_X, PAD_Y, PLATE_H, PLATE_TYPES, PLATE_W, SCREW_ZONE, PlateRenderer, SynthConfig,
-                            _frame, _screws, tight_margin,
+                            _frame, _screws,
                             fallback_font_path, load_texts, sample_region)
 
 
@@ -153,26 +153,6 @@ def test_mounting_holes_have_room_beside_the_characters(renderer):
         ink = mask.max(axis=0) > 0.5
         assert not ink[:SCREW_ZONE - 8].any() and not ink[PLATE_W - SCREW_ZONE + 2:].any(), seed
         assert ink[SCREW_ZONE + 10:380].any() and ink[410:PLATE_W - SCREW_ZONE].any()
-
-
-def test_tight_margin_puts_the_crop_edge_into_the_outer_character():
-    # the first character spans 30-70 mm: cutting a quarter of it puts the crop's left edge at 40 mm
-    assert tight_margin((30.0, 70.0), 0, 0.25) == pytest.approx(-40.0)
-    assert tight_margin((30.0, 70.0), 0, -0.2) == pytest.approx(-22.0)  # room before it
-    # the last region digit ends at 500 mm: cutting none of it ends the crop 20 mm inside the plate
-    assert tight_margin((470.0, 500.0), 1, 0.0) == pytest.approx(-20.0)
-    assert tight_margin((470.0, 500.0), 1, 0.35) == pytest.approx(500 - 0.35 * 30 - PLATE_W)
-
-
-def test_tight_crops_are_narrower_than_the_same_plates_with_margins(font_path, texts_path):
-    def render(fraction, seed):
-        config = SynthConfig(font_path=str(font_path), texts_path=str(texts_path), box_crop_fraction=0.0,
-                             tight_crop_fraction=fraction)
-        return PlateRenderer(config).render(np.random.default_rng(seed))
-    for seed in range(8):
-        (loose, text), (tight, same) = render(0.0, seed), render(1.0, seed)
-        assert text == same and tight.shape[0] == loose.shape[0]
-        assert tight.shape[1] < loose.shape[1], seed
 
 
 def test_screws_are_drawn_only_in_the_hole_zones():
