@@ -28,8 +28,8 @@ from anpr_ocr.evaluate import evaluate
 from anpr_ocr.quantize import load_quantized, quantize_fx
 from anpr_ocr.robustness import degrade_samples, tilt, trim_left, trim_right
 
-TILTS = (9, 12, 15)
-TRIMS = {"left": (trim_left, (9, 11, 13)), "right": (trim_right, (8, 10))}
+# key prefix: (degradation, strengths); each scores as "<prefix><strength>", the count of val crops read exactly
+PANELS = {"tilt": (tilt, (9, 12, 15)), "left": (trim_left, (9, 11, 13)), "right": (trim_right, (8, 10))}
 DEGRADED_COPIES, DEGRADED_SEED = 4, 123
 
 
@@ -48,11 +48,9 @@ def main() -> None:
     scores = {"checkpoint": args.checkpoint}
     clean = evaluate(model, val)
     scores["val"] = [clean.exact_match, clean.cer]
-    for degrees in TILTS:
-        scores[f"tilt{degrees}"] = round(evaluate(model, degrade_samples(val, tilt, degrees)).exact_match * len(val))
-    for side, (trim, shares) in TRIMS.items():
-        for percent in shares:
-            scores[f"{side}{percent}"] = round(evaluate(model, degrade_samples(val, trim, percent)).exact_match * len(val))
+    for prefix, (degrade, strengths) in PANELS.items():
+        for strength in strengths:
+            scores[f"{prefix}{strength}"] = round(evaluate(model, degrade_samples(val, degrade, strength)).exact_match * len(val))
     augmentation = train_augmentation(seed=DEGRADED_SEED)
     degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(DEGRADED_COPIES) for s in val]
     worse = evaluate(model, degraded)
