@@ -319,3 +319,24 @@ def test_grammar_reads_label_tuples_like_strings():
         assert grammar.labels_viable(labels(text)) == grammar.labels_viable(labels(text))  # cached answer
     assert grammar.viable("A123BC77") and not grammar.viable("AB1234C")
     assert grammar.labels_valid(labels("A123BC77")) and not grammar.labels_valid(labels("A123BC"))
+
+
+def test_grammar_accepts_exactly_the_strings_the_format_regexes_do():
+    # two readings of formats.LAYOUTS: the grammar's character kinds and region sets, and the regexes
+    from anpr_ocr.decode import PlateGrammar
+    from anpr_ocr.formats import FORMATS, LAYOUTS, REGION_CODES
+
+    rng = np.random.default_rng(4)
+    issued, anything = PlateGrammar(), PlateGrammar(regions=None)
+    texts = ["A123BC77", "AB12377", "AB1234777", "A1234199", "1234AB50", "A123BC477", "1234AB7", "A123BC0000"]
+    for _ in range(3000):
+        kinds = rng.choice(list("LD"), size=int(rng.integers(4, 8))) if rng.random() < 0.5 else \
+            rng.choice([layout.body for layout in LAYOUTS.values()])
+        body = "".join(rng.choice(list(ALPHABET[10:] if k == "L" else ALPHABET[:10])) for k in kinds)
+        texts.append(body + str(rng.integers(0, 10_000)).zfill(int(rng.integers(1, 5))))
+    matches = lambda t: [k for k, p in FORMATS.items() if p.fullmatch(t)]  # noqa: E731
+    assert sum(bool(matches(t)) for t in texts) > 300
+    for text in texts:
+        assert anything.valid(text) == bool(matches(text)), text
+        assert issued.valid(text) == any(LAYOUTS[k].split(text)[1] in REGION_CODES for k in matches(text)), text
+        assert issued.viable(text) or not issued.valid(text)
