@@ -91,3 +91,18 @@ def load_model(path: str | Path, ckpt: dict | None = None) -> CRNN:
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the model its config describes: {exc}") from exc
     return model.eval()
+
+
+def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """Any anpr_ocr checkpoint, FP32 or FX INT8, read once: (model in eval mode, checkpoint dict).
+
+    An INT8 file is rebuilt by `anpr_ocr.quantize.load_quantized` (imported here, as quantize imports
+    this module).
+    """
+    from .quantize import _fx_deprecations_silenced, load_quantized
+
+    with _fx_deprecations_silenced():  # reading quantized tensors trips FX's deprecation notices
+        ckpt = read_checkpoint(path)
+    if ckpt.get("kind", "fp32") == "fp32":
+        return load_model(path, ckpt), ckpt
+    return load_quantized(path, ckpt), ckpt

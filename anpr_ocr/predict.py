@@ -88,7 +88,7 @@ def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reade
     path = Path(path)
     with _cache_lock:
         if key not in _cache:
-            from .quantize import load_any
+            from .checkpoint import load_any
 
             model, ckpt = load_any(path)
             temperature = ckpt.get("temperature", 1.0)

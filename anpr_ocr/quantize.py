@@ -225,13 +225,3 @@ def load_quantized(path: str | Path, ckpt: dict | None = None, frozen: bool = Tr
                                 "float_ops": float_ops}
     return freeze(qmodel, config) if frozen else qmodel.eval()
 
-
-def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """Any anpr_ocr checkpoint, FP32 or FX INT8, read once: (model in eval mode, checkpoint dict)."""
-    from .checkpoint import load_model
-
-    with _fx_deprecations_silenced():
-        ckpt = read_checkpoint(path)
-    if ckpt.get("kind", "fp32") == "fp32":
-        return load_model(path, ckpt), ckpt
-    return load_quantized(path, ckpt), ckpt
