@@ -1,8 +1,8 @@
 """Controlled degradations of real crops, to see how accuracy falls with blur, size, noise, JPEG and tilt.
 
-The VKCV crops are rectified (cut along the plate's four corners), so `tilt` stands in for what a box
-detector on another camera gives: the axis-aligned box around a rotated plate, with background in the
-corners and the characters rotated with it; `trim_left` and `trim_right` for a box cut too tight, into
+The VKCV crops are rectified (cut along the plate's four corners), so `tilt` (`augment.tilt`, which
+training cuts real crops with too) stands in for what a box detector on another camera gives: the
+axis-aligned box around a rotated plate, with background in the corners and the characters rotated with it; `trim_left` and `trim_right` for a box cut too tight, into
 the outer characters. Every degradation is deterministic, so runs compare.
 """
 
@@ -13,6 +13,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from .augment import tilt
 from .data import Sample
 
 Degrade = Callable[[np.ndarray, float], np.ndarray]
@@ -42,20 +43,6 @@ def jpeg(grey: np.ndarray, quality: float) -> np.ndarray:
     """Round trip through JPEG at `quality`."""
     ok, data = cv2.imencode(".jpg", grey, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
-
-
-def tilt(grey: np.ndarray, degrees: float) -> np.ndarray:
-    """The crop rotated by `degrees` and cut as the axis-aligned box around it, the corners filled by
-    repeating the crop's edge (as a box detector cuts a tilted plate from its surroundings)."""
-    if degrees == 0:
-        return grey
-    h, w = grey.shape[:2]
-    rad = np.deg2rad(abs(degrees))
-    out_w = int(np.ceil(w * np.cos(rad) + h * np.sin(rad)))
-    out_h = int(np.ceil(w * np.sin(rad) + h * np.cos(rad)))
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    m[:, 2] += ((out_w - w) / 2, (out_h - h) / 2)
-    return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def trim_left(grey: np.ndarray, percent: float) -> np.ndarray:
