@@ -70,7 +70,8 @@ def read_checkpoint(path: str | Path) -> dict:
     if ckpt.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {ckpt.get('format_version')}, expected {FORMAT_VERSION}")
     if ckpt.get("alphabet") != ALPHABET:
-        raise CheckpointError(f"{path} was trained for alphabet {ckpt.get('alphabet')!r}, this package uses {ALPHABET!r}")
+        raise CheckpointError(f"{path} was trained for alphabet {ckpt.get('alphabet')!r}, "
+                              f"this package uses {ALPHABET!r}")
     try:
         config = CRNNConfig.from_dict(ckpt["config"])
     except (TypeError, KeyError, AttributeError, ValueError) as exc:

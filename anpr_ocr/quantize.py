@@ -76,8 +76,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -122,7 +123,8 @@ def _fx_deprecations_silenced():
     with warnings.catch_warnings():
         for message in ("torch.ao.quantization is deprecated", "Please use quant_min and quant_max",
                         "torch.quantize_per_tensor, torch.quantize_per_channel", "TypedStorage is deprecated",
-                        "must run observer before calling calculate_qparams"):  # rebuilt graphs get qparams from the state dict
+                        # rebuilt graphs get their qparams from the state dict, not from observers
+                        "must run observer before calling calculate_qparams"):
             warnings.filterwarnings("ignore", message=message)
         yield
 

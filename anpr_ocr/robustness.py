@@ -2,13 +2,14 @@
 
 The VKCV crops are rectified (cut along the plate's four corners), so `tilt` (`augment.tilt`, which
 training cuts real crops with too) stands in for what a box detector on another camera gives: the
-axis-aligned box around a rotated plate, with background in the corners and the characters rotated with it; `trim_left` and `trim_right` for a box cut too tight, into
-the outer characters. Every degradation is deterministic, so runs compare.
+axis-aligned box around a rotated plate, with background in the corners and the characters rotated
+with it; `trim_left` and `trim_right` for a box cut too tight, into the outer characters. Every
+degradation is deterministic, so runs compare.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -74,7 +75,8 @@ def degrade_samples(samples: list[Sample], fn: Degrade, strength: float) -> list
 
 
 def robustness(read: Callable[[list[Sample]], float], samples: list[Sample],
-               degradations: dict[str, tuple[Degrade, list[float], str]] = DEGRADATIONS) -> dict[str, list[tuple[float, float]]]:
+               degradations: dict[str, tuple[Degrade, list[float], str]] = DEGRADATIONS
+               ) -> dict[str, list[tuple[float, float]]]:
     """`{degradation: [(strength, exact match), ...]}`; `read` scores a list of samples."""
     return {name: [(s, read(degrade_samples(samples, fn, s))) for s in strengths]
             for name, (fn, strengths, _) in degradations.items()}

@@ -138,7 +138,8 @@ class PlateRenderer:
         """Car body around the plate, sometimes a dark plate holder with dealer text below."""
         h, w = PLATE_H + 2 * PAD_Y, PLATE_W + 2 * PAD_X
         # coarse texture: cheap, and warps shrink it anyway; drawn from rng so a seed reproduces it
-        texture = rng.normal(float(rng.integers(0, 256)), float(rng.uniform(1, 12)), (h // 4, w // 4)).astype(np.float32)
+        texture = rng.normal(float(rng.integers(0, 256)), float(rng.uniform(1, 12)),
+                             (h // 4, w // 4)).astype(np.float32)
         canvas = cv2.resize(texture, (w, h), interpolation=cv2.INTER_LINEAR)
         canvas += np.linspace(-1, 1, h, dtype=np.float32)[:, None] * rng.uniform(-60, 60)
         if rng.random() < 0.6:
@@ -176,7 +177,8 @@ class PlateRenderer:
         ink_mask = np.zeros((PLATE_H, PLATE_W), np.float32)
         # rim and region separator
         rim = int(rng.integers(2, 5))
-        cv2.rectangle(ink_mask, (rim // 2 + 1, rim // 2 + 1), (PLATE_W - rim // 2 - 2, PLATE_H - rim // 2 - 2), 1.0, rim)
+        cv2.rectangle(ink_mask, (rim // 2 + 1, rim // 2 + 1), (PLATE_W - rim // 2 - 2, PLATE_H - rim // 2 - 2),
+                      1.0, rim)
         sep = int(400 + rng.integers(-8, 8))
         cv2.line(ink_mask, (sep, 4), (sep, PLATE_H - 5), 1.0, int(rng.integers(2, 4)))
         body, region = layout.split(text)
@@ -263,7 +265,8 @@ class PlateRenderer:
             corners[[1, 2], 1] += np.array([-1, 1]) * rng.uniform(-0.08, 0.08) * out_h_plate
             margins = rng.uniform(-0.02, 0.08, 4) * np.array([out_w, out_h_plate, out_w, out_h_plate])
         else:
-            corners += rng.normal(0, 0.015, corners.shape).astype(np.float32) * np.array([out_w, out_h_plate], np.float32)
+            jitter = rng.normal(0, 0.015, corners.shape).astype(np.float32)
+            corners += jitter * np.array([out_w, out_h_plate], np.float32)
             margins = np.array([rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate,
                                 rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate])
         lo, hi = corners.min(0), corners.max(0)

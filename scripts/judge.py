@@ -50,7 +50,8 @@ def main() -> None:
     scores["val"] = [clean.exact_match, clean.cer]
     for prefix, (degrade, strengths) in PANELS.items():
         for strength in strengths:
-            scores[f"{prefix}{strength}"] = round(evaluate(model, degrade_samples(val, degrade, strength)).exact_match * len(val))
+            degraded = evaluate(model, degrade_samples(val, degrade, strength))
+            scores[f"{prefix}{strength}"] = round(degraded.exact_match * len(val))
     augmentation = train_augmentation(seed=DEGRADED_SEED)
     degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(DEGRADED_COPIES) for s in val]
     worse = evaluate(model, degraded)

@@ -1,11 +1,23 @@
 """CTC decoding. The greedy tests below build per-frame probabilities by hand."""
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from anpr_ocr.alphabet import ALPHABET, BLANK
-from anpr_ocr.decode import Decoded, greedy_decode, softmax
+from anpr_ocr.decode import (
+    Decoded,
+    beam_candidates,
+    beam_decode,
+    char_confidences,
+    ctc_log_likelihood,
+    decode,
+    format_decode,
+    greedy_decode,
+    softmax,
+)
 
 C = len(ALPHABET) + 1  # 23 classes, blank at 0
 
@@ -120,12 +132,6 @@ def test_greedy_from_softmaxed_logits():
 
 
 # ---- beam search and format-aware decoding (hand-built probabilities) ----------------------
-
-import itertools  # noqa: E402
-
-from anpr_ocr.decode import (beam_candidates, beam_decode, char_confidences, ctc_log_likelihood,  # noqa: E402
-                             decode, format_decode)
-
 
 def _bf_frames(spec: list[dict[str, float]]) -> np.ndarray:
     """(1, T, C) probabilities: frame t gives spec[t]'s classes ("-" blank) their probability and

@@ -7,7 +7,6 @@ import pytest
 
 from anpr_ocr import robustness
 from anpr_ocr.augment import tilt
-from anpr_ocr.data import Sample
 
 
 def _plate(h: int = 40, w: int = 160) -> np.ndarray:
