@@ -40,8 +40,10 @@ class Layout:
         return text[:len(self.body)], text[len(self.body):]
 
 
-# Luminance of taxi yellow BGR (20, 200, 245) 192, police blue BGR (150, 70, 15) 62 (with light ink).
-# The renderer draws the square motorcycle plate in no layout of its own, so never.
+# The order matters: plate_type names the first layout that fits (taxi before trailer), and the renderer
+# draws its layouts' shares in this order. Luminance of taxi yellow BGR (20, 200, 245) 192, of police
+# blue BGR (150, 70, 15) 62, with light ink. The motorcycle plate is square; the renderer draws only
+# the long 520 x 112 mm plate, so never a motorcycle one.
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (
     Layout("private", "LDDDLL", render_share=0.76),
     Layout("taxi", "LLDDD", paper=192, render_share=0.08),
