@@ -29,7 +29,8 @@ class CliError(Exception):
 def _parser() -> argparse.ArgumentParser:
     from .predict import DEFAULT_DECODER
 
-    parser = argparse.ArgumentParser(prog="anpr-ocr", description="Read Russian licence plates from cropped plate images.")
+    parser = argparse.ArgumentParser(prog="anpr-ocr",
+                                     description="Read Russian licence plates from cropped plate images.")
     sub = parser.add_subparsers(dest="command", metavar="{predict,eval,bench}")
     sub.required = True
 

@@ -15,7 +15,19 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from .robustness import tilt
+
+def tilt(grey: np.ndarray, degrees: float) -> np.ndarray:
+    """The crop rotated by `degrees` and cut as the axis-aligned box around it, the corners filled by
+    repeating the crop's edge (as a box detector cuts a tilted plate from its surroundings)."""
+    if degrees == 0:
+        return grey
+    h, w = grey.shape[:2]
+    rad = np.deg2rad(abs(degrees))
+    out_w = int(np.ceil(w * np.cos(rad) + h * np.sin(rad)))
+    out_h = int(np.ceil(w * np.sin(rad) + h * np.cos(rad)))
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    m[:, 2] += ((out_w - w) / 2, (out_h - h) / 2)
+    return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 class TiltedBox(A.ImageOnlyTransform):

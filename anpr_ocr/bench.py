@@ -36,8 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -235,7 +236,8 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], singles: l
     for d in decoders:
         per_decoder[d] = _with_speedups({k: rows[(k, d)] for k in kinds})
         for k in kinds:
-            per_decoder[d][k]["adds_batch1_ms"] = rows[(k, d)]["batch1_median_ms"] - rows[(k, "model")]["batch1_median_ms"]
+            per_decoder[d][k]["adds_batch1_ms"] = (rows[(k, d)]["batch1_median_ms"]
+                                                   - rows[(k, "model")]["batch1_median_ms"])
     return {"threads": threads, "decoders": per_decoder, "model_call": {k: rows[(k, "model")] for k in kinds}}
 
 

@@ -70,7 +70,8 @@ def read_checkpoint(path: str | Path) -> dict:
     if ckpt.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {ckpt.get('format_version')}, expected {FORMAT_VERSION}")
     if ckpt.get("alphabet") != ALPHABET:
-        raise CheckpointError(f"{path} was trained for alphabet {ckpt.get('alphabet')!r}, this package uses {ALPHABET!r}")
+        raise CheckpointError(f"{path} was trained for alphabet {ckpt.get('alphabet')!r}, "
+                              f"this package uses {ALPHABET!r}")
     try:
         config = CRNNConfig.from_dict(ckpt["config"])
     except (TypeError, KeyError, AttributeError, ValueError) as exc:
@@ -91,3 +92,18 @@ def load_model(path: str | Path, ckpt: dict | None = None) -> CRNN:
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the model its config describes: {exc}") from exc
     return model.eval()
+
+
+def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
+    """Any anpr_ocr checkpoint, FP32 or FX INT8, read once: (model in eval mode, checkpoint dict).
+
+    An INT8 file is rebuilt by `anpr_ocr.quantize.load_quantized` (imported here, as quantize imports
+    this module).
+    """
+    from .quantize import _fx_deprecations_silenced, load_quantized
+
+    with _fx_deprecations_silenced():  # reading quantized tensors trips FX's deprecation notices
+        ckpt = read_checkpoint(path)
+    if ckpt.get("kind", "fp32") == "fp32":
+        return load_model(path, ckpt), ckpt
+    return load_quantized(path, ckpt), ckpt

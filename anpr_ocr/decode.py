@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .alphabet import ALPHABET, BLANK
-from .formats import REGION_CODES
+from .formats import LAYOUTS, REGION_CODES, Layout
 
 
 @dataclass(frozen=True)
@@ -310,21 +310,24 @@ def beam_decode(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, ma
 # Format-aware decoding: prefer a GOST R 50577 reading when the model makes one nearly as likely.
 # --------------------------------------------------------------------------------------------
 
-# Body layouts of the formats in formats.FORMATS: L letter, D digit; the region follows.
-BODIES: dict[str, str] = {"private": "LDDDLL", "taxi": "LLDDD", "trailer": "LLDDDD",
-                          "police": "LDDDD", "motorcycle": "DDDDLL"}
-
-
 class PlateGrammar:
-    """Which strings are plates (a body layout plus a region code), and which are prefixes of one."""
+    """Which strings are plates (a layout's body plus a region code), and which are prefixes of one.
 
-    def __init__(self, regions: tuple[str, ...] | None = REGION_CODES, bodies: dict[str, str] = BODIES,
-                 alphabet: str = ALPHABET):
+    The layouts come from `formats.LAYOUTS`; `regions` are the region codes accepted (each layout
+    takes those of its region lengths), `None` any code of those lengths.
+    """
+
+    def __init__(self, regions: tuple[str, ...] | None = REGION_CODES,
+                 layouts: tuple[Layout, ...] = tuple(LAYOUTS.values()), alphabet: str = ALPHABET):
         self.alphabet = alphabet
-        self.bodies = tuple(bodies.values())
-        digits = [f"{n:02d}" for n in range(100)] + [f"{n:03d}" for n in range(1000)]
-        self.regions = frozenset(regions if regions is not None else digits)
-        self.region_prefixes = frozenset(r[:i] for r in self.regions for i in range(len(r) + 1))
+        by_lengths = {}  # region lengths -> (codes, their prefixes): layouts mostly share them
+        for lengths in {layout.region_lengths for layout in layouts}:
+            if regions is None:
+                codes = frozenset(f"{n:0{k}d}" for k in lengths for n in range(10 ** k))
+            else:
+                codes = frozenset(r for r in regions if len(r) in lengths)
+            by_lengths[lengths] = codes, frozenset(r[:i] for r in codes for i in range(len(r) + 1))
+        self.rules = tuple((layout.body, *by_lengths[layout.region_lengths]) for layout in layouts)
         self._label_cache: dict[tuple[int, ...], bool] = {}  # labels_viable's answers: the beam asks each prefix often
 
     @staticmethod
@@ -334,12 +337,12 @@ class PlateGrammar:
     def viable(self, text: str) -> bool:
         """Whether `text` is a prefix of some valid plate."""
         kinds = "".join(self._kind(c) for c in text)
-        return any(kinds[:len(b)] == b[:len(kinds)] and text[len(b):] in self.region_prefixes for b in self.bodies)
+        return any(kinds[:len(b)] == b[:len(kinds)] and text[len(b):] in prefixes for b, _, prefixes in self.rules)
 
     def valid(self, text: str) -> bool:
-        """Whether `text` is a complete plate: a body layout followed by a known region code."""
+        """Whether `text` is a complete plate: a layout's body followed by a known region code."""
         kinds = "".join(self._kind(c) for c in text)
-        return any(kinds[:len(b)] == b and text[len(b):] in self.regions for b in self.bodies)
+        return any(kinds[:len(b)] == b and text[len(b):] in codes for b, codes, _ in self.rules)
 
     def labels_viable(self, labels: tuple[int, ...]) -> bool:
         """`viable` for class labels (1-based into the alphabet), cached by the label tuple."""

@@ -53,13 +53,14 @@ class CRNNConfig:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "CRNNConfig":
+    def from_dict(cls, d: dict) -> CRNNConfig:
         # configs saved before stem_stride existed describe the pooled stem
         return cls(**{"stem_stride": 1, **d, "channels": tuple(d["channels"])})
 
 
 def conv_block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                         nn.ReLU(inplace=True))
 
 
 class CRNN(nn.Module):

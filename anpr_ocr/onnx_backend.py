@@ -119,7 +119,7 @@ class OnnxReader:
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session.run([OUTPUT_NAME], {INPUT_NAME: array})[0])
 
-    def eval(self) -> "OnnxReader":  # so it can stand in for a torch module
+    def eval(self) -> OnnxReader:  # so it can stand in for a torch module
         return self
 
     def parameters(self):

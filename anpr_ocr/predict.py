@@ -18,9 +18,10 @@ import os
 import stat
 import threading
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -88,7 +89,7 @@ def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reade
     path = Path(path)
     with _cache_lock:
         if key not in _cache:
-            from .quantize import load_any
+            from .checkpoint import load_any
 
             model, ckpt = load_any(path)
             temperature = ckpt.get("temperature", 1.0)

@@ -76,8 +76,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -122,7 +123,8 @@ def _fx_deprecations_silenced():
     with warnings.catch_warnings():
         for message in ("torch.ao.quantization is deprecated", "Please use quant_min and quant_max",
                         "torch.quantize_per_tensor, torch.quantize_per_channel", "TypedStorage is deprecated",
-                        "must run observer before calling calculate_qparams"):  # rebuilt graphs get qparams from the state dict
+                        # rebuilt graphs get their qparams from the state dict, not from observers
+                        "must run observer before calling calculate_qparams"):
             warnings.filterwarnings("ignore", message=message)
         yield
 
@@ -225,13 +227,3 @@ def load_quantized(path: str | Path, ckpt: dict | None = None, frozen: bool = Tr
                                 "float_ops": float_ops}
     return freeze(qmodel, config) if frozen else qmodel.eval()
 
-
-def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """Any anpr_ocr checkpoint, FP32 or FX INT8, read once: (model in eval mode, checkpoint dict)."""
-    from .checkpoint import load_model
-
-    with _fx_deprecations_silenced():
-        ckpt = read_checkpoint(path)
-    if ckpt.get("kind", "fp32") == "fp32":
-        return load_model(path, ckpt), ckpt
-    return load_quantized(path, ckpt), ckpt

@@ -1,18 +1,20 @@
 """Controlled degradations of real crops, to see how accuracy falls with blur, size, noise, JPEG and tilt.
 
-The VKCV crops are rectified (cut along the plate's four corners), so `tilt` stands in for what a box
-detector on another camera gives: the axis-aligned box around a rotated plate, with background in the
-corners and the characters rotated with it; `trim_left` and `trim_right` for a box cut too tight, into
-the outer characters. Every degradation is deterministic, so runs compare.
+The VKCV crops are rectified (cut along the plate's four corners), so `tilt` (`augment.tilt`, which
+training cuts real crops with too) stands in for what a box detector on another camera gives: the
+axis-aligned box around a rotated plate, with background in the corners and the characters rotated
+with it; `trim_left` and `trim_right` for a box cut too tight, into the outer characters. Every
+degradation is deterministic, so runs compare.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import cv2
 import numpy as np
 
+from .augment import tilt
 from .data import Sample
 
 Degrade = Callable[[np.ndarray, float], np.ndarray]
@@ -44,20 +46,6 @@ def jpeg(grey: np.ndarray, quality: float) -> np.ndarray:
     return cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
 
 
-def tilt(grey: np.ndarray, degrees: float) -> np.ndarray:
-    """The crop rotated by `degrees` and cut as the axis-aligned box around it, the corners filled by
-    repeating the crop's edge (as a box detector cuts a tilted plate from its surroundings)."""
-    if degrees == 0:
-        return grey
-    h, w = grey.shape[:2]
-    rad = np.deg2rad(abs(degrees))
-    out_w = int(np.ceil(w * np.cos(rad) + h * np.sin(rad)))
-    out_h = int(np.ceil(w * np.sin(rad) + h * np.cos(rad)))
-    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
-    m[:, 2] += ((out_w - w) / 2, (out_h - h) / 2)
-    return cv2.warpAffine(grey, m, (out_w, out_h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-
-
 def trim_left(grey: np.ndarray, percent: float) -> np.ndarray:
     """The crop with `percent` of its width cut away on the left, as a detector's tight box cuts into
     the first letter."""
@@ -87,7 +75,8 @@ def degrade_samples(samples: list[Sample], fn: Degrade, strength: float) -> list
 
 
 def robustness(read: Callable[[list[Sample]], float], samples: list[Sample],
-               degradations: dict[str, tuple[Degrade, list[float], str]] = DEGRADATIONS) -> dict[str, list[tuple[float, float]]]:
+               degradations: dict[str, tuple[Degrade, list[float], str]] = DEGRADATIONS
+               ) -> dict[str, list[tuple[float, float]]]:
     """`{degradation: [(strength, exact match), ...]}`; `read` scores a list of samples."""
     return {name: [(s, read(degrade_samples(samples, fn, s))) for s in strengths]
             for name, (fn, strengths, _) in degradations.items()}

@@ -15,7 +15,6 @@ training on the fly.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,21 +24,16 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from .alphabet import DIGITS, LETTERS
-from .formats import FORMATS, REGION_CODES
+from .formats import FORMATS, LAYOUTS, REGION_CODES, Layout
 
 PLATE_W, PLATE_H = 520, 112  # GOST R 50577 type 1, millimetres
 PAD_X, PAD_Y = 45, 30  # surroundings rendered around the plate, millimetres
 SCREW_ZONE = 34  # millimetres from either end of the plate kept for the mounting holes
 FRAME_FRACTION = 0.35  # share of plates drawn with a licence-plate frame over their edges
 
-# Plate types: text pattern ("L" letter, "D" digit), paper and ink luminance, share of renders.
-# Luminance of white 245, taxi yellow BGR (20, 200, 245) 192, police blue BGR (150, 70, 15) 62.
-PLATE_TYPES = {
-    "private": ("LDDDLL", 245, 20, 0.76),
-    "taxi": ("LLDDD", 192, 20, 0.08),
-    "trailer": ("LLDDDD", 245, 20, 0.08),
-    "police": ("LDDDD", 62, 235, 0.08),
-}
+# The layouts drawn (those of formats.LAYOUTS with a render share), in the table's order: a plate's
+# layout is drawn from their shares in this order, so reordering the table changes every render.
+PLATE_TYPES: dict[str, Layout] = {name: layout for name, layout in LAYOUTS.items() if layout.render_share > 0}
 
 
 def fallback_font_path() -> Path:
@@ -117,11 +111,11 @@ class PlateRenderer:
     def sample_text(self, rng: np.random.Generator) -> tuple[str, str]:
         """A plate type and its text: real strings for part of the private plates, else random."""
         kinds = list(PLATE_TYPES)
-        weights = np.array([PLATE_TYPES[k][3] for k in kinds])
+        weights = np.array([PLATE_TYPES[k].render_share for k in kinds])
         kind = kinds[rng.choice(len(kinds), p=weights / weights.sum())]
         if kind == "private" and self.texts and rng.random() < self.config.real_text_fraction:
             return kind, self.texts[rng.integers(len(self.texts))]
-        body = "".join(rng.choice(list(LETTERS if c == "L" else DIGITS)) for c in PLATE_TYPES[kind][0])
+        body = "".join(rng.choice(list(LETTERS if c == "L" else DIGITS)) for c in PLATE_TYPES[kind].body)
         return kind, body + sample_region(rng, self.texts)
 
     # ---- drawing --------------------------------------------------------------------------
@@ -144,7 +138,8 @@ class PlateRenderer:
         """Car body around the plate, sometimes a dark plate holder with dealer text below."""
         h, w = PLATE_H + 2 * PAD_Y, PLATE_W + 2 * PAD_X
         # coarse texture: cheap, and warps shrink it anyway; drawn from rng so a seed reproduces it
-        texture = rng.normal(float(rng.integers(0, 256)), float(rng.uniform(1, 12)), (h // 4, w // 4)).astype(np.float32)
+        texture = rng.normal(float(rng.integers(0, 256)), float(rng.uniform(1, 12)),
+                             (h // 4, w // 4)).astype(np.float32)
         canvas = cv2.resize(texture, (w, h), interpolation=cv2.INTER_LINEAR)
         canvas += np.linspace(-1, 1, h, dtype=np.float32)[:, None] * rng.uniform(-60, 60)
         if rng.random() < 0.6:
@@ -175,17 +170,18 @@ class PlateRenderer:
         region[:] = region * (1 - mask) + mask * float(rng.integers(150, 256))
 
     def _draw_plate(self, canvas: np.ndarray, rng: np.random.Generator, kind: str, text: str) -> None:
-        background, ink = PLATE_TYPES[kind][1], PLATE_TYPES[kind][2]
-        paper = background + rng.normal(0, 8)
-        ink_c = ink + rng.normal(0, 10)
+        layout = PLATE_TYPES[kind]
+        paper = layout.paper + rng.normal(0, 8)
+        ink_c = layout.ink + rng.normal(0, 10)
         plate = np.full((PLATE_H, PLATE_W), paper, np.float32)
         ink_mask = np.zeros((PLATE_H, PLATE_W), np.float32)
         # rim and region separator
         rim = int(rng.integers(2, 5))
-        cv2.rectangle(ink_mask, (rim // 2 + 1, rim // 2 + 1), (PLATE_W - rim // 2 - 2, PLATE_H - rim // 2 - 2), 1.0, rim)
+        cv2.rectangle(ink_mask, (rim // 2 + 1, rim // 2 + 1), (PLATE_W - rim // 2 - 2, PLATE_H - rim // 2 - 2),
+                      1.0, rim)
         sep = int(400 + rng.integers(-8, 8))
         cv2.line(ink_mask, (sep, 4), (sep, PLATE_H - 5), 1.0, int(rng.integers(2, 4)))
-        body, region = _split_region(text, kind)
+        body, region = layout.split(text)
         self._draw_body(ink_mask, rng, body, sep)
         self._draw_region(ink_mask, rng, region, sep)
         weight = int(rng.integers(-2, 3))
@@ -269,7 +265,8 @@ class PlateRenderer:
             corners[[1, 2], 1] += np.array([-1, 1]) * rng.uniform(-0.08, 0.08) * out_h_plate
             margins = rng.uniform(-0.02, 0.08, 4) * np.array([out_w, out_h_plate, out_w, out_h_plate])
         else:
-            corners += rng.normal(0, 0.015, corners.shape).astype(np.float32) * np.array([out_w, out_h_plate], np.float32)
+            jitter = rng.normal(0, 0.015, corners.shape).astype(np.float32)
+            corners += jitter * np.array([out_w, out_h_plate], np.float32)
             margins = np.array([rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate,
                                 rng.uniform(0, 0.1) * out_w, rng.uniform(0, 0.3) * out_h_plate])
         lo, hi = corners.min(0), corners.max(0)
@@ -286,19 +283,14 @@ class PlateRenderer:
 
 # ---- helpers ------------------------------------------------------------------------------
 def sample_region(rng: np.random.Generator, texts: list[str]) -> str:
-    """A region code: half the time as often as real plates carry it, else any real code alike."""
+    """A region code: half the time as often as real (private) plates carry it, else any real code alike."""
     if texts and rng.random() < 0.5:
-        return re.search(r"\d{2,3}$", texts[rng.integers(len(texts))]).group()
+        return LAYOUTS["private"].split(texts[rng.integers(len(texts))])[1]
     return REGION_CODES[rng.integers(len(REGION_CODES))]
 
 
 def _fits(kind: str, text: str) -> bool:
     return bool(FORMATS[kind].fullmatch(text))
-
-
-def _split_region(text: str, kind: str) -> tuple[str, str]:
-    n = len(PLATE_TYPES[kind][0])
-    return text[:n], text[n:]
 
 
 def _paste_max(mask: np.ndarray, glyph: np.ndarray, x: int, y: int) -> None:

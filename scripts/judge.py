@@ -5,7 +5,7 @@
 Prints one JSON line, and writes it to FILE.json when asked:
 - "val": exact match and CER on the real val crops;
 - "tilt9", "tilt12", "tilt15": val crops read exactly when cut as the box around the crop tilted by
-  that many degrees (`robustness.tilt`), as counts;
+  that many degrees (`augment.tilt`), as counts;
 - "left9", "left11", "left13", "right8", "right10": val crops read exactly when that share (%) of
   their width is cut away on the left or the right (`robustness.trim_left`, `trim_right`), as counts;
 - "degraded": exact match and CER on four copies of val degraded by the training augmentation
@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 
-from anpr_ocr.augment import apply, train_augmentation
+from anpr_ocr.augment import apply, tilt, train_augmentation
 from anpr_ocr.checkpoint import load_model
 from anpr_ocr.data import Sample, load_splits
 from anpr_ocr.evaluate import evaluate
 from anpr_ocr.quantize import load_quantized, quantize_fx
-from anpr_ocr.robustness import degrade_samples, tilt, trim_left, trim_right
+from anpr_ocr.robustness import degrade_samples, trim_left, trim_right
 
 # key prefix: (degradation, strengths); each scores as "<prefix><strength>", the count of val crops read exactly
 PANELS = {"tilt": (tilt, (9, 12, 15)), "left": (trim_left, (9, 11, 13)), "right": (trim_right, (8, 10))}
@@ -50,7 +50,8 @@ def main() -> None:
     scores["val"] = [clean.exact_match, clean.cer]
     for prefix, (degrade, strengths) in PANELS.items():
         for strength in strengths:
-            scores[f"{prefix}{strength}"] = round(evaluate(model, degrade_samples(val, degrade, strength)).exact_match * len(val))
+            degraded = evaluate(model, degrade_samples(val, degrade, strength))
+            scores[f"{prefix}{strength}"] = round(degraded.exact_match * len(val))
     augmentation = train_augmentation(seed=DEGRADED_SEED)
     degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(DEGRADED_COPIES) for s in val]
     worse = evaluate(model, degraded)

@@ -1,7 +1,16 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from anpr_ocr.alphabet import ALPHABET, BLANK, CYRILLIC_LETTERS, LETTERS, LabelError, encode, normalise_label, to_cyrillic
+from anpr_ocr.alphabet import (
+    ALPHABET,
+    BLANK,
+    CYRILLIC_LETTERS,
+    LETTERS,
+    LabelError,
+    encode,
+    normalise_label,
+    to_cyrillic,
+)
 
 
 def test_alphabet_layout():

@@ -2,8 +2,7 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from anpr_ocr.augment import TiltedBox, apply, train_augmentation
-from anpr_ocr.robustness import tilt
+from anpr_ocr.augment import TiltedBox, apply, tilt, train_augmentation
 
 
 def _bar(h: int = 30, w: int = 120) -> np.ndarray:
@@ -22,7 +21,25 @@ def test_augmentation_keeps_grey_uint8():
     assert apply(None, grey) is grey
 
 
-def test_tilted_box_is_robustness_tilt_at_a_drawn_angle():
+def test_tilt_is_the_box_around_the_rotated_crop():
+    grey = np.full((40, 160), 200, np.uint8)
+    grey[17:23, 20:140] = 30  # a dark horizontal bar through the middle
+    assert tilt(grey, 0) is grey
+    out = tilt(grey, 10)
+    rad = np.deg2rad(10)
+    assert out.shape == (int(np.ceil(160 * np.sin(rad) + 40 * np.cos(rad))),
+                         int(np.ceil(160 * np.cos(rad) + 40 * np.sin(rad))))
+    assert out.dtype == np.uint8
+    # the corners repeat the crop's light edge instead of going black
+    assert min(out[0, 0], out[0, -1], out[-1, 0], out[-1, -1]) >= 190
+    # the bar now climbs: counter-clockwise by 10 degrees, its right end sits higher than its left
+    cols = (40, out.shape[1] - 40)
+    rows = [np.flatnonzero(out[:, c] < 100).mean() for c in cols]
+    assert rows[0] - rows[1] == pytest.approx((cols[1] - cols[0]) * np.tan(rad), abs=2.0)
+    assert tilt(grey, -10).shape == out.shape
+
+
+def test_tilted_box_is_tilt_at_a_drawn_angle():
     grey = _bar()
     box = TiltedBox(limit=10, p=1.0)
     for seed in range(5):

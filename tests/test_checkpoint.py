@@ -1,8 +1,16 @@
 import pytest
 import torch
 
-from anpr_ocr.checkpoint import (FORMAT_VERSION, CheckpointError, checkpoint_dict, file_sha256, load_model,
-                                 read_checkpoint, save_atomic, save_checkpoint)
+from anpr_ocr.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    checkpoint_dict,
+    file_sha256,
+    load_model,
+    read_checkpoint,
+    save_atomic,
+    save_checkpoint,
+)
 from anpr_ocr.model import CRNN, CRNNConfig
 
 SMALL = CRNNConfig(channels=(8, 8, 16, 16, 16, 16), lstm_hidden=16)

@@ -1,11 +1,23 @@
 """CTC decoding. The greedy tests below build per-frame probabilities by hand."""
 
+import itertools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from anpr_ocr.alphabet import ALPHABET, BLANK
-from anpr_ocr.decode import Decoded, greedy_decode, softmax
+from anpr_ocr.decode import (
+    Decoded,
+    beam_candidates,
+    beam_decode,
+    char_confidences,
+    ctc_log_likelihood,
+    decode,
+    format_decode,
+    greedy_decode,
+    softmax,
+)
 
 C = len(ALPHABET) + 1  # 23 classes, blank at 0
 
@@ -121,12 +133,6 @@ def test_greedy_from_softmaxed_logits():
 
 # ---- beam search and format-aware decoding (hand-built probabilities) ----------------------
 
-import itertools  # noqa: E402
-
-from anpr_ocr.decode import (beam_candidates, beam_decode, char_confidences, ctc_log_likelihood,  # noqa: E402
-                             decode, format_decode)
-
-
 def _bf_frames(spec: list[dict[str, float]]) -> np.ndarray:
     """(1, T, C) probabilities: frame t gives spec[t]'s classes ("-" blank) their probability and
     shares the rest evenly among the other classes."""
@@ -173,19 +179,50 @@ def test_beam_matches_brute_force_on_a_small_alphabet():
             assert log_p == pytest.approx(exact[strings.index(text)])
 
 
-def test_beam_ctc_likelihood_matches_torch_ctc_loss():
-    torch = pytest.importorskip("torch")
-    from anpr_ocr.alphabet import encode
+def _brute_force_likelihoods(frames: np.ndarray, alphabet: str) -> dict[str, float]:
+    """p(text | frames) of every text some path yields, by enumerating all C**T paths of a (T, C) table:
+    each path collapsed (repeats merged, then blanks dropped), its probability added to its text's."""
+    out: dict[str, float] = {}
+    for path in itertools.product(range(frames.shape[1]), repeat=frames.shape[0]):
+        text = "".join(alphabet[c - 1] for i, c in enumerate(path) if c != BLANK and (i == 0 or c != path[i - 1]))
+        out[text] = out.get(text, 0.0) + float(np.prod(frames[np.arange(len(path)), path]))
+    return out
 
+
+def _small_cases():
+    """(frames (T, 4), every text over "ABC" of up to T characters, their brute-force probabilities)."""
     rng = np.random.default_rng(1)
-    logits = rng.normal(size=(4, 12, C)) * 3
-    texts = ["A1", "", "AA11B", "7777"]
-    ours = ctc_log_likelihood(softmax(logits), texts)
-    targets = [encode(t) for t in texts]
-    ref = -torch.nn.functional.ctc_loss(
-        torch.log_softmax(torch.tensor(logits), -1).permute(1, 0, 2), torch.tensor(sum(targets, []), dtype=torch.long),
-        torch.full((4,), 12), torch.tensor([len(t) for t in targets]), reduction="none")
-    np.testing.assert_allclose(ours, ref.numpy(), rtol=1e-6)
+    alphabet = "ABC"
+    for frames, scale in ((1, 1.0), (3, 2.0), (4, 1.0), (5, 3.0), (5, 0.5)):
+        probs = softmax(rng.normal(size=(frames, 4)) * scale)
+        texts = ["".join(s) for n in range(frames + 1) for s in itertools.product(alphabet, repeat=n)]
+        exact = _brute_force_likelihoods(probs, alphabet)
+        yield probs, texts, np.array([exact.get(t, 0.0) for t in texts])
+
+
+def test_ctc_likelihood_is_the_sum_over_all_alignments():
+    for probs, texts, exact in _small_cases():
+        assert exact.sum() == pytest.approx(1.0)  # every path yields some text of at most T characters
+        got = ctc_log_likelihood(np.repeat(probs[None], len(texts), 0), texts, "ABC")
+        possible = exact > 0
+        assert possible.sum() < len(texts) or probs.shape[0] == 1  # "AA" needs 3 frames: not all are possible
+        np.testing.assert_allclose(np.exp(got[possible]), exact[possible], rtol=1e-9)
+        assert (got[~possible] <= -1e29).all()
+
+
+def test_training_loss_is_the_per_character_mean_of_minus_log_likelihood():
+    import torch
+
+    from anpr_ocr.train import ctc_loss
+
+    for probs, texts, exact in _small_cases():
+        labels = [["ABC".index(c) + 1 for c in t] for t in texts]
+        logits = torch.from_numpy(np.log(np.repeat(probs[None], len(texts), 0)))
+        loss = ctc_loss(logits, torch.tensor(sum(labels, []), dtype=torch.long), torch.tensor([len(t) for t in texts]))
+        # torch's "mean": each item's -log p over its length (1 for an empty text), averaged over the batch;
+        # an impossible text (p = 0) counts 0 (zero_infinity)
+        per_item = [-np.log(p) / max(len(t), 1) if p > 0 else 0.0 for t, p in zip(texts, exact)]
+        assert loss.item() == pytest.approx(np.mean(per_item), rel=1e-5)
 
 
 def test_beam_char_confidences_agree_with_greedy():
@@ -319,3 +356,24 @@ def test_grammar_reads_label_tuples_like_strings():
         assert grammar.labels_viable(labels(text)) == grammar.labels_viable(labels(text))  # cached answer
     assert grammar.viable("A123BC77") and not grammar.viable("AB1234C")
     assert grammar.labels_valid(labels("A123BC77")) and not grammar.labels_valid(labels("A123BC"))
+
+
+def test_grammar_accepts_exactly_the_strings_the_format_regexes_do():
+    # two readings of formats.LAYOUTS: the grammar's character kinds and region sets, and the regexes
+    from anpr_ocr.decode import PlateGrammar
+    from anpr_ocr.formats import FORMATS, LAYOUTS, REGION_CODES
+
+    rng = np.random.default_rng(4)
+    issued, anything = PlateGrammar(), PlateGrammar(regions=None)
+    texts = ["A123BC77", "AB12377", "AB1234777", "A1234199", "1234AB50", "A123BC477", "1234AB7", "A123BC0000"]
+    for _ in range(3000):
+        kinds = rng.choice(list("LD"), size=int(rng.integers(4, 8))) if rng.random() < 0.5 else \
+            rng.choice([layout.body for layout in LAYOUTS.values()])
+        body = "".join(rng.choice(list(ALPHABET[10:] if k == "L" else ALPHABET[:10])) for k in kinds)
+        texts.append(body + str(rng.integers(0, 10_000)).zfill(int(rng.integers(1, 5))))
+    matches = lambda t: [k for k, p in FORMATS.items() if p.fullmatch(t)]  # noqa: E731
+    assert sum(bool(matches(t)) for t in texts) > 300
+    for text in texts:
+        assert anything.valid(text) == bool(matches(text)), text
+        assert issued.valid(text) == any(LAYOUTS[k].split(text)[1] in REGION_CODES for k in matches(text)), text
+        assert issued.viable(text) or not issued.valid(text)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 
 from anpr_ocr.formats import FORMATS, REGION_CODES, format_key, plate_type
@@ -65,3 +67,12 @@ def test_ambiguous_taxi_trailer_prefers_an_issued_region():
     assert "477" not in REGION_CODES and "77" in REGION_CODES
     assert plate_type("AB123477") == "trailer"
     assert format_key("AB123477") == "trailer/2"
+
+
+def test_a_layout_reads_its_region_lengths_and_splits_its_body_off():
+    from anpr_ocr.formats import LAYOUTS, Layout
+
+    short = re.compile(Layout("x", "LD", region_lengths=(2, 4)).pattern)
+    assert [bool(short.fullmatch(t)) for t in ("A112", "A1123", "A11234", "1112")] == [True, False, True, False]
+    assert LAYOUTS["private"].split("A123BC777") == ("A123BC", "777")
+    assert LAYOUTS["taxi"].split("AB12377") == ("AB123", "77")

@@ -4,7 +4,16 @@ import numpy as np
 import pytest
 
 from anpr_ocr.alphabet import ALPHABET
-from anpr_ocr.metrics import GAP, by_length, cer, confusion_counts, confusion_matrix, exact_match, grouped, wilson_interval
+from anpr_ocr.metrics import (
+    GAP,
+    by_length,
+    cer,
+    confusion_counts,
+    confusion_matrix,
+    exact_match,
+    grouped,
+    wilson_interval,
+)
 
 
 def test_exact_match_and_cer_hand_computed():
@@ -102,7 +111,8 @@ def test_confusion_matrix_checks_lengths():
 
 
 @pytest.mark.parametrize("k, n, low, high", [(97, 102, 0.890342, 0.978882), (98, 102, 0.903475, 0.984646),
-                                             (0, 10, 0.0, 0.277533), (10, 10, 0.722467, 1.0), (3, 4, 0.300642, 0.954413)])
+                                             (0, 10, 0.0, 0.277533), (10, 10, 0.722467, 1.0),
+                                             (3, 4, 0.300642, 0.954413)])
 def test_wilson_interval_matches_scipy(k, n, low, high):
     # reference values: scipy.stats.binomtest(k, n).proportion_ci(method="wilson")
     got = wilson_interval(k, n)

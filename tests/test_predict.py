@@ -11,8 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
@@ -176,8 +175,8 @@ def test_predict_onnx_backend_reads_like_torch(test_crops):
 
 def test_predict_onnx_backend_refuses_an_int8_checkpoint(crop, tmp_path):
     pytest.importorskip("onnxruntime")
-    from anpr_ocr.quantize import quantize_fx, save_quantized
     from anpr_ocr.predict import load_reader
+    from anpr_ocr.quantize import quantize_fx, save_quantized
 
     path = tmp_path / "int8.pth"
     model = load_reader()
@@ -352,7 +351,8 @@ def test_calibrate_reliability_and_coverage_tables():
     correct = [True, True, False, True, False, True]
     rows = calibrate.reliability(conf, correct, bins=5)
     assert sum(r["n"] for r in rows) == 6
-    assert rows[-1] == {"lo": 0.8, "hi": 1.0, "n": 3, "confidence": pytest.approx(0.9), "accuracy": pytest.approx(2 / 3)}
+    assert rows[-1] == {"lo": 0.8, "hi": 1.0, "n": 3, "confidence": pytest.approx(0.9),
+                        "accuracy": pytest.approx(2 / 3)}
     assert 0.0 <= calibrate.expected_calibration_error(conf, correct, bins=5) <= 1.0
     curve = calibrate.coverage_curve(conf, correct)
     assert curve[0] == (0.95, pytest.approx(1 / 6), 1.0)

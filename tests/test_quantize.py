@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr.checkpoint import CheckpointError, read_checkpoint, save_checkpoint
+from anpr_ocr.checkpoint import CheckpointError, load_any, load_model, read_checkpoint, save_checkpoint
 from anpr_ocr.evaluate import batch_tensor
 from anpr_ocr.model import CRNN, CRNNConfig
 from anpr_ocr.quantize import KIND, load_quantized, quantize_fx, save_quantized
@@ -116,6 +116,23 @@ def test_load_quantized_rejects_weights_that_do_not_fit(quantized, tmp_path):
     save_quantized(qmodel, CRNNConfig(channels=(8, 8, 8, 8, 8, 16), lstm_hidden=8), path)  # config lies
     with pytest.raises(CheckpointError, match="bad_int8.pth"):
         load_quantized(path)
+
+
+def test_load_any_reads_fp32_and_int8_files_as_their_own_loaders_do(quantized, tmp_path, recwarn):
+    model, qmodel = quantized
+    fp32, int8, other = tmp_path / "fp32.pth", tmp_path / "int8.pth", tmp_path / "other.pth"
+    save_checkpoint(model, fp32, temperature=1.5)
+    save_quantized(qmodel, TINY, int8, temperature=0.8)
+    save_checkpoint(model, other, kind="int4")
+    x = batch_tensor(_greys(3, seed=4))
+    for path, loader, temperature in ((fp32, load_model, 1.5), (int8, load_quantized, 0.8)):
+        loaded, ckpt = load_any(path)
+        assert ckpt["temperature"] == temperature
+        with torch.inference_mode():
+            assert torch.equal(loaded(x), loader(path)(x))
+    assert not [w for w in recwarn if "deprecat" in str(w.message).lower()]  # FX's notices stay silenced
+    with pytest.raises(CheckpointError, match="other.pth"):
+        load_any(other)
 
 
 def test_real_crops_quantize_close_to_fp32(val_samples):

@@ -32,7 +32,8 @@ def test_results_markdown_reads_the_files(tmp_path):
     assert "real crops from somewhere (train 10, val 5, test 4); seed 7" in text
     assert "| real only | 1 real | 20.00% | 50.00% | 25.00% | 40.00% | 1.5 |" in text
     # 1 of 4 test crops: Wilson 95% interval 4.6%-69.9% (scipy's binomtest agrees)
-    assert "real only's 25.00% is 1 of 4 crops, with a 95% (Wilson) interval of 4.6% to 69.9%; one plate is 25.00 pp." in text
+    assert ("real only's 25.00% is 1 of 4 crops, with a 95% (Wilson) interval of 4.6% to 69.9%; "
+            "one plate is 25.00 pp.") in text
 
 
 def test_results_markdown_without_a_run(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anpr_ocr import robustness
-from anpr_ocr.data import Sample
+from anpr_ocr.augment import tilt
 
 
 def _plate(h: int = 40, w: int = 160) -> np.ndarray:
@@ -14,23 +14,6 @@ def _plate(h: int = 40, w: int = 160) -> np.ndarray:
     grey = np.full((h, w), 200, dtype=np.uint8)
     grey[h // 2 - 3:h // 2 + 3, 20:w - 20] = 30
     return grey
-
-
-def test_tilt_is_the_box_around_the_rotated_crop():
-    grey = _plate()
-    assert robustness.tilt(grey, 0) is grey
-    out = robustness.tilt(grey, 10)
-    rad = np.deg2rad(10)
-    assert out.shape == (int(np.ceil(160 * np.sin(rad) + 40 * np.cos(rad))),
-                         int(np.ceil(160 * np.cos(rad) + 40 * np.sin(rad))))
-    assert out.dtype == np.uint8
-    # the corners repeat the crop's light edge instead of going black
-    assert min(out[0, 0], out[0, -1], out[-1, 0], out[-1, -1]) >= 190
-    # the bar now climbs: counter-clockwise by 10 degrees, its right end sits higher than its left
-    cols = (40, out.shape[1] - 40)
-    rows = [np.flatnonzero(out[:, c] < 100).mean() for c in cols]
-    assert rows[0] - rows[1] == pytest.approx((cols[1] - cols[0]) * np.tan(rad), abs=2.0)
-    assert robustness.tilt(grey, -10).shape == out.shape
 
 
 def test_trims_cut_that_share_of_the_width_from_one_side():
@@ -71,6 +54,6 @@ def test_robustness_scores_every_strength(val_samples):
     assert list(points) == robustness.DEGRADATIONS["downscale"][1]
     assert 0 < points[400] == wide(samples) == points[100]  # crops 100 px or wider stay so
     assert points[80] == 0.0
-    tilted = robustness.degrade_samples(samples, robustness.tilt, 12)
+    tilted = robustness.degrade_samples(samples, tilt, 12)
     assert [s.text for s in tilted] == [s.text for s in samples]
     assert all(t.image.shape[0] > s.image.shape[0] for t, s in zip(tilted, samples))

@@ -3,9 +3,21 @@ import numpy as np
 import pytest
 
 from anpr_ocr.formats import FORMATS, plate_type
-from anpr_ocr.synth import (PAD_X, PAD_Y, PLATE_H, PLATE_TYPES, PLATE_W, SCREW_ZONE, PlateRenderer, SynthConfig,
-                            _frame, _screws,
-                            fallback_font_path, load_texts, sample_region)
+from anpr_ocr.synth import (
+    PAD_X,
+    PAD_Y,
+    PLATE_H,
+    PLATE_TYPES,
+    PLATE_W,
+    SCREW_ZONE,
+    PlateRenderer,
+    SynthConfig,
+    _frame,
+    _screws,
+    fallback_font_path,
+    load_texts,
+    sample_region,
+)
 
 
 @pytest.fixture(scope="module")

@@ -161,7 +161,8 @@ def test_epoch_plan_cuts_tilted_boxes_from_real_crops_only(tmp_path, val_samples
     plan = _epoch_plan(config, val_samples[:8], PlateRenderer(config.synth))
     assert [stage for stage, _ in plan] == ["pretrain", "finetune"]
     real, synthetic = plan[1][1].datasets
-    assert isinstance(real, RealPlates) and isinstance(synthetic, SyntheticPlates) and isinstance(plan[0][1], SyntheticPlates)
+    assert isinstance(real, RealPlates) and isinstance(synthetic, SyntheticPlates)
+    assert isinstance(plan[0][1], SyntheticPlates)
     tilted = [t.limit for t in real.augmentation.transforms if isinstance(t, TiltedBox)]
     assert tilted == ([tilt] if tilt else [])
     for rendered in (plan[0][1], synthetic):  # the renderer draws its own box crops
