@@ -8,7 +8,7 @@ Why the first conv strides instead of being pooled: a full-resolution conv and a
 24 maps were about a fifth of an INT8 plate at batch 1 (both are slow kernels on one input channel and
 a wide map). Striding computes a quarter of that conv and drops the pool: the same shapes and weights,
 FX INT8 batch 1 2.82 -> 2.47 ms and batch 64 1753 -> 2752 plates/s in one interleaved run on a busy
-box (by hand; `figures/rejected/README.md`), and the same val exact match (99.01 %, seed 1) as the
+box (by hand; `docs/experiments.md`), and the same val exact match (99.01 %, seed 1) as the
 pooled stem (`stem_stride=1`, which checkpoints written before the option existed still build).
 """
 

@@ -35,12 +35,7 @@ from .preprocess import ImageError, read_image, to_grey
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"
-# "format" by the val measurement (dev checkpoint): on the real val crops all three decoders read
-# the same (99.0% exact); on val degraded with the training augmentation (404 crops) format-aware
-# decoding reads 78.2% exactly against 77.2% for greedy and beam, CER 0.077 against 0.082. It costs
-# little more than greedy: its searches run only where the greedy reading holds at most half of the
-# probability (per test crop at batch 1, median 0.14 ms against 0.13 ms for greedy; a few unsure
-# crops take up to ~20 ms; the INT8 model itself takes ~1.5 ms).
+# "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
 BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install anpr_ocr[onnx])
 MAX_FILE_PIXELS = 200_000_000  # image files beyond this are refused before decoding (bomb guard)

@@ -1,74 +1,32 @@
 """INT8 post-training static quantization of the CRNN with torch FX, for the x86 backend.
 
     from anpr_ocr.quantize import quantize_fx, save_quantized, load_quantized
-    qmodel = quantize_fx(model, [s.image for s in calibration_samples])
-    save_quantized(qmodel, model.config, "int8.pth", calibration="val")
+    qmodel = quantize_fx(model, [s.image for s in train_samples[:256]])
+    save_quantized(qmodel, model.config, "int8.pth", calibration="256 train crops")
     qmodel = load_quantized("int8.pth")          # or predict(img, weights="int8.pth")
 
 What is quantized: every conv block (conv + batch norm + ReLU fused into one INT8 conv, per-channel
 weights) and the max pools run in INT8, activations quantized per tensor with the x86 default
-qconfig (histogram observer, reduce_range). The bidirectional LSTM and the linear CTC head stay
-FP32, after one dequantize (see below).
+qconfig (histogram observer, reduce_range). The committed INT8 model is calibrated on 256 train
+crops, as the notebook does; calibration never sees the test split.
 
-LSTM decision. Measured 2026-11-26 on this 2-core dev box (Xeon with AVX512-VNNI/AMX, torch 2.13
-CPU, 2 threads), dev checkpoint, interleaved round robin, median of 60 (batch 1) and 15 (batch 64)
-calls; the box was shared with other jobs, so absolute numbers move by up to 30 % between runs,
-the ranking did not:
+What stays float, and why:
+- the bidirectional LSTM, after one dequantize: dynamic INT8 saves almost nothing on it alone and is
+  slower inside the FX graph, the static quantizable LSTM runs cell by cell in Python and FX cannot
+  trace it, and dynamic INT8 weights are packed objects that weights-only loading refuses
+  (`lstm="dynamic"` stays available for comparison, but such a model cannot be saved). Its fixed
+  per-call cost is why INT8 gains less over FP32 at batch 1 than at batch 64;
+- the linear CTC head and the dropout around it (`DEFAULT_FLOAT_MODULES`): keeping them float
+  cuts the RMS logit error against FP32 by about 40% at no measurable speed cost;
+- the flatten and permute between the conv map and the LSTM (`SHAPE_OPS_IN_FLOAT`).
 
-    variant                                          batch 1    batch 64 (whole batch)
-    LSTM alone, FP32 nn.LSTM (oneDNN RNN kernel)     0.75 ms    6.6 ms
-    LSTM alone, dynamic INT8 (quantize_dynamic)      0.69 ms    6.5 ms
-    LSTM alone, static quantizable LSTM              11-44 ms   36-137 ms   (two runs, eager flow)
-    whole FX model, LSTM FP32                        1.96 ms    19.1 ms
-    whole FX model, LSTM dynamic INT8                2.19 ms    21.0 ms
-    whole model FP32 eager, for reference            2.95 ms    104.5 ms
+x86 rather than onednn: onednn's qconfig keeps all 8 activation bits, but PyTorch warns it may be
+inaccurate on CPUs without VNNI, and the committed INT8 file must read plates the same on any x86
+CPU; x86's reduce_range guards the 16-bit accumulation of non-VNNI kernels against overflow.
 
-Dynamic INT8 saves at most ~8 % on the LSTM alone and is slower inside the FX graph (extra
-dequantize and packing around it); at batch 64 the convs and pools dominate anyway. The static
-quantizable LSTM runs cell by cell in Python, 15-40x slower, and FX cannot even trace it in this
-model (it wants an explicit (h0, c0) argument). Dynamic INT8 weights are also packed C++ objects
-that `torch.load(weights_only=True)` refuses. Chosen: keep the LSTM FP32 (`lstm="float"`, the
-default); `lstm="dynamic"` stays available for comparison, but such a model cannot be saved. The
-float LSTM is about 0.7 ms of the ~1.6-2 ms an INT8 plate takes at batch 1, which is why batch 1
-gains less than batch 64 (about 1.5-1.7x against 4.5-5.5x).
-
-Batch-1 latency, measured 2026-11-26 on the same box (committed checkpoint, 2 threads, interleaved,
-median of 400 calls, three rounds): the converted graph run by Python 2.03-2.15 ms, traced and frozen
-with TorchScript 1.49-1.58 ms, FP32 eager 3.3-3.9 ms, so `load_quantized` freezes by default. Of
-the frozen call, per torch.profiler, the float LSTM (oneDNN RNN kernel) is ~47 %, the six INT8
-convs ~26 %, the four INT8 max pools ~14 %. The LSTM's cost barely depends on its size (batch 1,
-2 threads): hidden 96 x 32 steps 0.82-0.96 ms, hidden 64 0.62-0.83, hidden 48 0.86, 16 steps
-0.73-0.77; PyTorch's native (non-oneDNN) LSTM kernel 1.25-1.9 ms. Running both directions as one
-unidirectional LSTM (hidden 192, block-diagonal weights, the backward half fed the reversed sequence;
-identical outputs) does not save oneDNN's per-call cost either: 0.93 against 0.87 ms at batch 1, 14.0
-against 8.7 ms at batch 64 (by hand, 2026-11-26, the LSTM alone). So neither a smaller LSTM nor a
-merged one brings FX INT8 to 1.5 ms a plate, and ONNX Runtime, whose LSTM kernel is cheaper, stays faster at
-batch 1.
-
-Those profiles are of the model with a pooled first conv. Profiled again on 2026-11-27 (by hand, 2
-threads, 300 calls), its frozen call spent ~180 us in the first INT8 conv (one input channel, the full
-32x128 map) and ~175 us in the INT8 max pool after it: about a fifth of the call. So the first conv now
-strides by 2 instead (`CRNNConfig.stem_stride`); the retrained model and the measurements that kept it
-are in `figures/rejected/README.md` ("pooled_stem_seed1").
-
-Calibration choices (chosen on val and on 300 train crops, never on test): calibrating on the
-101 val crops or on 256 train crops gives the same val exact match (99.0 %, as FP32) and RMS logit
-errors within 5 % of each other, so val it is; keeping the CTC head (and the
-dropout around it, an identity in eval) FP32 cuts the RMS logit error against FP32 from 0.084 to
-0.048 on val (0.092 -> 0.060 on train crops) at no measurable speed cost, and drops a pointless
-quantize/dequantize of the LSTM output, so `DEFAULT_FLOAT_MODULES = ("head", "dropout")`. Keeping
-the first conv FP32 as well helps slightly more but costs ~60 % at batch 64, so it is not done.
-With the seed-1 model (2026-11-27, by hand), INT8 reads one val crop fewer than FP32 (a faint H read
-as M); no single conv block or the LSTM kept FP32, nor calibrating on all 1,042 train crops or on val,
-brings it back (the first conv FP32 cuts the RMS logit error on train crops 0.045 -> 0.040, and batch-64
-throughput by ~40 %), so the settings stay as they are.
-
-Why x86 and not onednn (by hand, 2026-11-27, seed-1 model, val): PyTorch's onednn qconfig keeps all 8
-activation bits (no reduce_range) and cuts the RMS logit error against FP32 from 0.043 to 0.029, at the
-same val exact match (98.02 %) and the same speed within this box's noise. It is not used because
-PyTorch warns that it "may have accuracy issues on CPU without Vector Neural Network Instruction
-support", and the committed INT8 file must read plates the same on any x86 CPU, AVX2-only ones
-included; x86's reduce_range guards the 16-bit accumulation of non-VNNI kernels against overflow.
+`load_quantized` rebuilds the graph from the stored config and returns it traced and frozen with
+TorchScript, which takes Python out of the call. The measurements behind each choice are in
+docs/experiments.md.
 """
 
 from __future__ import annotations
@@ -91,7 +49,7 @@ from .model import CRNN, CRNNConfig
 KIND = "int8_fx"
 BACKEND = "x86"
 LSTM_MODES = ("float", "dynamic")
-DEFAULT_FLOAT_MODULES = ("head", "dropout")  # see "Calibration choices" in the module docstring
+DEFAULT_FLOAT_MODULES = ("head", "dropout")  # see the module docstring
 # The conv map is flattened and permuted into LSTM steps in float, after the one dequantize. Left to
 # the defaults, FX dequantizes, flattens, re-quantizes with a scale of its own, permutes and
 # dequantizes again: two more ops a call and one more rounding (RMS logit error 0.045 -> 0.042 on val).
@@ -183,7 +141,7 @@ def save_quantized(qmodel: torch.nn.Module, config: CRNNConfig, path: str | Path
 
 def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModule:
     """The converted FX graph traced and frozen with TorchScript, for inference: same numbers, less
-    Python between the ops (batch-1 latency about 2.1 -> 1.5 ms on the dev box; see the module docstring).
+    Python between the ops (batch-1 latency about 2.1 -> 1.5 ms on the dev box; docs/experiments.md).
 
     TorchScript is deprecated in torch 2.13 like FX quantization itself, and it is still what runs a
     converted FX graph without the Python interpreter; its notices are silenced here only. The

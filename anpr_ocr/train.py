@@ -43,7 +43,7 @@ class TrainConfig:
     synth_per_epoch: int = 25_000  # plates rendered per pretraining epoch
     finetune_epochs: int = 30  # epochs over the real train split
     synth_mix: float = 1.0  # rendered plates per real plate in each fine-tuning epoch
-    # a quarter of the real crops cut as the box around the crop tilted by up to 10 degrees (figures/rejected/README.md)
+    # a quarter of the real crops cut as the box around the crop tilted by up to 10 degrees (docs/experiments.md)
     real_box_tilt: float = 10.0  # degrees; 0 turns it off
     real_box_tilt_fraction: float = 0.25
     batch_size: int = 64

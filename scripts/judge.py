@@ -1,4 +1,4 @@
-"""Score a checkpoint on val the way every rule in figures/rejected/README.md was judged (never test).
+"""Score a checkpoint on val the way every rule in docs/experiments.md was judged (never test).
 
     python scripts/judge.py DATA_ROOT CHECKPOINT [--int8 INT8_CHECKPOINT] [--out FILE.json]
 
