@@ -6,16 +6,20 @@ the best checkpoint by val exact match (ties by CER) as best.pth and the best of
 stage alone as best_pretrain.pth, writes a history and can resume: last.pth, written after every
 epoch, holds the optimiser, schedule and random state, so a resumed run trains what an
 uninterrupted one would.
+
+TrainConfig's defaults are the committed recipe, the one ocr_train.ipynb trains the committed model
+with (its parameters cell sets the same values). The renderer's typeface and plate strings come from
+$ANPR_FONT / $ANPR_TEXTS, else ../shared (relative to the working directory), as in the notebook.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import ConcatDataset, DataLoader
@@ -32,16 +36,29 @@ from .model import CRNN, CRNNConfig, count_parameters
 from .synth import PlateRenderer, SynthConfig
 
 
+FONT_ENV, DEFAULT_FONT = "ANPR_FONT", "../shared/fonts/RoadNumbers2.0.ttf"  # GOST plate typeface (not shipped)
+TEXTS_ENV, DEFAULT_TEXTS = "ANPR_TEXTS", "../shared/data/plate_texts.txt"  # real plate strings (not shipped)
+
+
+def recipe_synth() -> SynthConfig:
+    """The recipe's renderer inputs, as the notebook finds them: $ANPR_FONT and $ANPR_TEXTS, else the
+    ../shared defaults; one that is not a file becomes None (DejaVu Sans; texts drawn at random)."""
+    font = os.environ.get(FONT_ENV, DEFAULT_FONT)
+    texts = os.environ.get(TEXTS_ENV, DEFAULT_TEXTS)
+    return SynthConfig(font_path=font if Path(font).is_file() else None,
+                       texts_path=texts if Path(texts).is_file() else None)
+
+
 @dataclass
 class TrainConfig:
-    """Everything a training run depends on; saved beside its outputs."""
+    """Everything a training run depends on; saved beside its outputs. The defaults are the committed recipe."""
 
     out_dir: str = "runs/default"
-    synth: SynthConfig = field(default_factory=SynthConfig)
+    synth: SynthConfig = field(default_factory=recipe_synth)
     model: CRNNConfig = field(default_factory=CRNNConfig)
     pretrain_epochs: int = 8  # epochs of synthetic plates only
     synth_per_epoch: int = 25_000  # plates rendered per pretraining epoch
-    finetune_epochs: int = 30  # epochs over the real train split
+    finetune_epochs: int = 20  # epochs over the real train split
     synth_mix: float = 1.0  # rendered plates per real plate in each fine-tuning epoch
     # a quarter of the real crops cut as the box around the crop tilted by up to 10 degrees (figures/rejected/README.md)
     real_box_tilt: float = 10.0  # degrees; 0 turns it off
@@ -50,7 +67,7 @@ class TrainConfig:
     lr: float = 3e-3
     weight_decay: float = 1e-2
     grad_clip: float = 5.0
-    seed: int = 0
+    seed: int = 1  # seed 1 beat seed 0 on val (same exact match, lower CER): figures/rejected/README.md
     num_workers: int = 1
     threads: int = 2
     device: str = "auto"  # "auto" takes a GPU when there is one
@@ -222,8 +239,3 @@ def _validate(model, loader, device) -> tuple[float, list[str]]:
         preds += [d.text for d in greedy_decode(probs, ALPHABET)]
     return total / count, preds
 
-
-def seed_everything(seed: int) -> None:
-    """Seed numpy and torch for code outside fit (fit seeds itself)."""
-    np.random.seed(seed)
-    torch.manual_seed(seed)

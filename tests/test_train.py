@@ -1,4 +1,6 @@
+import ast
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -9,7 +11,9 @@ from anpr_ocr.checkpoint import load_model, read_checkpoint
 from anpr_ocr.dataset import RealPlates, SyntheticPlates
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
 from anpr_ocr.synth import PlateRenderer, SynthConfig
-from anpr_ocr.train import TrainConfig, _epoch_plan, fit, seed_everything
+from anpr_ocr.train import TrainConfig, _epoch_plan, fit, recipe_synth
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)
 HISTORY_KEYS = {"epoch", "stage", "train_loss", "val_loss", "val_exact_match", "val_cer", "lr", "seconds"}
@@ -168,8 +172,43 @@ def test_epoch_plan_cuts_tilted_boxes_from_real_crops_only(tmp_path, val_samples
         assert not any(isinstance(t, TiltedBox) for t in rendered.augmentation.transforms)
 
 
-def test_seed_everything_repeats_torch_draws():
-    seed_everything(5)
-    a = torch.rand(3)
-    seed_everything(5)
-    assert torch.equal(a, torch.rand(3))
+def _notebook_cell(tag_or_text: str) -> str:
+    """The source of the first ocr_train.ipynb code cell tagged `tag_or_text`, or else containing it."""
+    cells = [c for c in json.loads((REPO / "ocr_train.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+    tagged = [c for c in cells if tag_or_text in c.get("metadata", {}).get("tags", [])]
+    return "".join((tagged or [c for c in cells if tag_or_text in "".join(c["source"])])[0]["source"])
+
+
+def _literal_keywords(source: str, call: str) -> dict:
+    """The literal keyword arguments of the first call to `call` in `source`."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == call:
+            return {k.arg: ast.literal_eval(k.value) for k in node.keywords
+                    if k.arg and isinstance(k.value, ast.Constant)}
+    raise AssertionError(f"no call to {call}")
+
+
+def test_default_config_is_the_notebooks_recipe(monkeypatch):
+    monkeypatch.chdir(REPO)  # the notebook's default paths are relative to the repository
+    params: dict = {}
+    exec(_notebook_cell("parameters"), params)
+    base = _literal_keywords(_notebook_cell("base = dict("), "dict")
+    main_run = _literal_keywords(_notebook_cell("main_config = TrainConfig("), "TrainConfig")
+    default = TrainConfig()
+    assert (default.seed, default.pretrain_epochs, default.synth_per_epoch, default.finetune_epochs) == \
+        (params["SEED"], params["PRETRAIN_EPOCHS"], params["SYNTH_PER_EPOCH"], params["FINETUNE_EPOCHS"])
+    assert (default.num_workers, default.threads, default.synth_mix) == \
+        (base["num_workers"], base["threads"], main_run["synth_mix"])
+    font, texts = params["FONT"], params["TEXTS"]  # the notebook's synth_config
+    assert default.synth == SynthConfig(font_path=font if Path(font).is_file() else None,
+                                        texts_path=texts if Path(texts).is_file() else None)
+    assert default.model == CRNNConfig()
+    assert (default.real_box_tilt, default.real_box_tilt_fraction) == (10.0, 0.25)
+
+
+def test_recipe_synth_takes_the_environment_and_falls_back(monkeypatch, tmp_path, font_path):
+    monkeypatch.setenv("ANPR_FONT", str(font_path))
+    monkeypatch.setenv("ANPR_TEXTS", str(tmp_path / "missing.txt"))
+    assert recipe_synth() == SynthConfig(font_path=str(font_path), texts_path=None)
+    monkeypatch.setenv("ANPR_FONT", str(tmp_path / "missing.ttf"))
+    assert recipe_synth().font_path is None
