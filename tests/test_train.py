@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch.utils.data import DataLoader, DistributedSampler
 
 from anpr_ocr import train as train_module
 from anpr_ocr.augment import TiltedBox
@@ -11,7 +12,7 @@ from anpr_ocr.checkpoint import load_model, read_checkpoint
 from anpr_ocr.dataset import RealPlates, SyntheticPlates
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
 from anpr_ocr.synth import PlateRenderer, SynthConfig
-from anpr_ocr.train import TrainConfig, _epoch_plan, fit, recipe_synth
+from anpr_ocr.train import TrainConfig, _epoch_plan, _steps, fit, recipe_synth
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -212,3 +213,15 @@ def test_recipe_synth_takes_the_environment_and_falls_back(monkeypatch, tmp_path
     assert recipe_synth() == SynthConfig(font_path=str(font_path), texts_path=None)
     monkeypatch.setenv("ANPR_FONT", str(tmp_path / "missing.ttf"))
     assert recipe_synth().font_path is None
+
+
+@pytest.mark.parametrize("world", [1, 2, 4])
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 128, 1000])
+def test_steps_count_each_ranks_batches(n, world):
+    """The schedule's length: the batches a rank's DistributedSampler share gives (a short last one included)."""
+    batches = {len(DataLoader(range(n), batch_size=64 // world,
+                              sampler=DistributedSampler(range(n), num_replicas=world, rank=r, seed=7)))
+               for r in range(world)}
+    assert batches == {_steps(n, 64, world)}
+    if world == 1:
+        assert _steps(n, 64, 1) == len(DataLoader(range(n), batch_size=64))
