@@ -1,18 +1,25 @@
 import ast
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
+from anpr_ocr import predict
 from anpr_ocr import train as train_module
+from anpr_ocr.__main__ import main
 from anpr_ocr.augment import TiltedBox
 from anpr_ocr.checkpoint import load_model, read_checkpoint
 from anpr_ocr.dataset import RealPlates, SyntheticPlates
+from anpr_ocr.decode import greedy_decode
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
+from anpr_ocr.preprocess import preprocess, read_image
 from anpr_ocr.synth import PlateRenderer, SynthConfig
-from anpr_ocr.train import TrainConfig, _epoch_plan, _steps, fit, recipe_synth
+from anpr_ocr.train import FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -225,3 +232,101 @@ def test_steps_count_each_ranks_batches(n, world):
     assert batches == {_steps(n, 64, world)}
     if world == 1:
         assert _steps(n, 64, 1) == len(DataLoader(range(n), batch_size=64))
+
+
+# -- the train command: `python -m anpr_ocr train`, on one process or under torchrun ------------------------
+
+def _train_command(tmp_path, data_root, font_path, texts_path, *args: str, nproc: int = 0):
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] if nproc \
+        else [sys.executable]
+    command = [*launch, "-m", "anpr_ocr", "train", "--data", str(data_root), "--out", str(tmp_path / "run"),
+               "--font", str(font_path), "--texts", str(texts_path), "--device", "cpu", "--threads", "1", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return tmp_path / "run", done.stdout
+
+
+def _assert_predict_reads(best: Path, crop: Path) -> None:
+    """predict(crop, weights=best) reads what the checkpoint's model reads (an untrained one reads anything)."""
+    model = load_model(best)
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.from_numpy(preprocess(read_image(crop)))[None]), dim=-1).numpy()
+    assert predict(crop, weights=best, decoder="greedy").text == greedy_decode(probs)[0].text
+
+
+@pytest.mark.parametrize("nproc, pretrain, steps", [
+    (0, [], 1),  # 16 real crops + 16 rendered plates: one batch
+    (2, [], 1),  # the same 32 split over 2 ranks: one batch of 16 on each
+    (2, ["--pretrain-epochs", "1", "--synth-per-epoch", "128"], 3),  # 128 plates: 2 x 64, two batches of 32 on each
+], ids=["one process", "torchrun 2", "torchrun 2 pretrain"])
+def test_train_command_writes_a_run_predict_reads(tmp_path, data_root, font_path, texts_path, nproc, pretrain, steps):
+    n_pretrain = 1 if pretrain else 0
+    run, stdout = _train_command(tmp_path, data_root, font_path, texts_path, "--limit", "16", "--pretrain-epochs", "0",
+                                 "--finetune-epochs", "1", *pretrain, nproc=nproc)
+    assert sorted(p.name for p in run.iterdir()) == \
+        sorted(["best.pth", "config.json", "history.json", "last.pth"] + ["best_pretrain.pth"] * n_pretrain)
+    history = json.loads((run / "history.json").read_text())
+    assert [h["stage"] for h in history] == ["pretrain"] * n_pretrain + ["finetune"]
+    assert [h["epoch"] for h in history] == list(range(n_pretrain + 1))
+    config = json.loads((run / "config.json").read_text())
+    assert (config["pretrain_epochs"], config["finetune_epochs"], config["seed"]) == (n_pretrain, 1, TrainConfig().seed)
+    assert (config["synth"]["font_path"], config["synth"]["texts_path"]) == (str(font_path), str(texts_path))
+    last = torch.load(run / "last.pth", weights_only=True)
+    assert last["history"] == history
+    # the global batch stays 64: the optimiser steps taken, and the schedule's length, do not depend on nproc
+    assert {s["step"].item() for s in last["optimizer"]["state"].values()} == {steps}
+    assert last["scheduler"]["total_steps"] == steps
+    best = read_checkpoint(run / "best.pth")
+    assert best["epoch"] == max(history, key=lambda h: (h["val_exact_match"], -h["val_cer"]))["epoch"]
+    assert set(best["state_dict"]) == set(last["model"]) == set(CRNN(CRNNConfig()).state_dict())  # no "module."
+    _assert_predict_reads(run / "best.pth", sorted((data_root / "val" / "img").iterdir())[0])
+    # only rank 0 prints: one load report per split, one summary
+    assert stdout.count(f"{data_root / 'train'}: loaded") == 1 and stdout.count(f"{data_root / 'val'}: loaded") == 1
+    assert stdout.count("trained on 16 crops, selected on 16") == 1
+
+
+def test_train_command_limit_and_defaults(tmp_path, data_root, monkeypatch):
+    seen = {}
+
+    def fake_fit(config, train, val):
+        seen.update(config=config, train=train, val=val)
+        return FitResult(Path(config.out_dir) / "best.pth", [], {"val_exact_match": 1.0, "val_cer": 0.0, "epoch": 0,
+                                                                  "stage": "finetune"}, 1.0, 1)
+
+    monkeypatch.setattr(train_module, "fit", fake_fit)
+    assert main(["train", "--data", str(data_root), "--out", str(tmp_path / "run"), "--limit", "5", "--seed", "3",
+                 "--finetune-epochs", "2"]) == 0
+    for split in ("train", "val"):  # the first 5 crops of each split, in the loader's (sorted) order
+        first = sorted(p.name for p in (data_root / split / "img").iterdir())[:5]
+        assert [Path(s.source).name for s in seen[split]] == first
+    config, recipe = seen["config"], TrainConfig()
+    assert (config.seed, config.finetune_epochs, config.out_dir) == (3, 2, str(tmp_path / "run"))
+    assert (config.pretrain_epochs, config.synth_per_epoch, config.threads) == \
+        (recipe.pretrain_epochs, recipe.synth_per_epoch, recipe.threads)
+
+
+def test_train_command_bad_arguments_give_one_line(tmp_path, data_root, capsys):
+    empty = tmp_path / "empty"
+    (empty / "train").mkdir(parents=True)
+    (empty / "val").mkdir()
+    only_train = tmp_path / "only_train"
+    (only_train / "train").mkdir(parents=True)
+    out = ["--out", str(tmp_path / "run")]
+    for argv, named in ((["--data", str(tmp_path / "nowhere")], "nowhere"),
+                        (["--data", str(only_train)], "val"),
+                        (["--data", str(empty)], str(empty / "train")),
+                        (["--data", str(data_root), "--limit", "0"], "--limit"),
+                        (["--data", str(data_root), "--pretrain-epochs", "-1"], "--pretrain-epochs"),
+                        (["--data", str(data_root), "--pretrain-epochs", "0", "--finetune-epochs", "0"], "nothing"),
+                        (["--data", str(data_root), "--font", str(tmp_path / "no.ttf")], "no.ttf")):
+        assert main(["train", *argv, *out]) == 1, argv
+        err = capsys.readouterr().err  # the loading bars aside, one line
+        errors = [line for line in err.splitlines() if line.startswith("anpr-ocr")]
+        assert len(errors) == 1 and errors[0].startswith("anpr-ocr: error:") and named in errors[0], (argv, err)
+        assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+    for argv in (["train", "--out", str(tmp_path)], ["train", "--data", str(data_root)],
+                 ["train", "--data", str(data_root), *out, "--limit", "many"]):
+        assert main(argv) == 2
+        assert "Traceback" not in capsys.readouterr().err
