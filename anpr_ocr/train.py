@@ -16,9 +16,11 @@ DistributedDataParallel: gloo on CPU, NCCL on GPUs (one per local rank). Every e
 is the single-process one; a DistributedSampler, shuffling with the same per-epoch seed, deals
 each rank its own share of the epoch's indices, so each rank renders only its share of the
 synthetic plates (an item's randomness comes from its index) and reads its share of the real
-crops. The global batch stays `batch_size` (`batch_size // N` per rank). Rank 0 alone validates,
-broadcasts the scores (so every rank agrees on the best epoch), writes checkpoints, history and
-config, and shows progress bars. A single process never touches torch.distributed.
+crops. The global batch stays `batch_size` (`batch_size // N` per rank; BatchNorm normalises each
+rank's part of it and keeps its own running statistics, as under plain DDP: rank 0's are saved).
+Rank 0 alone validates, broadcasts the scores (so every rank agrees on the best epoch), writes
+checkpoints, history and config, and shows progress bars. A single process never touches
+torch.distributed.
 """
 
 from __future__ import annotations

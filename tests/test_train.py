@@ -286,6 +286,54 @@ def test_train_command_writes_a_run_predict_reads(tmp_path, data_root, font_path
     assert stdout.count("trained on 16 crops, selected on 16") == 1
 
 
+RANK_SCRIPT = """
+import json, os, sys
+import torch
+from anpr_ocr import train
+from anpr_ocr.data import load_samples
+from anpr_ocr.model import CRNNConfig
+from anpr_ocr.synth import SynthConfig
+
+data, font, texts, out = sys.argv[1:]
+rank, real_epoch = int(os.environ["RANK"]), train._train_epoch
+
+def recorded_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
+    loss = real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
+    weights = {k: v.detach() for k, v in model.module.named_parameters()}
+    torch.save({"loss": loss, "weights": weights}, f"{out}/../rank{rank}_epoch{epoch}.pt")
+    return loss
+
+train._train_epoch = recorded_epoch
+val, _ = load_samples(f"{data}/val")
+config = train.TrainConfig(out_dir=out, synth=SynthConfig(font, texts), pretrain_epochs=1, synth_per_epoch=64,
+                           finetune_epochs=1, model=CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16),
+                           num_workers=0, threads=1, device="cpu")
+train.fit(config, val[:32], val[32:48])
+"""
+
+
+def test_torchrun_ranks_train_their_own_shares_in_step(tmp_path, data_root, font_path, texts_path):
+    """Each rank sees other plates (its losses differ) yet DDP keeps the weights equal on every rank.
+
+    (BatchNorm's running statistics are each rank's own, as with plain DDP; checkpoints hold rank 0's.)"""
+    script = tmp_path / "ranks.py"
+    script.write_text(RANK_SCRIPT)
+    (tmp_path / "run").mkdir()
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(script), str(data_root), str(font_path), str(texts_path), str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    for epoch in (0, 1):
+        a, b = (torch.load(tmp_path / f"rank{r}_epoch{epoch}.pt", weights_only=True) for r in (0, 1))
+        assert a["loss"] != b["loss"]
+        assert a["weights"].keys() == b["weights"].keys()
+        assert all(torch.equal(a["weights"][k], b["weights"][k]) for k in a["weights"])
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    losses = [[torch.load(tmp_path / f"rank{r}_epoch{e}.pt", weights_only=True)["loss"] for r in (0, 1)]
+              for e in (0, 1)]
+    assert [h["train_loss"] for h in history] == pytest.approx([(a + b) / 2 for a, b in losses])
+
+
 def test_train_command_limit_and_defaults(tmp_path, data_root, monkeypatch):
     seen = {}
 
