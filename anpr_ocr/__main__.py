@@ -1,7 +1,9 @@
-"""Command line: `python -m anpr_ocr {predict,eval,bench} ...` (installed as `anpr-ocr`).
+"""Command line: `python -m anpr_ocr {predict,eval,train,bench} ...` (installed as `anpr-ocr`).
 
     anpr-ocr predict crop.png more_crops/ [--json] [--alphabet cyrillic] [--decoder format]
     anpr-ocr eval DATA/val [--weights W]
+    anpr-ocr train --data DATA --out RUN [--pretrain-epochs N] [--finetune-epochs N] [--limit N] ...
+    torchrun --nproc_per_node N -m anpr_ocr train ...   (data-parallel over N processes)
     anpr-ocr bench ...            (arguments go to anpr_ocr.bench)
 
 Exit code 0 on success; on error a one-line message on stderr and a non-zero code (1 for a bad
@@ -31,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="anpr-ocr",
                                      description="Read Russian licence plates from cropped plate images.")
-    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,train,bench}")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -58,6 +60,28 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("data", metavar="DATA_DIR/SPLIT")
     common(e)
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    t = sub.add_parser("train", help="train a model (the committed recipe by default)",
+                       description="Train as the notebook does (anpr_ocr.train.fit; defaults: the committed "
+                       "recipe) on DATA/train, selecting on DATA/val, and write OUT/best.pth, history.json and "
+                       "config.json. Under `torchrun --nproc_per_node N -m anpr_ocr train ...` it trains "
+                       "data-parallel over N processes.")
+    t.add_argument("--data", required=True, metavar="DIR",
+                   help="a folder with train/ and val/ (Nomeroff img/+ann/, or labelled file names)")
+    t.add_argument("--out", required=True, metavar="DIR", help="where the run's files go")
+    for flag, what in (("--pretrain-epochs", "epochs of synthetic plates only"),
+                       ("--finetune-epochs", "epochs over the real train split"),
+                       ("--synth-per-epoch", "plates rendered per pretraining epoch"), ("--seed", "random seed"),
+                       ("--threads", "torch threads, shared by the processes on one machine")):
+        t.add_argument(flag, type=int, metavar="N", help=f"{what} (default: the recipe's)")
+    t.add_argument("--limit", type=int, metavar="N", help="train and select on the first N crops of each split "
+                   "(smoke runs)")
+    t.add_argument("--font", help="plate typeface (default: $ANPR_FONT or ../shared/fonts/RoadNumbers2.0.ttf)")
+    t.add_argument("--texts", help="real plate strings, one a line (default: $ANPR_TEXTS or "
+                   "../shared/data/plate_texts.txt)")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                   help="auto takes a GPU when there is one (default: auto)")
+    t.add_argument("--resume", action="store_true", help="go on from OUT/last.pth if it holds this run")
 
     sub.add_parser("bench", help="speed benchmark (arguments go to anpr_ocr.bench; see `bench --help`)",
                    add_help=False)
@@ -139,6 +163,51 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .data import load_splits
+    from .train import TrainConfig, fit, is_main_process, recipe_synth
+
+    recipe = {"pretrain_epochs": args.pretrain_epochs, "finetune_epochs": args.finetune_epochs,
+              "synth_per_epoch": args.synth_per_epoch, "seed": args.seed, "threads": args.threads}
+    for name, value in {**recipe, "limit": args.limit}.items():
+        least = 1 if name in ("limit", "threads") else 0
+        if value is not None and value < least:
+            raise CliError(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
+    for flag, path in (("--font", args.font), ("--texts", args.texts)):
+        if path is not None and not Path(path).is_file():
+            raise CliError(f"{flag}: no such file: {path}")
+    synth = recipe_synth()  # $ANPR_FONT / $ANPR_TEXTS or ../shared, else a fallback, as in the notebook
+    synth = replace(synth, font_path=args.font or synth.font_path, texts_path=args.texts or synth.texts_path)
+    config = TrainConfig(out_dir=args.out, synth=synth, device=args.device, resume=args.resume,
+                         **{k: v for k, v in recipe.items() if v is not None})
+    if config.pretrain_epochs + config.finetune_epochs == 0:
+        raise CliError("nothing to train: --pretrain-epochs and --finetune-epochs are both 0")
+    main_process = is_main_process()  # under torchrun only rank 0 prints
+    if main_process and synth.font_path is None:
+        print("NOTE: no plate typeface (--font, $ANPR_FONT, ../shared/fonts): rendering with DejaVu Sans instead")
+    if main_process and synth.texts_path is None:
+        print("NOTE: no plate strings (--texts, $ANPR_TEXTS, ../shared/data): synthetic texts are drawn at random")
+
+    root = Path(args.data)
+    splits, reports = load_splits(root, ("train", "val"), progress=main_process)
+    for name, samples in splits.items():
+        if main_process:
+            print(reports[name])
+        if not samples:
+            raise CliError(f"no readable labelled crops in {root / name} ({reports[name]})")
+        if args.limit is not None:
+            splits[name] = samples[:args.limit]
+    result = fit(config, splits["train"], splits["val"])
+    if main_process:
+        best = result.best
+        print(f"trained on {len(splits['train'])} crops, selected on {len(splits['val'])}: best val exact match "
+              f"{best['val_exact_match']:.4f}, CER {best['val_cer']:.4f} at epoch {best['epoch']} ({best['stage']}), "
+              f"{result.wall_seconds / 60:.1f} min; wrote {result.best_path}")
+    return 0
+
+
 def _bench(argv: list[str]) -> int:
     try:
         from . import bench
@@ -192,6 +261,8 @@ def main(argv: list[str] | None = None) -> int:
         with _quiet_native_stderr():
             if args.command == "predict":
                 return _predict(args)
+            if args.command == "train":
+                return _train(args)
             return _eval(args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2, message already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)

@@ -1,15 +1,27 @@
+import ast
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
+from torch.utils.data import DataLoader, DistributedSampler
 
+from anpr_ocr import predict
 from anpr_ocr import train as train_module
+from anpr_ocr.__main__ import main
 from anpr_ocr.augment import TiltedBox
 from anpr_ocr.checkpoint import load_model, read_checkpoint
 from anpr_ocr.dataset import RealPlates, SyntheticPlates
+from anpr_ocr.decode import greedy_decode
 from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
+from anpr_ocr.preprocess import preprocess, read_image
 from anpr_ocr.synth import PlateRenderer, SynthConfig
-from anpr_ocr.train import TrainConfig, _epoch_plan, fit, seed_everything
+from anpr_ocr.train import FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
+
+REPO = Path(__file__).resolve().parents[1]
 
 TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)
 HISTORY_KEYS = {"epoch", "stage", "train_loss", "val_loss", "val_exact_match", "val_cer", "lr", "seconds"}
@@ -169,8 +181,201 @@ def test_epoch_plan_cuts_tilted_boxes_from_real_crops_only(tmp_path, val_samples
         assert not any(isinstance(t, TiltedBox) for t in rendered.augmentation.transforms)
 
 
-def test_seed_everything_repeats_torch_draws():
-    seed_everything(5)
-    a = torch.rand(3)
-    seed_everything(5)
-    assert torch.equal(a, torch.rand(3))
+def _notebook_cell(tag_or_text: str) -> str:
+    """The source of the first ocr_train.ipynb code cell tagged `tag_or_text`, or else containing it."""
+    cells = [c for c in json.loads((REPO / "ocr_train.ipynb").read_text())["cells"] if c["cell_type"] == "code"]
+    tagged = [c for c in cells if tag_or_text in c.get("metadata", {}).get("tags", [])]
+    return "".join((tagged or [c for c in cells if tag_or_text in "".join(c["source"])])[0]["source"])
+
+
+def _literal_keywords(source: str, call: str) -> dict:
+    """The literal keyword arguments of the first call to `call` in `source`."""
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == call:
+            return {k.arg: ast.literal_eval(k.value) for k in node.keywords
+                    if k.arg and isinstance(k.value, ast.Constant)}
+    raise AssertionError(f"no call to {call}")
+
+
+def test_default_config_is_the_notebooks_recipe(monkeypatch):
+    monkeypatch.chdir(REPO)  # the notebook's default paths are relative to the repository
+    params: dict = {}
+    exec(_notebook_cell("parameters"), params)
+    base = _literal_keywords(_notebook_cell("base = dict("), "dict")
+    main_run = _literal_keywords(_notebook_cell("main_config = TrainConfig("), "TrainConfig")
+    default = TrainConfig()
+    assert (default.seed, default.pretrain_epochs, default.synth_per_epoch, default.finetune_epochs) == \
+        (params["SEED"], params["PRETRAIN_EPOCHS"], params["SYNTH_PER_EPOCH"], params["FINETUNE_EPOCHS"])
+    assert (default.num_workers, default.threads, default.synth_mix) == \
+        (base["num_workers"], base["threads"], main_run["synth_mix"])
+    font, texts = params["FONT"], params["TEXTS"]  # the notebook's synth_config
+    assert default.synth == SynthConfig(font_path=font if Path(font).is_file() else None,
+                                        texts_path=texts if Path(texts).is_file() else None)
+    assert default.model == CRNNConfig()
+    assert (default.real_box_tilt, default.real_box_tilt_fraction) == (10.0, 0.25)
+
+
+def test_recipe_synth_takes_the_environment_and_falls_back(monkeypatch, tmp_path, font_path):
+    monkeypatch.setenv("ANPR_FONT", str(font_path))
+    monkeypatch.setenv("ANPR_TEXTS", str(tmp_path / "missing.txt"))
+    assert recipe_synth() == SynthConfig(font_path=str(font_path), texts_path=None)
+    monkeypatch.setenv("ANPR_FONT", str(tmp_path / "missing.ttf"))
+    assert recipe_synth().font_path is None
+
+
+@pytest.mark.parametrize("world", [1, 2, 4])
+@pytest.mark.parametrize("n", [1, 63, 64, 65, 128, 1000])
+def test_steps_count_each_ranks_batches(n, world):
+    """The schedule's length: the batches a rank's DistributedSampler share gives (a short last one included)."""
+    batches = {len(DataLoader(range(n), batch_size=64 // world,
+                              sampler=DistributedSampler(range(n), num_replicas=world, rank=r, seed=7)))
+               for r in range(world)}
+    assert batches == {_steps(n, 64, world)}
+    if world == 1:
+        assert _steps(n, 64, 1) == len(DataLoader(range(n), batch_size=64))
+
+
+# -- the train command: `python -m anpr_ocr train`, on one process or under torchrun ------------------------
+
+def _train_command(tmp_path, data_root, font_path, texts_path, *args: str, nproc: int = 0):
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"] if nproc \
+        else [sys.executable]
+    command = [*launch, "-m", "anpr_ocr", "train", "--data", str(data_root), "--out", str(tmp_path / "run"),
+               "--font", str(font_path), "--texts", str(texts_path), "--device", "cpu", "--threads", "1", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    return tmp_path / "run", done.stdout
+
+
+def _assert_predict_reads(best: Path, crop: Path) -> None:
+    """predict(crop, weights=best) reads what the checkpoint's model reads (an untrained one reads anything)."""
+    model = load_model(best)
+    with torch.no_grad():
+        probs = torch.softmax(model(torch.from_numpy(preprocess(read_image(crop)))[None]), dim=-1).numpy()
+    assert predict(crop, weights=best, decoder="greedy").text == greedy_decode(probs)[0].text
+
+
+@pytest.mark.parametrize("nproc, pretrain, steps", [
+    (0, [], 1),  # 16 real crops + 16 rendered plates: one batch
+    (2, [], 1),  # the same 32 split over 2 ranks: one batch of 16 on each
+    (2, ["--pretrain-epochs", "1", "--synth-per-epoch", "128"], 3),  # 128 plates: 2 x 64, two batches of 32 on each
+], ids=["one process", "torchrun 2", "torchrun 2 pretrain"])
+def test_train_command_writes_a_run_predict_reads(tmp_path, data_root, font_path, texts_path, nproc, pretrain, steps):
+    n_pretrain = 1 if pretrain else 0
+    run, stdout = _train_command(tmp_path, data_root, font_path, texts_path, "--limit", "16", "--pretrain-epochs", "0",
+                                 "--finetune-epochs", "1", *pretrain, nproc=nproc)
+    assert sorted(p.name for p in run.iterdir()) == \
+        sorted(["best.pth", "config.json", "history.json", "last.pth"] + ["best_pretrain.pth"] * n_pretrain)
+    history = json.loads((run / "history.json").read_text())
+    assert [h["stage"] for h in history] == ["pretrain"] * n_pretrain + ["finetune"]
+    assert [h["epoch"] for h in history] == list(range(n_pretrain + 1))
+    config = json.loads((run / "config.json").read_text())
+    assert (config["pretrain_epochs"], config["finetune_epochs"], config["seed"]) == (n_pretrain, 1, TrainConfig().seed)
+    assert (config["synth"]["font_path"], config["synth"]["texts_path"]) == (str(font_path), str(texts_path))
+    last = torch.load(run / "last.pth", weights_only=True)
+    assert last["history"] == history
+    # the global batch stays 64: the optimiser steps taken, and the schedule's length, do not depend on nproc
+    assert {s["step"].item() for s in last["optimizer"]["state"].values()} == {steps}
+    assert last["scheduler"]["total_steps"] == steps
+    best = read_checkpoint(run / "best.pth")
+    assert best["epoch"] == max(history, key=lambda h: (h["val_exact_match"], -h["val_cer"]))["epoch"]
+    assert set(best["state_dict"]) == set(last["model"]) == set(CRNN(CRNNConfig()).state_dict())  # no "module."
+    _assert_predict_reads(run / "best.pth", sorted((data_root / "val" / "img").iterdir())[0])
+    # only rank 0 prints: one load report per split, one summary
+    assert stdout.count(f"{data_root / 'train'}: loaded") == 1 and stdout.count(f"{data_root / 'val'}: loaded") == 1
+    assert stdout.count("trained on 16 crops, selected on 16") == 1
+
+
+RANK_SCRIPT = """
+import json, os, sys
+import torch
+from anpr_ocr import train
+from anpr_ocr.data import load_samples
+from anpr_ocr.model import CRNNConfig
+from anpr_ocr.synth import SynthConfig
+
+data, font, texts, out = sys.argv[1:]
+rank, real_epoch = int(os.environ["RANK"]), train._train_epoch
+
+def recorded_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
+    loss = real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
+    weights = {k: v.detach() for k, v in model.module.named_parameters()}
+    torch.save({"loss": loss, "weights": weights}, f"{out}/../rank{rank}_epoch{epoch}.pt")
+    return loss
+
+train._train_epoch = recorded_epoch
+val, _ = load_samples(f"{data}/val")
+config = train.TrainConfig(out_dir=out, synth=SynthConfig(font, texts), pretrain_epochs=1, synth_per_epoch=64,
+                           finetune_epochs=1, model=CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16),
+                           num_workers=0, threads=1, device="cpu")
+train.fit(config, val[:32], val[32:48])
+"""
+
+
+def test_torchrun_ranks_train_their_own_shares_in_step(tmp_path, data_root, font_path, texts_path):
+    """Each rank sees other plates (its losses differ) yet DDP keeps the weights equal on every rank.
+
+    (BatchNorm's running statistics are each rank's own, as with plain DDP; checkpoints hold rank 0's.)"""
+    script = tmp_path / "ranks.py"
+    script.write_text(RANK_SCRIPT)
+    (tmp_path / "run").mkdir()
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           str(script), str(data_root), str(font_path), str(texts_path), str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    for epoch in (0, 1):
+        a, b = (torch.load(tmp_path / f"rank{r}_epoch{epoch}.pt", weights_only=True) for r in (0, 1))
+        assert a["loss"] != b["loss"]
+        assert a["weights"].keys() == b["weights"].keys()
+        assert all(torch.equal(a["weights"][k], b["weights"][k]) for k in a["weights"])
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    losses = [[torch.load(tmp_path / f"rank{r}_epoch{e}.pt", weights_only=True)["loss"] for r in (0, 1)]
+              for e in (0, 1)]
+    assert [h["train_loss"] for h in history] == pytest.approx([(a + b) / 2 for a, b in losses])
+
+
+def test_train_command_limit_and_defaults(tmp_path, data_root, monkeypatch):
+    seen = {}
+
+    def fake_fit(config, train, val):
+        seen.update(config=config, train=train, val=val)
+        return FitResult(Path(config.out_dir) / "best.pth", [], {"val_exact_match": 1.0, "val_cer": 0.0, "epoch": 0,
+                                                                  "stage": "finetune"}, 1.0, 1)
+
+    monkeypatch.setattr(train_module, "fit", fake_fit)
+    assert main(["train", "--data", str(data_root), "--out", str(tmp_path / "run"), "--limit", "5", "--seed", "3",
+                 "--finetune-epochs", "2"]) == 0
+    for split in ("train", "val"):  # the first 5 crops of each split, in the loader's (sorted) order
+        first = sorted(p.name for p in (data_root / split / "img").iterdir())[:5]
+        assert [Path(s.source).name for s in seen[split]] == first
+    config, recipe = seen["config"], TrainConfig()
+    assert (config.seed, config.finetune_epochs, config.out_dir) == (3, 2, str(tmp_path / "run"))
+    assert (config.pretrain_epochs, config.synth_per_epoch, config.threads) == \
+        (recipe.pretrain_epochs, recipe.synth_per_epoch, recipe.threads)
+
+
+def test_train_command_bad_arguments_give_one_line(tmp_path, data_root, capsys):
+    empty = tmp_path / "empty"
+    (empty / "train").mkdir(parents=True)
+    (empty / "val").mkdir()
+    only_train = tmp_path / "only_train"
+    (only_train / "train").mkdir(parents=True)
+    out = ["--out", str(tmp_path / "run")]
+    for argv, named in ((["--data", str(tmp_path / "nowhere")], "nowhere"),
+                        (["--data", str(only_train)], "val"),
+                        (["--data", str(empty)], str(empty / "train")),
+                        (["--data", str(data_root), "--limit", "0"], "--limit"),
+                        (["--data", str(data_root), "--pretrain-epochs", "-1"], "--pretrain-epochs"),
+                        (["--data", str(data_root), "--pretrain-epochs", "0", "--finetune-epochs", "0"], "nothing"),
+                        (["--data", str(data_root), "--font", str(tmp_path / "no.ttf")], "no.ttf")):
+        assert main(["train", *argv, *out]) == 1, argv
+        err = capsys.readouterr().err  # the loading bars aside, one line
+        errors = [line for line in err.splitlines() if line.startswith("anpr-ocr")]
+        assert len(errors) == 1 and errors[0].startswith("anpr-ocr: error:") and named in errors[0], (argv, err)
+        assert "Traceback" not in err
+    assert not (tmp_path / "run").exists()
+    for argv in (["train", "--out", str(tmp_path)], ["train", "--data", str(data_root)],
+                 ["train", "--data", str(data_root), *out, "--limit", "many"]):
+        assert main(argv) == 2
+        assert "Traceback" not in capsys.readouterr().err
