@@ -117,7 +117,7 @@ class _Ranks:
     local_world: int = 1
 
     @classmethod
-    def from_env(cls) -> "_Ranks":
+    def from_env(cls) -> _Ranks:
         if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
             return cls()
         return cls(*(int(os.environ[k]) for k in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE")))

@@ -9,8 +9,7 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from anpr_ocr import predict
-from anpr_ocr import train as train_module
+from anpr_ocr import predict, train as train_module
 from anpr_ocr.__main__ import main
 from anpr_ocr.augment import TiltedBox
 from anpr_ocr.checkpoint import load_model, read_checkpoint
