@@ -31,9 +31,9 @@ from .decode import DECODERS, Decoded, decode, softmax
 from .evaluate import batch_tensor
 from .formats import plate_type
 from .preprocess import ImageError, read_image, to_grey
+from .shipped import FP32_WEIGHTS
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"
+DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.shipped)
 # "format" by the val measurement (dev checkpoint): on the real val crops all three decoders read
 # the same (99.0% exact); on val degraded with the training augmentation (404 crops) format-aware
 # decoding reads 78.2% exactly against 77.2% for greedy and beam, CER 0.077 against 0.082. It costs
