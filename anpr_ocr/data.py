@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from .alphabet import LabelError, normalise_label
 from .preprocess import ImageError, read_image
@@ -69,7 +68,7 @@ def load_samples(path: str | Path, progress: bool = False) -> tuple[list[Sample]
     else:
         raise FileNotFoundError(f"no dataset at {path}: expected a split folder, an image folder or a CSV")
     samples = []
-    for image_path, label in tqdm(pairs, desc=f"loading {path.name}", disable=not progress, leave=False):
+    for image_path, label in _progress(pairs, f"loading {path.name}") if progress else pairs:
         try:
             text = normalise_label(label)
             samples.append(Sample(read_image(image_path), text, str(image_path)))
@@ -79,6 +78,12 @@ def load_samples(path: str | Path, progress: bool = False) -> tuple[list[Sample]
             report.skip(str(image_path), "unreadable image")
     report.loaded = len(samples)
     return samples, report
+
+
+def _progress(items: list, desc: str):
+    from tqdm import tqdm  # the train extra: reading plates never asks for a bar
+
+    return tqdm(items, desc=desc, leave=False)
 
 
 def load_splits(root: str | Path, splits: tuple[str, ...] = SPLITS,

@@ -1,4 +1,8 @@
-"""Metrics as pure functions over lists of (truth, prediction) strings."""
+"""Metrics as pure functions over lists of (truth, prediction) strings.
+
+Scoring (exact match, CER) needs nothing beyond the standard library, so `anpr-ocr eval` runs on the
+reading dependencies alone; the confusion matrix aligns strings with rapidfuzz (the `train` extra).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ import math
 from collections import Counter, defaultdict
 
 import numpy as np
-from rapidfuzz.distance import Levenshtein
 
 from .formats import format_key
 
@@ -22,7 +25,17 @@ def exact_match(truths: list[str], preds: list[str]) -> float:
 def cer(truths: list[str], preds: list[str]) -> float:
     """Character error rate: total edit distance over total truth length."""
     _check(truths, preds)
-    return sum(Levenshtein.distance(t, p) for t, p in zip(truths, preds)) / sum(len(t) for t in truths)
+    return sum(edit_distance(t, p) for t, p in zip(truths, preds)) / sum(len(t) for t in truths)
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: the fewest insertions, deletions and substitutions turning a into b."""
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        diagonal, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, diagonal + (ca != cb))
+    return row[-1]
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
@@ -47,6 +60,8 @@ def confusion_counts(truths: list[str], preds: list[str]) -> Counter:
     Matches and substitutions pair the two characters; a deletion pairs the truth char with GAP,
     an insertion pairs GAP with the predicted char.
     """
+    from rapidfuzz.distance import Levenshtein  # the train extra: only the notebook's confusion matrix aligns
+
     _check(truths, preds)
     counts: Counter = Counter()
     for t, p in zip(truths, preds):

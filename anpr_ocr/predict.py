@@ -32,9 +32,9 @@ from .decode import DECODERS, Decoded, decode, softmax
 from .evaluate import batch_tensor
 from .formats import plate_type
 from .preprocess import ImageError, read_image, to_grey
+from .shipped import FP32_WEIGHTS
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
-DEFAULT_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"
+DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.shipped)
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
 BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install anpr_ocr[onnx])

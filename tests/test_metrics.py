@@ -2,6 +2,7 @@ from collections import Counter
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from anpr_ocr.alphabet import ALPHABET
 from anpr_ocr.metrics import (
@@ -10,6 +11,7 @@ from anpr_ocr.metrics import (
     cer,
     confusion_counts,
     confusion_matrix,
+    edit_distance,
     exact_match,
     grouped,
     wilson_interval,
@@ -124,3 +126,15 @@ def test_wilson_interval_matches_scipy(k, n, low, high):
 def test_wilson_interval_rejects_impossible_counts(k, n):
     with pytest.raises(ValueError, match="successes"):
         wilson_interval(k, n)
+
+
+@given(st.text(alphabet="ABC12", max_size=9), st.text(alphabet="ABC12", max_size=9))
+def test_edit_distance_agrees_with_rapidfuzz(a, b):
+    rapidfuzz = pytest.importorskip("rapidfuzz")
+    assert edit_distance(a, b) == rapidfuzz.distance.Levenshtein.distance(a, b)
+
+
+def test_edit_distance_hand_computed():
+    assert edit_distance("", "A12") == 3
+    assert edit_distance("KITTEN", "SITTING") == 3
+    assert edit_distance("A123BC77", "A123BC777") == 1

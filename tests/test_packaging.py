@@ -1,0 +1,148 @@
+"""The wheel ships the committed models and reads plates wherever it is installed; reading plates
+needs only the core dependencies (not the `train` extra)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHIPPED = ("crnn_ocr_model_best.pth", "crnn_ocr_model_best.json", "crnn_ocr_model_int8_fx.pth",
+           "crnn_ocr_model_int8_fx.json")
+TRAIN_EXTRA = ("albumentations", "matplotlib", "tqdm", "pandas", "rapidfuzz")
+
+pytestmark = pytest.mark.skipif(not all((REPO / "weights" / n).is_file() for n in SHIPPED),
+                                reason="the committed weights are not in this checkout")
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _python(code: str, cwd: Path, pythonpath: Path | str, *args: str) -> subprocess.CompletedProcess:
+    """Run the venv's interpreter with only `pythonpath` added (the venv's site-packages give the deps)."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(pythonpath), "OMP_NUM_THREADS": "1"}
+    return subprocess.run([sys.executable, *(("-c", code) if code else ()), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel, built from a copy of the sources (so no build/ is left in the checkout)."""
+    try:  # the venv's setuptools if it has one; else pip fetches it for an isolated build
+        import setuptools  # noqa: F401
+        isolation = ["--no-build-isolation"]
+    except ImportError:
+        isolation = []
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    for name in ("anpr_ocr", "weights"):
+        shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", *isolation, "-q",
+                    "-w", str(tmp / "dist")], check=True, capture_output=True, timeout=300)
+    (path,) = (tmp / "dist").glob("anpr_ocr-*.whl")
+    return path
+
+
+@pytest.fixture(scope="module")
+def site(wheel, tmp_path_factory) -> Path:
+    """The wheel installed (not editable) into a folder of its own."""
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True, timeout=300)
+    return target
+
+
+def test_wheel_ships_the_committed_weights_and_their_cards(wheel):
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        for name in SHIPPED:
+            assert f"anpr_ocr/weights/{name}" in names, name
+            assert _sha256(zf.read(f"anpr_ocr/weights/{name}")) == _sha256((REPO / "weights" / name).read_bytes())
+    assert "anpr_ocr/shipped.py" in names and "anpr_ocr/predict.py" in names
+    assert not any(n.startswith("weights/") for n in names)  # inside the package, not a top-level folder
+
+
+def _crops(data_root: Path, n: int) -> list[tuple[Path, str]]:
+    anns = sorted((data_root / "test" / "ann").glob("*.json"))[:n]
+    out = []
+    for ann in anns:
+        (image,) = (data_root / "test" / "img").glob(ann.stem + ".*")
+        out.append((image, json.loads(ann.read_text())["description"]))
+    return out
+
+
+READ = """
+import json, sys
+import anpr_ocr
+readings = anpr_ocr.predict(sys.argv[1:])
+print(json.dumps({"module": anpr_ocr.__file__, "fp32": str(anpr_ocr.FP32_WEIGHTS), "int8": str(anpr_ocr.INT8_WEIGHTS),
+                  "texts": [r.text for r in readings], "confidences": [r.confidence for r in readings]}))
+"""
+
+
+def test_installed_wheel_reads_crops_from_another_directory(site, data_root, tmp_path):
+    crops = _crops(data_root, 8)
+    files = [str(p) for p, _ in crops]
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    run = _python(READ, elsewhere, site, *files)
+    assert run.returncode == 0, run.stderr
+    got = json.loads(run.stdout)
+    assert Path(got["module"]).is_relative_to(site)
+    assert Path(got["fp32"]) == site / "anpr_ocr" / "weights" / "crnn_ocr_model_best.pth"
+    assert Path(got["int8"]).is_file()
+    labels = [label for _, label in crops]
+    assert sum(t == label for t, label in zip(got["texts"], labels)) >= 6, (got["texts"], labels)
+    # the same model as the checkout's weights/: the same readings, to the last digit
+    here = _python(READ, REPO, REPO, *files)
+    assert here.returncode == 0, here.stderr
+    ours = json.loads(here.stdout)
+    assert Path(ours["fp32"]) == REPO / "weights" / "crnn_ocr_model_best.pth"
+    assert (got["texts"], got["confidences"]) == (ours["texts"], ours["confidences"])
+
+    cli = _python("", elsewhere, site, "-m", "anpr_ocr", "predict", files[0])
+    assert cli.returncode == 0, cli.stderr
+    path, text = cli.stdout.strip().split("\t")[:2]
+    assert (path, text) == (files[0], got["texts"][0])
+
+
+BLOCK = f"""
+import sys
+
+class NotInstalled:  # as if only the core dependencies were installed
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in {TRAIN_EXTRA!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked)", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+import numpy as np
+import anpr_ocr
+from anpr_ocr.__main__ import main
+
+reading = anpr_ocr.predict(np.full((40, 160), 128, np.uint8))
+assert isinstance(reading, anpr_ocr.PlateReading), reading
+if len(sys.argv) > 1:
+    assert main(["predict", sys.argv[1]]) == 0
+    assert main(["eval", "--json", sys.argv[2]]) == 0
+print("loaded:", sorted(m for m in {TRAIN_EXTRA!r} if m in sys.modules))
+"""
+
+
+def test_reading_plates_needs_no_train_extra(data_root, tmp_path):
+    (crop, _), = _crops(data_root, 1)
+    run = _python(BLOCK, tmp_path, REPO, str(crop), str(data_root / "val"))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip().splitlines()[-1] == "loaded: []"
+    scores = json.loads(run.stdout[run.stdout.index("{"):run.stdout.rindex("}") + 1])
+    assert scores["n"] > 0 and 0.0 <= scores["cer"] <= 1.0
