@@ -39,8 +39,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import calibrate, metrics
-from . import train as training
+from . import calibrate, metrics, train as training
 from .data import Sample
 from .evaluate import frame_logits
 from .formats import format_key

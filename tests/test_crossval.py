@@ -10,10 +10,19 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr import crossval
-from anpr_ocr import train as train_module
-from anpr_ocr.crossval import (CVConfig, assign_folds, coverage_at, epochs_from_folds, flag_curve, mean_curve,
-                               paired_difference, region_stratum, run_cv, summarize)
+from anpr_ocr import crossval, train as train_module
+from anpr_ocr.crossval import (
+    CVConfig,
+    assign_folds,
+    coverage_at,
+    epochs_from_folds,
+    flag_curve,
+    mean_curve,
+    paired_difference,
+    region_stratum,
+    run_cv,
+    summarize,
+)
 from anpr_ocr.data import Sample, load_samples
 from anpr_ocr.model import CRNNConfig
 from anpr_ocr.proxies import count_keys

@@ -7,7 +7,10 @@ from anpr_ocr.checkpoint import load_model
 from anpr_ocr.proxies import PANELS, count_keys, proxy_scores
 
 REPO = Path(__file__).resolve().parents[1]
-JUDGED = REPO / "figures" / "rejected" / "committed_judge.json"
+# scripts/judge.py's output for the committed weights, written before the proxies moved into the package
+# (experiments/ holds it since the research record moved there; figures/rejected/ before)
+JUDGED = next(p / "committed_judge.json" for p in (REPO / "experiments", REPO / "figures" / "rejected")
+              if (p / "committed_judge.json").is_file())
 
 
 def test_count_keys_follow_the_panels():
@@ -16,7 +19,6 @@ def test_count_keys_follow_the_panels():
 
 
 def test_proxy_scores_of_the_committed_model_are_the_judged_ones(val_samples):
-    """scripts/judge.py wrote committed_judge.json for the committed weights before the proxies moved here."""
     judged = json.loads(JUDGED.read_text())
     model = load_model(REPO / judged["checkpoint"])
     scores = proxy_scores(model, val_samples)
