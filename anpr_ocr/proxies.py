@@ -1,9 +1,9 @@
 """The proxies a recipe is judged by besides clean exact match: the same crops tilted, trimmed and degraded.
 
-Clean val is nearly saturated, so the rules in figures/rejected/README.md also read it
+Clean val is nearly saturated, so the rules a recipe change has been judged by also read it
 
-- cut as the box around the crop tilted by 9, 12 and 15 degrees (`robustness.tilt`: a box detector
-  on another camera), keys "tilt9", "tilt12", "tilt15";
+- cut as the box around the crop tilted by 9, 12 and 15 degrees (`tilt`: a box detector on another
+  camera), keys "tilt9", "tilt12", "tilt15";
 - with 9, 11 or 13% of its width cut away on the left and 8 or 10% on the right
   (`robustness.trim_left`, `trim_right`: a box cut too tight), keys "left9" ... "right10";
 
