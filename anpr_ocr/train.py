@@ -21,6 +21,11 @@ rank's part of it and keeps its own running statistics, as under plain DDP: rank
 Rank 0 alone validates, broadcasts the scores (so every rank agrees on the best epoch), writes
 checkpoints, history and config, and shows progress bars. A single process never touches
 torch.distributed.
+
+Cross-validation (`anpr_ocr.crossval`) splits a run in two: `stop_epoch` ends it after the
+pretraining epochs, and `start_from` starts another run from that end state (weights, optimiser,
+schedule position, random state) with its own train and val sets; on the same train set the two
+halves train bit for bit what one uninterrupted run does.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -132,8 +138,19 @@ def is_main_process() -> bool:
     return _Ranks.from_env().main
 
 
-def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResult:
-    """Train by `config` on `train` (real crops, may be empty) and select on `val`; data-parallel under torchrun."""
+def fit(config: TrainConfig, train: list[Sample], val: list[Sample], *, start_from: str | Path | None = None,
+        stop_epoch: int | None = None) -> FitResult:
+    """Train by `config` on `train` (real crops, may be empty) and select on `val`; data-parallel under torchrun.
+
+    stop_epoch: end after this many epochs of the plan (e.g. `config.pretrain_epochs`); last.pth
+    then holds the state to go on from. start_from: a last.pth to go on from (unless out_dir holds
+    a run to resume), with this call's `train` and `val`; its history and best are not carried
+    over. The one-cycle schedule is built for this call's plan: when `train` differs in size from
+    the run that wrote `start_from`, so does the total step count, and the schedule is rebuilt for
+    the new total and fast-forwarded to the saved step, which approximates (it does not equal) a run
+    that had this train set from the start: the learning rate of the steps already taken followed
+    the old total's curve.
+    """
     if not val:
         raise ValueError("fit needs a non-empty validation set for model selection")
     if config.finetune_epochs and not train:
@@ -177,14 +194,16 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample]) -> FitResul
         history, best, start_epoch, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
         if "rng" in state:  # dropout's draws go on where they stopped: a resumed run equals an uninterrupted one
             _set_rng_state(state["rng"], device)
+    elif start_from is not None:
+        start_epoch = _start_from(Path(start_from), model, optimizer, scheduler, device)
     # under torchrun: DDP averages the gradients over the ranks; `model` stays the plain CRNN that is saved
     trainee = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
         if ranks.world > 1 else model
 
     val_loader = DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
     started = time.perf_counter() - elapsed
-    bar = tqdm(range(start_epoch, len(epochs)), desc="epochs", initial=start_epoch, total=len(epochs),
-               disable=not ranks.main)
+    end = len(epochs) if stop_epoch is None else min(stop_epoch, len(epochs))
+    bar = tqdm(range(start_epoch, end), desc="epochs", initial=start_epoch, total=end, disable=not ranks.main)
     for epoch in bar:
         stage, dataset = epochs[epoch]
         for part in getattr(dataset, "datasets", [dataset]):
@@ -263,6 +282,27 @@ def _same_run(saved: Path, config: TrainConfig) -> bool:
     before.pop("resume", None)
     now.pop("resume", None)
     return before == json.loads(json.dumps(now))
+
+
+def _start_from(path: Path, model, optimizer, scheduler, device) -> int:
+    """Load a last.pth's weights, optimiser, schedule position and random state; return the next epoch."""
+    state = torch.load(path, map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    if state["scheduler"]["total_steps"] == scheduler.total_steps:
+        scheduler.load_state_dict(state["scheduler"])
+    else:
+        fast_forward(scheduler, state["scheduler"]["last_epoch"])
+    _set_rng_state(state["rng"], device)
+    return state["epoch"] + 1
+
+
+def fast_forward(scheduler: torch.optim.lr_scheduler.LRScheduler, step: int) -> None:
+    """Put a freshly built scheduler at `step`: the learning rate (and momentum) it sets there."""
+    scheduler.last_epoch = step - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "step() before optimizer.step()": on purpose here
+        scheduler.step()
 
 
 def _rng_state(device: torch.device) -> dict:

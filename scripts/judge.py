@@ -4,12 +4,9 @@
 
 Prints one JSON line, and writes it to FILE.json when asked:
 - "val": exact match and CER on the real val crops;
-- "tilt9", "tilt12", "tilt15": val crops read exactly when cut as the box around the crop tilted by
-  that many degrees (`augment.tilt`), as counts;
-- "left9", "left11", "left13", "right8", "right10": val crops read exactly when that share (%) of
-  their width is cut away on the left or the right (`robustness.trim_left`, `trim_right`), as counts;
-- "degraded": exact match and CER on four copies of val degraded by the training augmentation
-  (`augment.train_augmentation(seed=123)`, no tilted boxes), 404 crops for the 101 of VKCV;
+- the proxies of `anpr_ocr.proxies` on val: "tilt9", "tilt12", "tilt15", "left9", "left11", "left13",
+  "right8", "right10" (counts of crops read exactly when tilted or trimmed), "degraded" (exact match,
+  CER and count of four copies degraded by the training augmentation: 404 crops for the 101 of VKCV);
 - "int8_val": exact match and CER of the FX INT8 model on val: --int8 if given, else the
   checkpoint quantized here as the notebook does (calibrated on the first 256 train crops).
 """
@@ -21,16 +18,11 @@ from pathlib import Path
 
 import torch
 
-from anpr_ocr.augment import apply, tilt, train_augmentation
 from anpr_ocr.checkpoint import load_model
-from anpr_ocr.data import Sample, load_splits
+from anpr_ocr.data import load_splits
 from anpr_ocr.evaluate import evaluate
+from anpr_ocr.proxies import proxy_scores
 from anpr_ocr.quantize import load_quantized, quantize_fx
-from anpr_ocr.robustness import degrade_samples, trim_left, trim_right
-
-# key prefix: (degradation, strengths); each scores as "<prefix><strength>", the count of val crops read exactly
-PANELS = {"tilt": (tilt, (9, 12, 15)), "left": (trim_left, (9, 11, 13)), "right": (trim_right, (8, 10))}
-DEGRADED_COPIES, DEGRADED_SEED = 4, 123
 
 
 def main() -> None:
@@ -48,14 +40,7 @@ def main() -> None:
     scores = {"checkpoint": args.checkpoint}
     clean = evaluate(model, val)
     scores["val"] = [clean.exact_match, clean.cer]
-    for prefix, (degrade, strengths) in PANELS.items():
-        for strength in strengths:
-            degraded = evaluate(model, degrade_samples(val, degrade, strength))
-            scores[f"{prefix}{strength}"] = round(degraded.exact_match * len(val))
-    augmentation = train_augmentation(seed=DEGRADED_SEED)
-    degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(DEGRADED_COPIES) for s in val]
-    worse = evaluate(model, degraded)
-    scores["degraded"] = [worse.exact_match, worse.cer, len(degraded)]
+    scores.update(proxy_scores(model, val))
     int8 = load_quantized(args.int8) if args.int8 else quantize_fx(model, [s.image for s in splits["train"][:256]])
     quantized = evaluate(int8, val)
     scores["int8_val"] = [quantized.exact_match, quantized.cer]
