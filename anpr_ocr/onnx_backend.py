@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .evaluate import batch_tensor
+from .preprocess import batch_tensor
 from .model import CRNN
 
 INPUT_NAME = "image"

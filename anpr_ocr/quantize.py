@@ -84,7 +84,7 @@ import torch
 from torch import nn
 
 from .checkpoint import FORMAT_VERSION, CheckpointError, read_checkpoint, save_atomic
-from .evaluate import batch_tensor
+from .preprocess import batch_tensor
 from .model import CRNN, CRNNConfig
 
 KIND = "int8_fx"
