@@ -200,7 +200,7 @@ def _resized(grey: np.ndarray, height: int, width: int) -> np.ndarray:
 
 def preprocess(grey: np.ndarray, height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH) -> np.ndarray:
     """Grey uint8 plate crop -> float32 array (1, height, width) scaled to [-1, 1]."""
-    return _SCALE[_resized(grey, height, width)][None]
+    return _SCALE.take(_resized(grey, height, width))[None]
 
 
 def batch_tensor(greys: list[np.ndarray], height: int = INPUT_HEIGHT, width: int = INPUT_WIDTH) -> torch.Tensor:
@@ -211,4 +211,4 @@ def batch_tensor(greys: list[np.ndarray], height: int = INPUT_HEIGHT, width: int
     levels = np.empty((len(greys), 1, height, width), np.uint8)
     for i, grey in enumerate(greys):
         levels[i, 0] = _resized(grey, height, width)
-    return torch.from_numpy(_SCALE[levels])
+    return torch.from_numpy(_SCALE.take(levels))
