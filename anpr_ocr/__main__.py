@@ -123,7 +123,7 @@ def _walk(folder: Path) -> Iterator[Path]:
     with os.scandir(folder) as entries:
         ordered = sorted(entries, key=lambda e: e.name)
     for entry in ordered:
-        if entry.is_dir():
+        if entry.is_dir(follow_symlinks=False):  # as rglob: linked folders are not entered (no loops)
             yield from _walk(Path(entry.path))
         elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
             yield Path(entry.path)
