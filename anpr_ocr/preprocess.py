@@ -35,11 +35,6 @@ class ImageError(ValueError):
     """An input that cannot be read as a plate image; the message names the input."""
 
 
-def is_image_file(path: Path) -> bool:
-    """Whether a path names a file with one of IMAGE_SUFFIXES (any case)."""
-    return path.suffix.lower() in IMAGE_SUFFIXES and path.is_file()
-
-
 def read_image(path: str | Path) -> np.ndarray:
     """Read an image file (PNG, JPG, BMP, TIFF, WebP; 8 or 16 bit, grey, colour or RGBA) as grey uint8.
 
