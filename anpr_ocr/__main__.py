@@ -1,10 +1,15 @@
 """Command line: `python -m anpr_ocr {predict,eval,train,bench} ...` (installed as `anpr-ocr`).
 
-    anpr-ocr predict crop.png more_crops/ [--json] [--alphabet cyrillic] [--decoder format]
+    anpr-ocr predict crop.png more_crops/ [--json] [--workers 2] [--alphabet cyrillic] [--decoder format]
     anpr-ocr eval DATA/val [--weights W]
     anpr-ocr train --data DATA --out RUN [--pretrain-epochs N] [--finetune-epochs N] [--limit N] ...
     torchrun --nproc_per_node N -m anpr_ocr train ...   (data-parallel over N processes)
-    anpr-ocr bench ...            (arguments go to anpr_ocr.bench)
+    anpr-ocr bench [--fp32 W] [--int8 W] [--data DATA/test] [--out figures/benchmark.json]
+
+`predict` streams: folders are walked lazily, images are decoded (in worker processes with
+--workers) and read batch by batch, and each batch's lines are printed as soon as it is read, so
+memory stays constant however many files there are; a progress bar goes to stderr when it is a
+terminal. An unreadable image is skipped with a one-line message on stderr and exit code 1 at the end.
 
 Exit code 0 on success; on error a one-line message on stderr and a non-zero code (1 for a bad
 input or checkpoint, 2 for bad usage), never a traceback.
@@ -14,14 +19,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import sys
+from collections import deque
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 from .decode import DECODERS
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+from .preprocess import IMAGE_SUFFIXES, read_files
 
 
 class CliError(Exception):
@@ -43,16 +51,20 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--batch-size", type=int, default=64, help="images per model call (default: 64)")
 
     p = sub.add_parser("predict", help="read plate crops", description="Read plate crops: files, or folders "
-                       "(searched recursively for image files). One line per image, or JSON with --json.")
+                       "(searched recursively for image files, in sorted order). One line per image, or one JSON "
+                       "object per line with --json, printed batch by batch; unreadable images are skipped "
+                       "with a message on stderr (exit code 1).")
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
     common(p)
-    p.add_argument("--json", action="store_true", help="print a JSON list of readings")
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one JSON object per reading")
     p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
                    help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
     p.add_argument("--min-confidence", type=float, default=0.5,
                    help="readings below this confidence are flagged (default: 0.5)")
-    p.add_argument("--keep-going", action="store_true",
-                   help="skip unreadable images (reported on stderr, exit code 1) instead of stopping")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes that decode image files (default: 0, in this process)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--keep-going", action="store_true", help=argparse.SUPPRESS)  # skipping is the default now
 
     e = sub.add_parser("eval", help="score the model on a labelled split",
                        description="Read a labelled split (Nomeroff img/+ann/ folder, a folder of "
@@ -83,57 +95,141 @@ def _parser() -> argparse.ArgumentParser:
                    help="auto takes a GPU when there is one (default: auto)")
     t.add_argument("--resume", action="store_true", help="go on from OUT/last.pth if it holds this run")
 
-    sub.add_parser("bench", help="speed benchmark (arguments go to anpr_ocr.bench; see `bench --help`)",
-                   add_help=False)
+    _bench_parser(sub)
     return parser
 
 
-def expand_inputs(inputs: list[str]) -> list[Path]:
-    """Files as given; folders become their image files (recursively, sorted)."""
-    paths: list[Path] = []
-    for item in inputs:
-        path = Path(item)
+def _bench_parser(sub) -> None:
+    from .bench import THROUGHPUT_BATCH
+    from .predict import DEFAULT_WEIGHTS
+
+    root = os.environ.get("ANPR_DATA")
+    b = sub.add_parser("bench", help="CPU speed benchmark of the committed models",
+                       description="Benchmark FP32 eager PyTorch, FX INT8, ONNX Runtime FP32 and INT8 in one run: "
+                       f"the model call at batch 1 and {THROUGHPUT_BATCH}, `predict` end to end, and the "
+                       "`predict` command on a folder of crops (see anpr_ocr.bench).")
+    b.add_argument("--fp32", type=Path, default=DEFAULT_WEIGHTS, help="FP32 checkpoint")
+    b.add_argument("--int8", type=Path, default=DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth"),
+                   help="FX INT8 checkpoint (anpr_ocr.quantize.save_quantized)")
+    b.add_argument("--data", type=Path, default=Path(root) / "test" if root else Path("data/test"),
+                   help="labelled split to score and time on (default $ANPR_DATA/test or data/test)")
+    b.add_argument("--calib", type=Path, default=None,
+                   help="split to calibrate ONNX INT8 on (default: 'val' beside --data)")
+    b.add_argument("--out", type=Path, default=Path("figures/benchmark.json"), help="JSON output")
+    b.add_argument("--plot", type=Path, default=None, help="PNG output (default: --out with .png)")
+    b.add_argument("--onnx-dir", type=Path, default=None, help="keep the ONNX files here (default: temp)")
+    b.add_argument("--reps", type=int, default=10, help="round-robin repetitions (default 10)")
+    b.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
+    b.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+
+
+def iter_inputs(inputs: list[str]) -> Iterator[Path]:
+    """Files as given; folders walked lazily for image files (recursively, in sorted order).
+
+    Every input is checked to exist before the first path comes out; a folder without image
+    files is reported when the walk reaches it."""
+    paths = [Path(item) for item in inputs]
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"no such file or folder: {path}")
+    for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            found = 0
+            for image in _walk(path):
+                found += 1
+                yield image
             if not found:
                 raise CliError(f"no image files in folder {path}")
-            paths.extend(found)
-        elif path.exists():
-            paths.append(path)
         else:
-            raise CliError(f"no such file or folder: {path}")
-    return paths
+            yield path
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Image files under `folder`, depth first with each folder's entries sorted by name: the order
+    of `sorted(folder.rglob(...))`, without holding the whole listing."""
+    with os.scandir(folder) as entries:
+        ordered = sorted(entries, key=lambda e: e.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):  # as rglob: linked folders are not entered (no loops)
+            yield from _walk(Path(entry.path))
+        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
+            yield Path(entry.path)
+
+
+def _chunks(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of `size` items (the last may be shorter), drawn lazily."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
+        yield chunk
+
+
+def _read_batches(paths: Iterable[Path], batch_size: int, workers: int) -> Iterator[list[tuple[Path, Any]]]:
+    """Batches of decoded images in input order; with workers, at most 2 * workers batches are in
+    flight (decoded ahead of the model), so memory stays bounded however long the input is."""
+    batches = _chunks(paths, batch_size)
+    if workers == 0:
+        yield from map(read_files, batches)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver")  # workers forked from a clean process, not this threaded one
+    context.set_forkserver_preload(["anpr_ocr.preprocess"])
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:  # a dead worker raises, never hangs
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.submit(read_files, batch))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import _reader, predict
+    from tqdm import tqdm
 
-    paths = expand_inputs(args.inputs)
+    from .predict import _check_options, _reader, predict
+
+    _check_options(args.alphabet, args.decoder, "torch", args.min_confidence, args.batch_size)
+    if args.workers < 0:
+        raise CliError(f"--workers must be 0 or more, got {args.workers}")
     _reader(args.weights)  # a bad checkpoint fails here, before any image is read
     failed = 0
-    readings = []
-    if args.keep_going:
-        for path in paths:
-            try:
-                readings.append((path, predict(path, args.weights, args.alphabet, args.decoder,
-                                               args.min_confidence, args.batch_size)))
-            except (ValueError, TypeError, OSError) as exc:
-                failed += 1
-                print(f"anpr-ocr: skipped {path}: {_one_line(exc)}", file=sys.stderr)
-    else:
-        results = predict([str(p) for p in paths], args.weights, args.alphabet, args.decoder,
-                          args.min_confidence, args.batch_size)
-        readings = list(zip(paths, results))
-    if args.json:
-        rows = [{"path": str(path), "text": r.text, "confidence": r.confidence,
-                 "char_confidences": list(r.char_confidences), "plate_type": r.plate_type,
-                 "valid": r.valid, "flagged": r.flagged} for path, r in readings]
-        print(json.dumps(rows, ensure_ascii=False, indent=1))
-    else:
-        for path, r in readings:
-            flags = ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
-            print(f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.plate_type or '-'}{flags}")
+    bar = tqdm(unit=" plates", file=sys.stderr, disable=args.quiet or not _is_tty(sys.stderr))
+    try:
+        for batch in _read_batches(iter_inputs(args.inputs), args.batch_size, args.workers):
+            good = [(path, grey) for path, grey in batch if not isinstance(grey, str)]  # str: why it failed
+            readings = predict([grey for _, grey in good], args.weights, args.alphabet, args.decoder,
+                               args.min_confidence, args.batch_size) if good else []
+            lines = [_line(str(path), r, args.json) for (path, _), r in zip(good, readings)]
+            with tqdm.external_write_mode(file=sys.stdout):
+                for path, reason in batch:
+                    if isinstance(reason, str):
+                        failed += 1
+                        print(f"anpr-ocr: skipped {path}: {reason}", file=sys.stderr)
+                if lines:
+                    print("\n".join(lines), flush=True)
+            bar.update(len(batch))
+    finally:
+        bar.close()
     return 1 if failed else 0
+
+
+def _line(path: str, r, as_json: bool) -> str:
+    """One reading as a tab-separated line, or as one JSON object (JSON Lines)."""
+    if as_json:
+        return json.dumps({"path": path, "text": r.text, "confidence": r.confidence,
+                           "char_confidences": list(r.char_confidences), "plate_type": r.plate_type,
+                           "valid": r.valid, "flagged": r.flagged}, ensure_ascii=False)
+    flags = ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
+    return f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.plate_type or '-'}{flags}"
+
+
+def _is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -208,13 +304,41 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(argv: list[str]) -> int:
-    try:
-        from . import bench
-    except ImportError as exc:
-        raise CliError(f"the bench command is not available: {exc}") from exc
-    code = bench.main(argv)
-    return int(code or 0)
+def _bench(args: argparse.Namespace) -> int:
+    """Run the benchmark, write its JSON and PNG, print its tables."""
+    from . import bench, report
+    from .data import load_samples
+
+    for name in ("fp32", "int8"):
+        if not getattr(args, name).is_file():
+            raise CliError(f"--{name}: no checkpoint at {getattr(args, name)}")
+    if not args.data.exists():
+        raise CliError(f"--data: no dataset at {args.data}")
+    calib_path = args.calib or args.data.parent / "val"
+    if args.calib is not None and not calib_path.exists():
+        raise CliError(f"--calib: no dataset at {calib_path}")
+    if args.reps < 1 or any(t < 1 for t in args.threads):
+        raise CliError("--reps and --threads must be at least 1")
+    samples, loaded = load_samples(args.data)
+    if not samples:
+        raise CliError(f"--data: no usable samples in {args.data} ({loaded})")
+    calibration = None
+    if calib_path.exists() and calib_path.resolve() != args.data.resolve():
+        calibration = [s.image for s in load_samples(calib_path)[0]] or None
+    if calibration is None:
+        print(f"no calibration split at {calib_path}: ONNX Runtime INT8 is skipped", file=sys.stderr)
+    plot = args.plot or args.out.with_suffix(".png")
+    result = bench.run_benchmark(args.fp32, args.int8, samples, out_json=args.out, threads=args.threads,
+                                 reps=args.reps, calibration=calibration, onnx_dir=args.onnx_dir,
+                                 memory=not args.no_memory, plot=plot)
+    for n in result["meta"]["threads"]:
+        print(report.format_table(result, n))
+        print()
+    print(report.format_predict_table(result))
+    print()
+    print(report.format_cli_table(result))
+    print(f"wrote {args.out} and {plot}")
+    return 0
 
 
 @contextlib.contextmanager
@@ -255,9 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] == "bench":
-            return _bench(argv[1:])
         args = _parser().parse_args(argv)
+        if args.command == "bench":
+            return _bench(args)
         with _quiet_native_stderr():
             if args.command == "predict":
                 return _predict(args)

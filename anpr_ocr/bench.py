@@ -3,6 +3,9 @@
     python -m anpr_ocr bench --fp32 weights/crnn_ocr_model_best.pth \
         --int8 weights/crnn_ocr_model_int8_fx.pth --data data/test
 
+This module measures and writes the JSON; `report` turns it into tables, `plots.plot_benchmark`
+into a figure, and `__main__` holds the command's arguments.
+
 How it measures (all in this one process, CPU only):
 - Inputs are preprocessed once up front; timings cover the model call only (no decoding).
 - Latency: batch 1, one plate per call, median and 90th percentile over all calls, in ms.
@@ -17,6 +20,11 @@ How it measures (all in this one process, CPU only):
   the greedy decoder and the default one, for every backend `predict` can run, beside each
   backend's bare model call on the preprocessed crops: the difference of the two batch-1 medians
   is what `predict` adds outside the model.
+- The `predict` command: `anpr-ocr predict FOLDER --json` run in this process (stdout captured) on
+  a folder of `cli_plates` crop files (the samples' own files, linked again and again), for the
+  FP32 and FX INT8 checkpoints, both decoders, with 0 and 2 decoding worker processes: wall time
+  from the call to the last line, in plates/s. A small untimed run of each setting goes first, so
+  the one-time start of the worker pool's server is not counted.
 - Accuracy: exact match and CER of greedy CTC decoding on the given samples.
 - Size: bytes of the model file (.pth or .onnx), and its SHA-256, which says exactly what was timed.
 - Peak memory: for each backend a fresh Python subprocess imports torch, numpy and onnxruntime,
@@ -27,7 +35,8 @@ How it measures (all in this one process, CPU only):
 
 from __future__ import annotations
 
-import argparse
+import contextlib
+import io
 import json
 import os
 import platform
@@ -46,8 +55,7 @@ import torch
 from . import metrics
 from .alphabet import ALPHABET
 from .decode import greedy_decode, softmax
-from .evaluate import batch_tensor
-from .report import markdown_table
+from .preprocess import IMAGE_SUFFIXES, batch_tensor
 
 BACKENDS = {  # key: label
     "fp32_eager": "FP32 eager (PyTorch)",
@@ -57,9 +65,6 @@ BACKENDS = {  # key: label
 }
 BASELINE = "fp32_eager"
 THROUGHPUT_BATCH = 64
-TABLE_HEADER = ("model", "exact match", "CER", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
-PREDICT_HEADER = ("predict(...) with", "decoder", "batch-1 ms", "of which outside the model", "batch-64 plates/s",
-                  "speed-up b1 / b64")
 PREDICT_ARGS = {  # backend key -> (which checkpoint, predict's backend argument)
     "fp32_eager": ("fp32_eager", "torch"),
     "int8_fx": ("int8_fx", "torch"),
@@ -246,17 +251,72 @@ def _inference(model: Callable, x: torch.Tensor) -> torch.Tensor:
         return model(x)
 
 
+def _crop_folder(samples: Sequence, folder: Path, plates: int) -> Path:
+    """`plates` image files in `folder`: the samples' own files linked in turn (PNG copies of their grey
+    images where a sample has no file), so the command decodes what a user's folder holds."""
+    import cv2
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(plates):
+        sample = samples[i % len(samples)]
+        source = Path(sample.source)
+        if source.suffix.lower() in IMAGE_SUFFIXES and source.is_file():
+            os.symlink(source.resolve(), folder / f"{i:06d}{source.suffix.lower()}")
+        else:
+            cv2.imwrite(str(folder / f"{i:06d}.png"), sample.image)
+    return folder
+
+
+def _run_cli(argv: list[str]) -> tuple[float, int]:
+    """Seconds for one in-process `anpr-ocr` call, and the lines it printed (stdout captured)."""
+    from .__main__ import main
+
+    out = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(out):
+        code = main(argv)
+    seconds = time.perf_counter() - start
+    if code != 0:
+        raise RuntimeError(f"anpr-ocr {' '.join(argv)} exited with {code}")
+    return seconds, len(out.getvalue().splitlines())
+
+
+def _cli_timings(files: dict[str, Path], samples: Sequence, folder: Path, plates: int,
+                 workers: Sequence[int] = (0, 2)) -> dict:
+    """plates/s of `anpr-ocr predict FOLDER --json` on `plates` crop files, per checkpoint, decoder and
+    number of decoding workers."""
+    from .predict import DEFAULT_DECODER
+
+    crops = _crop_folder(samples, folder / "crops", plates)
+    warm = _crop_folder(samples, folder / "warm", min(plates, 8))
+    rows = []
+    for kind in ("fp32_eager", "int8_fx"):
+        for decoder in dict.fromkeys(("greedy", DEFAULT_DECODER)):
+            for n in workers:
+                argv = ["predict", "--json", "--quiet", "--weights", str(files[kind]), "--decoder", decoder,
+                        "--workers", str(n)]
+                _run_cli([*argv, str(warm)])
+                seconds, lines = _run_cli([*argv, str(crops)])
+                if lines != plates:
+                    raise RuntimeError(f"anpr-ocr predict printed {lines} lines for {plates} crops")
+                rows.append({"backend": kind, "decoder": decoder, "workers": n, "seconds": seconds,
+                             "plates_per_s": plates / seconds})
+    return {"plates": plates, "threads": torch.get_num_threads(), "rows": rows}
+
+
 def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequence,
                   out_json: str | Path | None = "figures/benchmark.json", threads: Sequence[int] = (1, 2),
                   reps: int = 10, singles_per_rep: int = 20, batches_per_rep: int = 2, warmup: int = 3,
                   calibration: list[np.ndarray] | None = None, onnx_dir: str | Path | None = None,
-                  memory: bool = True, plot: str | Path | None = "figures/benchmark.png") -> dict:
+                  memory: bool = True, plot: str | Path | None = "figures/benchmark.png",
+                  cli_plates: int = 1024, cli_workers: Sequence[int] = (0, 2)) -> dict:
     """Measure the four backends on `samples` (labelled crops) and write the result as JSON.
 
     The ONNX models are exported from `fp32_path` into `onnx_dir` (a temporary folder if None);
     the ONNX INT8 model is calibrated on `calibration` (grey crops from train or val, never the
-    samples being scored); without it the ONNX INT8 backend is left out.
-    Returns the result dict (see `table_rows` for a compact view).
+    samples being scored); without it the ONNX INT8 backend is left out. The `predict` command is
+    timed on `cli_plates` crop files with each of `cli_workers` (0 skips it).
+    Returns the result dict (`report.table_rows` and friends give compact views).
     """
     from .checkpoint import file_sha256, load_model
 
@@ -315,6 +375,8 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         torch.set_num_threads(max(threads))
         result["predict"] = _predict_timings(files, [s.image for s in samples], singles, x_batch, max(threads),
                                              reps, singles_per_rep, batches_per_rep, warmup)
+        if cli_plates > 0:
+            result["cli"] = _cli_timings(files, samples, Path(tmp) / "cli", cli_plates, cli_workers)
         torch.set_num_threads(old_threads)
         timing_seconds = time.time() - started
 
@@ -343,6 +405,8 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         out_json.parent.mkdir(parents=True, exist_ok=True)
         out_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if plot is not None:
+        from .plots import plot_benchmark
+
         plot_benchmark(result, plot)
     return result
 
@@ -363,150 +427,3 @@ def _cpu_name() -> str:
         pass
     return platform.processor()
 
-
-def table_rows(result: dict, threads: int | None = None) -> list[tuple]:
-    """Rows of (model, exact match, CER, batch-1 ms, batch-64 plates/s, speed-up b1 / b64) at `threads`
-    (default: the largest thread count measured), formatted as strings; header in TABLE_HEADER."""
-    threads = threads or max(result["meta"]["threads"])
-    rows = []
-    for info in result["backends"].values():
-        t = info["timing"][str(threads)]
-        rows.append((info["label"], f"{info['exact_match']:.2%}", f"{info['cer']:.2%}",
-                     f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
-                     f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
-    return rows
-
-
-def predict_rows(result: dict) -> list[tuple]:
-    """Rows of PREDICT_HEADER: `predict` end to end per backend and decoder (empty for older files)."""
-    rows = []
-    for decoder, per_kind in result.get("predict", {}).get("decoders", {}).items():
-        for kind, t in per_kind.items():
-            label = BACKENDS[kind] + (" via backend='onnx'" if PREDICT_ARGS[kind][1] == "onnx" else "")
-            adds = f"{t['adds_batch1_ms']:.2f}" if "adds_batch1_ms" in t else "—"  # older files lack it
-            rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}", adds, f"{t['batch64_plates_per_s']:.0f}",
-                         f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
-    return rows
-
-
-def machine_row(result: dict) -> tuple:
-    """(CPU, date, FX INT8 batch-1 ms, batch-64 plates/s, its speed-up over FP32 for the model call and through
-    `predict` with each decoder, b1 / b64) at the largest thread count: one machine's line in the README."""
-    threads = str(max(result["meta"]["threads"]))
-    t = result["backends"]["int8_fx"]["timing"][threads]
-    decoders = result.get("predict", {}).get("decoders", {})
-    through = [f"{d['int8_fx']['speedup_batch1']:.2f}x / {d['int8_fx']['speedup_batch64']:.2f}x"
-               if "int8_fx" in (d := decoders.get(name, {})) else "—" for name in ("greedy", "format")]
-    return (result["meta"].get("processor", "?"), result["meta"].get("date_utc", "?"),
-            f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
-            f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x", *through)
-
-
-def format_predict_table(result: dict) -> str:
-    """A Markdown table of `predict_rows`, or "" when the result has none."""
-    rows = predict_rows(result)
-    if not rows:
-        return ""
-    return f"through predict, {result['predict']['threads']} thread(s)\n" + markdown_table(PREDICT_HEADER, rows)
-
-
-def format_table(result: dict, threads: int | None = None) -> str:
-    """A Markdown table of `table_rows`."""
-    threads = threads or max(result["meta"]["threads"])
-    return (f"{threads} thread(s), {result['meta']['n_samples']} samples, model call only\n"
-            + markdown_table(TABLE_HEADER, table_rows(result, threads)))
-
-
-def plot_benchmark(result: dict, path: str | Path = "figures/benchmark.png") -> Path:
-    """Bar charts of batch-1 latency (median, p90 whisker) and batch-64 throughput per thread count."""
-    import matplotlib.pyplot as plt
-
-    kinds = list(result["backends"])
-    threads = result["meta"]["threads"]
-    width = 0.8 / len(threads)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for j, n in enumerate(threads):
-        xs = np.arange(len(kinds)) + (j - (len(threads) - 1) / 2) * width
-        med = [result["backends"][k]["timing"][str(n)]["batch1_median_ms"] for k in kinds]
-        p90 = [result["backends"][k]["timing"][str(n)]["batch1_p90_ms"] for k in kinds]
-        tput = [result["backends"][k]["timing"][str(n)]["batch64_plates_per_s"] for k in kinds]
-        axes[0].bar(xs, med, width, yerr=[np.zeros(len(med)), np.subtract(p90, med)], capsize=3,
-                    label=f"{n} thread{'s' if n > 1 else ''}")
-        axes[1].bar(xs, tput, width, label=f"{n} thread{'s' if n > 1 else ''}")
-    labels = [f"{result['backends'][k]['label']}\nEM {result['backends'][k]['exact_match']:.1%}" for k in kinds]
-    for ax, title in zip(axes, ("batch 1 latency per plate, ms (median, p90 whisker)",
-                                f"batch {THROUGHPUT_BATCH} throughput, plates/s")):
-        ax.set_xticks(np.arange(len(kinds)), labels, fontsize=8)
-        ax.set_title(title, fontsize=10)
-        ax.legend(fontsize=8)
-        ax.grid(axis="y", alpha=0.3)
-    fig.suptitle(f"CRNN plate OCR on {result['meta']['processor']} ({result['meta']['n_samples']} plates)", fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def _default_data() -> Path:
-    root = os.environ.get("ANPR_DATA")
-    return Path(root) / "test" if root else Path("data/test")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m anpr_ocr bench`: run the benchmark, write JSON and PNG, print the table."""
-    from .checkpoint import CheckpointError
-    from .data import load_samples
-    from .predict import DEFAULT_WEIGHTS
-
-    parser = argparse.ArgumentParser(prog="anpr_ocr bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--fp32", type=Path, default=DEFAULT_WEIGHTS, help="FP32 checkpoint")
-    parser.add_argument("--int8", type=Path, default=DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth"),
-                        help="FX INT8 checkpoint (anpr_ocr.quantize.save_quantized)")
-    parser.add_argument("--data", type=Path, default=_default_data(),
-                        help="labelled split to score and time on (default $ANPR_DATA/test or data/test)")
-    parser.add_argument("--calib", type=Path, default=None,
-                        help="split to calibrate ONNX INT8 on (default: 'val' beside --data)")
-    parser.add_argument("--out", type=Path, default=Path("figures/benchmark.json"), help="JSON output")
-    parser.add_argument("--plot", type=Path, default=None, help="PNG output (default: --out with .png)")
-    parser.add_argument("--onnx-dir", type=Path, default=None, help="keep the ONNX files here (default: temp)")
-    parser.add_argument("--reps", type=int, default=10, help="round-robin repetitions (default 10)")
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="thread counts (default 1 2)")
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
-    args = parser.parse_args(argv)
-    try:
-        for name in ("fp32", "int8"):
-            if not getattr(args, name).is_file():
-                raise FileNotFoundError(f"--{name}: no checkpoint at {getattr(args, name)}")
-        if not args.data.exists():
-            raise FileNotFoundError(f"--data: no dataset at {args.data}")
-        calib_path = args.calib or args.data.parent / "val"
-        if args.calib is not None and not calib_path.exists():
-            raise FileNotFoundError(f"--calib: no dataset at {calib_path}")
-        if args.reps < 1 or any(t < 1 for t in args.threads):
-            raise ValueError("--reps and --threads must be at least 1")
-        samples, report = load_samples(args.data)
-        if not samples:
-            raise ValueError(f"--data: no usable samples in {args.data} ({report})")
-        calibration = None
-        if calib_path.exists() and calib_path.resolve() != args.data.resolve():
-            calibration = [s.image for s in load_samples(calib_path)[0]] or None
-        if calibration is None:
-            print(f"no calibration split at {calib_path}: ONNX Runtime INT8 is skipped", file=sys.stderr)
-        result = run_benchmark(args.fp32, args.int8, samples, out_json=args.out, threads=args.threads,
-                               reps=args.reps, calibration=calibration, onnx_dir=args.onnx_dir,
-                               memory=not args.no_memory, plot=args.plot or args.out.with_suffix(".png"))
-    except (FileNotFoundError, CheckpointError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    for n in result["meta"]["threads"]:
-        print(format_table(result, n))
-        print()
-    print(format_predict_table(result))
-    print(f"wrote {args.out} and {args.plot or args.out.with_suffix('.png')}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Loading labelled plate crops, in the layouts users actually have.
 
-- Nomeroff OCR layout: `<root>/<split>/img/<stem>.{png,jpg,bmp}` with the label in the
+- Nomeroff OCR layout: `<root>/<split>/img/<stem>.<image suffix>` with the label in the
   `"description"` field of `<root>/<split>/ann/<stem>.json`.
 - A folder whose file names hold the label: `A123BC77.png`, `0001_A123BC77.jpg`.
 - A CSV file of `path,text` rows (paths relative to the CSV).
@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from .alphabet import LabelError, normalise_label
-from .preprocess import ImageError, read_image
+from .preprocess import IMAGE_SUFFIXES, ImageError, read_image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 SPLITS = ("train", "val", "test")
 
 

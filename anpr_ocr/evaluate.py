@@ -12,12 +12,7 @@ from . import metrics
 from .alphabet import ALPHABET
 from .data import Sample
 from .decode import Decoded, greedy_decode, softmax
-from .preprocess import preprocess
-
-
-def batch_tensor(greys: list[np.ndarray]) -> torch.Tensor:
-    """Preprocess grey crops into one (B, 1, H, W) float tensor."""
-    return torch.from_numpy(np.stack([preprocess(g) for g in greys]))
+from .preprocess import batch_tensor
 
 
 @torch.inference_mode()

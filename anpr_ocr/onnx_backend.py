@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .evaluate import batch_tensor
 from .model import CRNN
+from .preprocess import batch_tensor
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"

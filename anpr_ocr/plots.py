@@ -125,3 +125,34 @@ def coverage_curve(curve: list[tuple[float, float, float]], path=None, title: st
     ax.set_title(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def plot_benchmark(result: dict, path: str | Path = "figures/benchmark.png") -> Path:
+    """Bar charts of `bench.run_benchmark`'s batch-1 latency (median, p90 whisker) and batch-64 throughput
+    per backend and thread count."""
+    kinds = list(result["backends"])
+    threads = result["meta"]["threads"]
+    width = 0.8 / len(threads)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for j, n in enumerate(threads):
+        xs = np.arange(len(kinds)) + (j - (len(threads) - 1) / 2) * width
+        med = [result["backends"][k]["timing"][str(n)]["batch1_median_ms"] for k in kinds]
+        p90 = [result["backends"][k]["timing"][str(n)]["batch1_p90_ms"] for k in kinds]
+        tput = [result["backends"][k]["timing"][str(n)]["batch64_plates_per_s"] for k in kinds]
+        axes[0].bar(xs, med, width, yerr=[np.zeros(len(med)), np.subtract(p90, med)], capsize=3,
+                    label=f"{n} thread{'s' if n > 1 else ''}")
+        axes[1].bar(xs, tput, width, label=f"{n} thread{'s' if n > 1 else ''}")
+    labels = [f"{result['backends'][k]['label']}\nEM {result['backends'][k]['exact_match']:.1%}" for k in kinds]
+    for ax, title in zip(axes, ("batch 1 latency per plate, ms (median, p90 whisker)",
+                                f"batch {result['meta']['throughput_batch']} throughput, plates/s")):
+        ax.set_xticks(np.arange(len(kinds)), labels, fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
+    fig.suptitle(f"CRNN plate OCR on {result['meta']['processor']} ({result['meta']['n_samples']} plates)", fontsize=10)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -17,7 +17,6 @@ import math
 import os
 import stat
 import threading
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +28,14 @@ import torch
 from .alphabet import ALPHABET, to_cyrillic
 from .checkpoint import CheckpointError
 from .decode import DECODERS, Decoded, decode, softmax
-from .evaluate import batch_tensor
 from .formats import plate_type
-from .preprocess import ImageError, read_image, to_grey
+from .preprocess import as_grey, batch_tensor
 from .shipped import FP32_WEIGHTS
 
 DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.shipped)
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
 BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install anpr_ocr[onnx])
-MAX_FILE_PIXELS = 200_000_000  # image files beyond this are refused before decoding (bomb guard)
 
 
 @dataclass(frozen=True)
@@ -119,77 +116,6 @@ def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
 def reader_temperature(weights: str | Path | None = None) -> float:
     """The calibrated temperature stored with a checkpoint (1.0 when it has none)."""
     return _reader(weights).temperature
-
-
-def _named(exc: Exception, name: str) -> Exception:
-    """The same kind of error with `name` in front of its message, unless it names it already."""
-    message = str(exc)
-    if name in message:
-        return exc
-    cls = type(exc) if isinstance(exc, (ImageError, TypeError, OSError)) else ImageError
-    try:
-        return cls(f"{name}: {message}")
-    except Exception:  # an exception class with an unusual constructor
-        return ImageError(f"{name}: {message}")
-
-
-def _read_path(path: Path, name: str) -> np.ndarray:
-    if path.is_dir():
-        raise IsADirectoryError(f"{name}: {path} is a directory, not an image file")
-    if not path.is_file():
-        raise FileNotFoundError(f"{name}: no image file at {path}")
-    from PIL import Image
-
-    size = None
-    try:  # read only the header first, so a decompression bomb is refused before decoding
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as header:
-                size = header.size
-    except Image.DecompressionBombError as exc:
-        raise ImageError(f"{name}: {path} is too large for a plate crop ({exc})") from exc
-    except Exception:  # PIL cannot parse it: leave the verdict to OpenCV
-        pass
-    if size is not None and size[0] * size[1] > MAX_FILE_PIXELS:
-        raise ImageError(f"{name}: {path} is {size[0]}x{size[1]} pixels, too large for a plate crop")
-    return read_image(path)
-
-
-def as_grey(image: Any, name: str) -> np.ndarray:
-    """Any supported image input -> grey uint8; errors are ValueError/TypeError/OSError naming it."""
-    try:
-        if isinstance(image, (str, os.PathLike)):
-            path = Path(image)
-            return _read_path(path, name if name == str(path) else f"{name} ({path})")
-        if isinstance(image, np.ndarray):
-            array, bgr = image, True
-        else:
-            array, bgr = _pil_array(image, name), False
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"{name}: unsupported array dtype {array.dtype}")
-        if array.size == 0:
-            raise ImageError(f"{name}: empty array of shape {array.shape}")
-        return to_grey(array, name=name, bgr=bgr)
-    except (ImageError, TypeError, OSError) as exc:
-        raise _named(exc, name) from exc
-    except (ValueError, ArithmeticError, MemoryError) as exc:  # numpy/OpenCV errors on odd input
-        raise ImageError(f"{name}: cannot convert to a grey image: {exc}") from exc
-    except Exception as exc:  # cv2.error and friends: never let a raw library error escape
-        raise ImageError(f"{name}: cannot convert to a grey image ({type(exc).__name__}: {exc})") from exc
-
-
-def _pil_array(image: Any, name: str) -> np.ndarray:
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - pillow is a dependency
-        Image = None
-    if Image is None or not isinstance(image, Image.Image):
-        raise TypeError(f"{name}: expected a path, a numpy array or a PIL image, got {type(image).__name__}")
-    if image.mode in ("P", "PA", "LA"):
-        image = image.convert("RGBA")
-    elif image.mode not in ("1", "L", "RGB", "RGBA", "I", "I;16", "F"):
-        image = image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, ...
-    return np.asarray(image)
 
 
 def _check_options(alphabet: str, decoder: str, backend: str, min_confidence: float, batch_size: int) -> None:

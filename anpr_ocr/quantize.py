@@ -43,8 +43,8 @@ import torch
 from torch import nn
 
 from .checkpoint import FORMAT_VERSION, CheckpointError, read_checkpoint, save_atomic
-from .evaluate import batch_tensor
 from .model import CRNN, CRNNConfig
+from .preprocess import batch_tensor
 
 KIND = "int8_fx"
 BACKEND = "x86"

@@ -1,4 +1,5 @@
-"""Tables and JSON records the notebook writes: recipe comparison, model cards, breakdowns."""
+"""Tables and JSON records the notebook writes: recipe comparison, model cards, breakdowns, and the
+benchmark's tables (from the result `bench.run_benchmark` returns or wrote as JSON)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import torch
 
 from . import metrics
+from .bench import BACKENDS, PREDICT_ARGS
 from .data import Sample
 from .evaluate import Evaluation, evaluate
 
@@ -58,6 +60,90 @@ def environment() -> dict:
             "processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
 
 
+# ---- the benchmark's tables ------------------------------------------------------------------
+
+TABLE_HEADER = ("model", "exact match", "CER", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
+PREDICT_HEADER = ("predict(...) with", "decoder", "batch-1 ms", "of which the model call",
+                  "of which outside the model", "batch-64 plates/s", "speed-up b1 / b64")
+CLI_HEADER = ("anpr-ocr predict with", "decoder", "decoding workers", "plates/s")
+
+
+def table_rows(result: dict, threads: int | None = None) -> list[tuple]:
+    """Rows of (model, exact match, CER, batch-1 ms, batch-64 plates/s, speed-up b1 / b64) at `threads`
+    (default: the largest thread count measured), formatted as strings; header in TABLE_HEADER."""
+    threads = threads or max(result["meta"]["threads"])
+    rows = []
+    for info in result["backends"].values():
+        t = info["timing"][str(threads)]
+        rows.append((info["label"], f"{info['exact_match']:.2%}", f"{info['cer']:.2%}",
+                     f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
+                     f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
+    return rows
+
+
+def predict_rows(result: dict) -> list[tuple]:
+    """Rows of PREDICT_HEADER: `predict` end to end per backend and decoder, its batch-1 time split into
+    the bare model call and the rest (empty for older files; "—" where an older file lacks the split)."""
+    rows = []
+    through = result.get("predict", {})
+    for decoder, per_kind in through.get("decoders", {}).items():
+        for kind, t in per_kind.items():
+            label = BACKENDS[kind] + (" via backend='onnx'" if PREDICT_ARGS[kind][1] == "onnx" else "")
+            model = through.get("model_call", {}).get(kind)
+            adds = t.get("adds_batch1_ms")
+            rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}",
+                         "—" if model is None or adds is None else f"{model['batch1_median_ms']:.2f}",
+                         "—" if adds is None else f"{adds:.2f}", f"{t['batch64_plates_per_s']:.0f}",
+                         f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
+    return rows
+
+
+def cli_rows(result: dict) -> list[tuple]:
+    """Rows of CLI_HEADER: the `predict` command's plates/s on a folder of crop files (empty for older files)."""
+    rows = []
+    for row in result.get("cli", {}).get("rows", []):
+        rows.append((BACKENDS[row["backend"]], row["decoder"], str(row["workers"]), f"{row['plates_per_s']:.0f}"))
+    return rows
+
+
+def machine_row(result: dict) -> tuple:
+    """(CPU, date, FX INT8 batch-1 ms, batch-64 plates/s, its speed-up over FP32 for the model call and through
+    `predict` with each decoder, b1 / b64) at the largest thread count: one machine's line in the README."""
+    threads = str(max(result["meta"]["threads"]))
+    t = result["backends"]["int8_fx"]["timing"][threads]
+    decoders = result.get("predict", {}).get("decoders", {})
+    through = [f"{d['int8_fx']['speedup_batch1']:.2f}x / {d['int8_fx']['speedup_batch64']:.2f}x"
+               if "int8_fx" in (d := decoders.get(name, {})) else "—" for name in ("greedy", "format")]
+    return (result["meta"].get("processor", "?"), result["meta"].get("date_utc", "?"),
+            f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
+            f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x", *through)
+
+
+def format_predict_table(result: dict) -> str:
+    """A Markdown table of `predict_rows`, or "" when the result has none."""
+    rows = predict_rows(result)
+    if not rows:
+        return ""
+    return f"through predict, {result['predict']['threads']} thread(s)\n" + markdown_table(PREDICT_HEADER, rows)
+
+
+def format_cli_table(result: dict) -> str:
+    """A Markdown table of `cli_rows`, or "" when the result has none."""
+    rows = cli_rows(result)
+    if not rows:
+        return ""
+    cli = result["cli"]
+    return (f"`anpr-ocr predict FOLDER --json` on {cli['plates']} crop files, {cli['threads']} thread(s)\n"
+            + markdown_table(CLI_HEADER, rows))
+
+
+def format_table(result: dict, threads: int | None = None) -> str:
+    """A Markdown table of `table_rows`."""
+    threads = threads or max(result["meta"]["threads"])
+    return (f"{threads} thread(s), {result['meta']['n_samples']} samples, model call only\n"
+            + markdown_table(TABLE_HEADER, table_rows(result, threads)))
+
+
 README_START, README_END = "<!-- results:start -->", "<!-- results:end -->"
 
 
@@ -84,8 +170,6 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
                                           for r in recipes["rows"]]), ""]
         lines += _test_interval(recipes, fp32)
     if bench:
-        from .bench import PREDICT_HEADER, TABLE_HEADER, machine_row, predict_rows, table_rows
-
         threads = max(bench["meta"]["threads"])
         lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
                   f"(`figures/benchmark.json`: {', '.join(machine_row(bench)[:2])}):", "",
@@ -95,6 +179,11 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
             lines += ["", f"The same, end to end through `predict` on grey crops (preprocessing, model, decoding, "
                       f"confidences; {bench['predict']['threads']} threads):", "",
                       markdown_table(PREDICT_HEADER, through_predict)]
+        streamed = cli_rows(bench)
+        if streamed:
+            lines += ["", f"The `anpr-ocr predict FOLDER --json` command on a folder of {bench['cli']['plates']} crop "
+                      f"files, streamed batch by batch ({bench['cli']['threads']} threads; image files decoded in "
+                      f"this process or in worker processes):", "", markdown_table(CLI_HEADER, streamed)]
         lines += _machines(weights_dir, figures_dir, bench)
     elif int8:
         lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
@@ -114,7 +203,6 @@ def _machines(weights_dir: Path, figures_dir: Path, bench: dict) -> list[str]:
     `python -m anpr_ocr bench --out ...` on another machine) counts only if it timed these very files, by
     SHA-256, so a benchmark of an older model never stands beside the committed one.
     """
-    from .bench import machine_row
     from .checkpoint import file_sha256
 
     committed = {kind: weights_dir / name for kind, name in

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr import bench
+from anpr_ocr import bench, report
 from anpr_ocr.checkpoint import file_sha256, save_checkpoint
 from anpr_ocr.data import Sample
 from anpr_ocr.model import CRNN, CRNNConfig
@@ -38,7 +38,8 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     out = tmp_path / "figures" / "benchmark.json"
     png = tmp_path / "figures" / "benchmark.png"
     result = bench.run_benchmark(fp32, int8, samples, out_json=out, threads=(1,), reps=2, singles_per_rep=2,
-                                 batches_per_rep=1, warmup=1, calibration=calibration, memory=False, plot=png)
+                                 batches_per_rep=1, warmup=1, calibration=calibration, memory=False, plot=png,
+                                 cli_plates=6, cli_workers=(0, 1))
     saved = json.loads(out.read_text())
     assert saved == json.loads(json.dumps(result))
     assert set(saved["backends"]) == set(bench.BACKENDS)
@@ -52,13 +53,13 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     # which exact files were timed, so the README lists a benchmark only beside the weights it measured
     assert saved["backends"]["fp32_eager"]["file_sha256"] == file_sha256(fp32)
     assert saved["backends"]["int8_fx"]["file_sha256"] == file_sha256(int8)
-    assert bench.machine_row(result)[2] == f"{saved['backends']['int8_fx']['timing']['1']['batch1_median_ms']:.2f}"
+    assert report.machine_row(result)[2] == f"{saved['backends']['int8_fx']['timing']['1']['batch1_median_ms']:.2f}"
     assert set(saved["meta"]["other_processes_cpus_busy"]) == {"1"}
     assert saved["meta"]["n_samples"] == 4 and saved["meta"]["onnx_max_abs_logit_diff"] < 1e-4
     assert png.is_file() and png.stat().st_size > 0
-    rows = bench.table_rows(result)
-    assert len(rows) == 4 and all(len(r) == len(bench.TABLE_HEADER) for r in rows)
-    assert "INT8 FX" in bench.format_table(result)
+    rows = report.table_rows(result)
+    assert len(rows) == 4 and all(len(r) == len(report.TABLE_HEADER) for r in rows)
+    assert "INT8 FX" in report.format_table(result)
     through = saved["predict"]
     assert through["threads"] == 1 and list(through["decoders"]) == ["greedy", "format"]
     for per_kind in through["decoders"].values():
@@ -69,9 +70,19 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
             model = through["model_call"][kind]["batch1_median_ms"]
             assert t["adds_batch1_ms"] == pytest.approx(t["batch1_median_ms"] - model)
     assert set(through["model_call"]) == {"fp32_eager", "int8_fx", "ort_fp32"}
-    assert len(bench.predict_rows(result)) == 6
-    assert all(len(r) == len(bench.PREDICT_HEADER) for r in bench.predict_rows(result))
-    assert "via backend='onnx'" in bench.format_predict_table(result)
+    predict_rows = report.predict_rows(result)
+    assert len(predict_rows) == 6 and all(len(r) == len(report.PREDICT_HEADER) for r in predict_rows)
+    for row in predict_rows:  # batch-1 ms = the model call + the rest, each rounded to 0.01 ms
+        assert float(row[2]) == pytest.approx(float(row[3]) + float(row[4]), abs=0.011)
+    assert "via backend='onnx'" in report.format_predict_table(result)
+    # the command on a folder of 6 crop files: both checkpoints, both decoders, 0 and 1 workers
+    cli = saved["cli"]
+    assert cli["plates"] == 6 and cli["threads"] == 1
+    assert [(r["backend"], r["decoder"], r["workers"]) for r in cli["rows"]] == [
+        (kind, decoder, workers) for kind in ("fp32_eager", "int8_fx") for decoder in ("greedy", "format")
+        for workers in (0, 1)]
+    assert all(r["plates_per_s"] == pytest.approx(6 / r["seconds"]) for r in cli["rows"])
+    assert len(report.cli_rows(result)) == 8 and "on 6 crop files" in report.format_cli_table(result)
 
 
 def test_peak_memory_probe_measures_a_subprocess(checkpoints):
@@ -80,8 +91,11 @@ def test_peak_memory_probe_measures_a_subprocess(checkpoints):
     assert mb is not None and mb >= 0
 
 
-def test_main_bad_path_exits_1(tmp_path, capsys):
-    assert bench.main(["--fp32", str(tmp_path / "missing.pth"), "--int8", str(tmp_path / "x.pth"),
-                       "--data", str(tmp_path)]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error:") and "missing.pth" in err and "\n" not in err
+def test_bench_and_report_do_not_import_each_other_back():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(bench))
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert "report" not in imported and not any(alias.name == "report" for node in ast.walk(tree)
+                                                 if isinstance(node, ast.ImportFrom) for alias in node.names)

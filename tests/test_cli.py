@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -31,13 +30,18 @@ def crops(data_root):
 def test_cli_predict_json_matches_predict(crops):
     done = _run("predict", str(crops[0]), "--json")
     assert done.returncode == 0, done.stderr
-    rows = json.loads(done.stdout)
+    rows = _json_lines(done.stdout)
     expected = predict(crops[0])
     assert len(rows) == 1 and rows[0]["path"] == str(crops[0])
     assert rows[0]["text"] == expected.text
     assert rows[0]["confidence"] == pytest.approx(expected.confidence, rel=1e-5)
     assert (rows[0]["plate_type"], rows[0]["valid"], rows[0]["flagged"]) == \
         (expected.plate_type, expected.valid, expected.flagged)
+
+
+def _json_lines(text: str) -> list[dict]:
+    """--json prints JSON Lines: one object per line."""
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def test_cli_missing_file_fails_with_one_line():
@@ -60,7 +64,7 @@ def test_cli_predict_folder_and_options(crops, tmp_path, capsys):
         shutil.copy(p, tmp_path / p.name)
     (tmp_path / "notes.txt").write_text("not an image, not picked up")
     assert main(["predict", str(tmp_path), "--alphabet", "cyrillic", "--decoder", "greedy", "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    rows = _json_lines(capsys.readouterr().out)
     assert [Path(r["path"]).name for r in rows] == [p.name for p in crops]
     assert [r["text"] for r in rows] == [r.text for r in predict(crops, alphabet="cyrillic", decoder="greedy")]
     assert main(["predict", str(crops[0])]) == 0
@@ -73,16 +77,69 @@ def test_cli_bad_inputs_give_one_line_and_nonzero(tmp_path, crops, capsys):
     truncated.write_bytes(crops[0].read_bytes()[:200])
     empty_dir = tmp_path / "empty"
     empty_dir.mkdir()
-    for argv in (["predict", str(truncated)], ["predict", str(empty_dir)],
-                 ["predict", str(crops[0]), "--weights", str(truncated)],
-                 ["eval", str(tmp_path / "nowhere")]):
+    for argv in (["predict", str(empty_dir)], ["predict", str(crops[0]), "--weights", str(truncated)],
+                 ["predict", str(crops[0]), "--workers", "-1"], ["eval", str(tmp_path / "nowhere")]):
         assert main(argv) == 1
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("anpr-ocr: error:"), (argv, err)
-    # --keep-going reads what it can and still exits non-zero
-    assert main(["predict", str(truncated), str(crops[0]), "--keep-going"]) == 1
-    captured = capsys.readouterr()
-    assert len(captured.out.strip().splitlines()) == 1 and "truncated.png" in captured.err
+    # an unreadable image is skipped with one line on stderr; the others are read; the exit code is 1
+    for argv in (["predict", str(truncated)], ["predict", str(truncated), str(crops[0])]):
+        assert main(argv) == 1
+        captured = capsys.readouterr()
+        err = captured.err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"anpr-ocr: skipped {truncated}: "), err
+        assert len(captured.out.strip().splitlines()) == len(argv) - 2
+
+
+@pytest.fixture()
+def crop_tree(crops, tmp_path):
+    """A folder of crops in nested folders and three formats, with an unreadable file among them."""
+    import cv2
+
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "deeper").mkdir()
+    shutil.copy(crops[0], tmp_path / "a.png")
+    cv2.imwrite(str(tmp_path / "b" / "deeper" / "c.webp"), cv2.imread(str(crops[1])))
+    cv2.imwrite(str(tmp_path / "b" / "d.JPG"), cv2.imread(str(crops[2])))
+    shutil.copy(crops[1], tmp_path / "b.png")
+    (tmp_path / "b" / "broken.png").write_bytes(b"not a png")
+    (tmp_path / "notes.txt").write_text("not an image, not picked up")
+    return tmp_path
+
+
+def test_cli_predict_streams_a_tree_in_sorted_order_with_workers(crop_tree, capsys):
+    expected = [p for p in sorted(crop_tree.rglob("*")) if p.suffix.lower() in (".png", ".webp", ".jpg")]
+    assert len(expected) == 5
+    outputs = []
+    for workers in ("0", "2"):
+        assert main(["predict", str(crop_tree), "--json", "--batch-size", "2", "--workers", workers]) == 1
+        captured = capsys.readouterr()
+        assert captured.err.strip().splitlines() == [line for line in captured.err.strip().splitlines()
+                                                     if line.startswith("anpr-ocr: skipped ")]
+        assert "broken.png" in captured.err and len(captured.err.strip().splitlines()) == 1
+        outputs.append(captured.out)
+    assert outputs[0] == outputs[1]
+    rows = _json_lines(outputs[0])
+    readable = [p for p in expected if p.name != "broken.png"]
+    assert [r["path"] for r in rows] == [str(p) for p in readable]
+    assert [r["text"] for r in rows] == [r.text for r in predict(readable)]
+
+
+def test_cli_predict_prints_each_batch_before_reading_the_next(crop_tree, capsys, monkeypatch):
+    from anpr_ocr import __main__ as cli
+
+    printed_before = []
+    real = cli.read_files
+
+    def spy(paths):
+        printed_before.append(len(capsys.readouterr().out.splitlines()))
+        return real(paths)
+
+    monkeypatch.setattr(cli, "read_files", spy)
+    main(["predict", str(crop_tree), "--batch-size", "1"])
+    # the lines printed since the previous batch was read, at each read: a.png's line is out before
+    # b/broken.png is read; broken.png prints none (its message goes to stderr); then d.JPG, c.webp
+    assert printed_before == [0, 1, 0, 1, 1]
 
 
 def test_cli_usage_errors_and_help(capsys):
@@ -94,13 +151,24 @@ def test_cli_usage_errors_and_help(capsys):
     assert "FILE_OR_DIR" in capsys.readouterr().out
 
 
-def test_cli_bench_forwards_its_arguments(monkeypatch):
-    seen = []
-    fake = types.ModuleType("anpr_ocr.bench")
-    fake.main = lambda argv: seen.append(argv) or 3
-    monkeypatch.setitem(sys.modules, "anpr_ocr.bench", fake)
-    import anpr_ocr
+def test_cli_bench_parses_its_arguments(monkeypatch, data_root, tmp_path, capsys):
+    from anpr_ocr import bench, report
 
-    monkeypatch.setattr(anpr_ocr, "bench", fake, raising=False)
-    assert main(["bench", "--reps", "1", "--help"]) == 3
-    assert seen == [["--reps", "1", "--help"]]
+    assert main(["bench", "--help"]) == 0 and "--fp32" in capsys.readouterr().out
+    assert main(["bench", "--fp32", str(tmp_path / "missing.pth"), "--int8", str(tmp_path / "x.pth"),
+                 "--data", str(tmp_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("anpr-ocr: error:") and "missing.pth" in err and "\n" not in err
+    seen = {}
+
+    def fake_run(fp32, int8, samples, **kwargs):
+        seen.update(kwargs, n=len(samples))
+        return {"meta": {"threads": kwargs["threads"]}}
+
+    monkeypatch.setattr(bench, "run_benchmark", fake_run)
+    for name in ("format_table", "format_predict_table", "format_cli_table"):
+        monkeypatch.setattr(report, name, lambda *args: "")
+    assert main(["bench", "--data", str(data_root / "test"), "--reps", "3", "--threads", "1", "--no-memory",
+                 "--out", str(tmp_path / "b.json")]) == 0
+    assert (seen["n"], seen["reps"], seen["threads"], seen["memory"]) == (102, 3, [1], False)
+    assert seen["calibration"] and seen["plot"] == tmp_path / "b.png" and seen["out_json"] == tmp_path / "b.json"

@@ -377,3 +377,35 @@ def test_grammar_accepts_exactly_the_strings_the_format_regexes_do():
         assert anything.valid(text) == bool(matches(text)), text
         assert issued.valid(text) == any(LAYOUTS[k].split(text)[1] in REGION_CODES for k in matches(text)), text
         assert issued.viable(text) or not issued.valid(text)
+
+
+def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
+    """A CTC path's labels: repeats merged, then blanks (0) dropped."""
+    return tuple(c for i, c in enumerate(path) if c != BLANK and (i == 0 or c != path[i - 1]))
+
+
+def test_ctc_likelihood_and_char_confidences_match_brute_force():
+    """Over every path of 5 frames and 4 classes: the string probability is the sum of its paths'
+    probabilities; each character's confidence is its highest frame probability along the most
+    probable path that reads the string."""
+    rng = np.random.default_rng(7)
+    alphabet = "ABC"
+    paths = list(itertools.product(range(4), repeat=5))
+    for _ in range(15):
+        probs = softmax(rng.normal(size=(1, 5, 4)) * rng.uniform(0.5, 4))
+        p = probs[0]
+        by_text: dict[tuple[int, ...], list[tuple[float, tuple[int, ...]]]] = {}
+        for path in paths:
+            by_text.setdefault(_collapse(path), []).append((float(np.prod(p[np.arange(5), path])), path))
+        for labels, scored in by_text.items():
+            text = "".join(alphabet[c - 1] for c in labels)
+            assert ctc_log_likelihood(probs, [text], alphabet)[0] == pytest.approx(
+                np.log(sum(q for q, _ in scored)), abs=1e-9)
+            _, best = max(scored)
+            expected, k = [0.0] * len(labels), -1
+            for t, c in enumerate(best):
+                if c != BLANK and (t == 0 or c != best[t - 1]):
+                    k += 1
+                if c != BLANK:
+                    expected[k] = max(expected[k], p[t, c])
+            assert char_confidences(probs, [text], alphabet)[0] == pytest.approx(tuple(expected), abs=1e-12)

@@ -262,10 +262,9 @@ def test_predict_huge_image_is_quick(tmp_path):
 
 
 def test_predict_refuses_oversized_image_files_before_decoding(crop, monkeypatch):
-    import sys
+    from anpr_ocr import preprocess
 
-    module = sys.modules["anpr_ocr.predict"]  # `anpr_ocr.predict` the attribute is the function
-    monkeypatch.setattr(module, "MAX_FILE_PIXELS", 100)
+    monkeypatch.setattr(preprocess, "MAX_FILE_PIXELS", 100)
     with pytest.raises(ValueError, match="too large"):
         predict(crop.source)
 
@@ -362,3 +361,59 @@ def test_calibrate_reliability_and_coverage_tables():
         calibrate.reliability([0.5], [True, False])
     with pytest.raises(ValueError):
         calibrate.coverage_curve([1.5], [True])
+
+
+# ---- the serving path against an independent computation ----------------------------------------
+
+@pytest.mark.parametrize("weights", ["crnn_ocr_model_best.pth", "crnn_ocr_model_int8_fx.pth"])
+def test_predict_at_batch_1_equals_an_independent_computation(test_crops, weights):
+    """Each reading of `predict` at batch 1 is what the model's logits say, computed here another way:
+    the input resized and scaled by hand, log-softmax at the checkpoint's temperature in torch, the
+    best path walked by hand, the string's probability from torch's CTC loss, each character's
+    confidence the highest probability of its run. The format decoder is `decode` on the same
+    probabilities. Equal texts, types and flags; confidences within 1e-9."""
+    import cv2
+    import torch
+
+    from anpr_ocr.alphabet import ALPHABET
+    from anpr_ocr.decode import decode
+    from anpr_ocr.formats import plate_type
+    from anpr_ocr.predict import load_reader
+
+    path = DEFAULT_WEIGHTS.parent / weights
+    if not path.is_file():
+        pytest.skip(f"no committed {path}")
+    model, temperature = load_reader(path), reader_temperature(path)
+    for sample in test_crops:
+        grey = sample.image
+        area = cv2.INTER_AREA if grey.shape[1] > 128 else cv2.INTER_LINEAR
+        x = cv2.resize(grey, (128, 32), interpolation=area).astype(np.float32) / 127.5 - 1.0
+        with torch.inference_mode():
+            logits = model(torch.from_numpy(x)[None, None]).double()
+        log_probs = torch.log_softmax(logits / temperature, dim=-1)[0]  # (T, C)
+        probs = log_probs.exp().numpy()
+        text, chars, labels, previous = "", [], [], 0
+        for t, c in enumerate(probs.argmax(axis=1).tolist()):
+            if c != 0 and c != previous:  # a character starts
+                text, chars, labels = text + ALPHABET[c - 1], chars + [probs[t, c]], labels + [c]
+            elif c != 0:  # its run goes on
+                chars[-1] = max(chars[-1], probs[t, c])
+            previous = c
+        nll = torch.nn.functional.ctc_loss(log_probs[:, None], torch.tensor(labels, dtype=torch.long),
+                                           [len(probs)], [len(labels)], reduction="none")
+        confidence = float(torch.exp(-nll)[0])
+
+        greedy = predict(grey, weights=path, decoder="greedy")
+        kind = plate_type(text)
+        assert (greedy.text, greedy.plate_type, greedy.valid, greedy.flagged) == \
+            (text, kind, kind is not None, confidence < 0.5)
+        assert greedy.confidence == pytest.approx(confidence, abs=1e-9)
+        assert greedy.char_confidences == pytest.approx(tuple(chars), abs=1e-9)
+
+        expected = decode(probs[None], "format")[0]
+        got = predict(grey, weights=path)
+        kind = plate_type(expected.text)
+        assert (got.text, got.plate_type, got.valid, got.flagged) == \
+            (expected.text, kind, kind is not None, expected.confidence < 0.5)
+        assert got.confidence == pytest.approx(expected.confidence, abs=1e-9)
+        assert got.char_confidences == pytest.approx(expected.char_confidences, abs=1e-9)

@@ -1,8 +1,21 @@
 import cv2
 import numpy as np
 import pytest
+import torch
+from PIL import Image
 
-from anpr_ocr.preprocess import INPUT_HEIGHT, INPUT_WIDTH, MAX_SIDE, ImageError, preprocess, read_image, to_grey
+from anpr_ocr.preprocess import (
+    IMAGE_SUFFIXES,
+    INPUT_HEIGHT,
+    INPUT_WIDTH,
+    MAX_SIDE,
+    ImageError,
+    as_grey,
+    batch_tensor,
+    preprocess,
+    read_image,
+    to_grey,
+)
 
 
 def _bgr(b, g, r, h=4, w=6):
@@ -186,3 +199,59 @@ def test_read_image_real_crop(data_root):
     out = read_image(path)
     assert out.ndim == 2 and out.dtype == np.uint8
     assert out.shape == (103, 479)  # as its ann JSON records
+
+
+def _reference_input(grey: np.ndarray) -> np.ndarray:
+    """The model input written out by hand: resize (area when shrinking), then v / 127.5 - 1 in float32."""
+    interpolation = cv2.INTER_AREA if grey.shape[1] > INPUT_WIDTH else cv2.INTER_LINEAR
+    return cv2.resize(grey, (INPUT_WIDTH, INPUT_HEIGHT), interpolation=interpolation).astype(np.float32) / 127.5 - 1.0
+
+
+def test_batch_tensor_is_preprocess_bit_for_bit():
+    rng = np.random.default_rng(3)
+    greys = [rng.integers(0, 256, shape, dtype=np.uint8) for shape in [(103, 479), (17, 58), (32, 128), (40, 90)]]
+    x = batch_tensor(greys)
+    assert x.shape == (4, 1, INPUT_HEIGHT, INPUT_WIDTH) and x.dtype == torch.float32
+    for i, grey in enumerate(greys):
+        np.testing.assert_array_equal(x[i, 0].numpy(), _reference_input(grey))
+        np.testing.assert_array_equal(preprocess(grey)[0], _reference_input(grey))
+    np.testing.assert_array_equal(batch_tensor(greys[1:2]).numpy(), x[1:2].numpy())  # a batch of one alike
+    assert batch_tensor([]).shape == (0, 1, INPUT_HEIGHT, INPUT_WIDTH)
+
+
+def test_as_grey_reads_every_input_form_alike(tmp_path):
+    grey = np.tile(np.arange(0, 250, 5, dtype=np.uint8), (20, 1))
+    bgr = cv2.merge([grey, grey, grey])
+    cv2.imwrite(str(tmp_path / "g.png"), bgr)
+    for image in [grey, bgr, str(tmp_path / "g.png"), tmp_path / "g.png", Image.fromarray(grey),
+                  Image.fromarray(bgr[:, :, ::-1].copy())]:
+        np.testing.assert_array_equal(as_grey(image), grey)
+    with pytest.raises(IsADirectoryError, match="crop 3"):
+        as_grey(tmp_path, "crop 3")
+    with pytest.raises(TypeError, match="crop 4"):
+        as_grey(b"g.png", "crop 4")
+
+
+def test_image_suffixes_are_one_list_for_the_loader(tmp_path):
+    """A .webp or .tiff crop is an image to the loader as it is to the command line (one IMAGE_SUFFIXES)."""
+    from anpr_ocr.data import load_samples
+
+    grey = np.tile(np.arange(0, 250, 5, dtype=np.uint8), (20, 1))
+    for name in ["A123BC77.webp", "B456CE99.TIFF", "C789EK50.png"]:
+        assert cv2.imwrite(str(tmp_path / name), grey)
+    (tmp_path / "E000XX00.txt").write_text("not an image")
+    samples, report = load_samples(tmp_path)
+    assert sorted(s.text for s in samples) == ["A123BC77", "B456CE99", "C789EK50"]
+    assert {".webp", ".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp"} == set(IMAGE_SUFFIXES)
+
+
+def test_read_image_refuses_a_bomb_from_its_header(tmp_path, monkeypatch):
+    from anpr_ocr import preprocess as module
+
+    path = tmp_path / "wide.png"
+    cv2.imwrite(str(path), np.zeros((20, 60), np.uint8))
+    monkeypatch.setattr(module, "MAX_FILE_PIXELS", 20 * 60 - 1)
+    with pytest.raises(ImageError, match="60x20 pixels, too large"):
+        read_image(path)
+    monkeypatch.setattr(module, "MAX_FILE_PIXELS", 20 * 60)
+    assert read_image(path).shape == (20, 60)

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from anpr_ocr.checkpoint import CheckpointError, load_any, load_model, read_checkpoint, save_checkpoint
-from anpr_ocr.evaluate import batch_tensor
 from anpr_ocr.model import CRNN, CRNNConfig
+from anpr_ocr.preprocess import batch_tensor
 from anpr_ocr.quantize import KIND, load_quantized, quantize_fx, save_quantized
 
 TINY = CRNNConfig(channels=(8, 8, 8, 8, 8, 8), lstm_hidden=8)

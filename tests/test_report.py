@@ -98,3 +98,17 @@ def test_results_list_other_machines_only_for_the_committed_files(tmp_path):
             "| 2.50x / 3.00x | 2.50x / 3.00x |") in text
     assert "| benchmark.json | Cpu One |" in text
     assert "Cpu Old" not in text  # it timed another FP32 file
+    assert "anpr-ocr predict FOLDER" not in text  # an older file: no command table
+
+
+def test_results_show_the_model_call_split_and_the_command(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    result = _bench("a" * 64, "b" * 64, "Cpu One", 1.0)
+    result["predict"]["model_call"] = {"fp32_eager": {"batch1_median_ms": 2.0}, "int8_fx": {"batch1_median_ms": 1.0}}
+    result["cli"] = {"plates": 1024, "threads": 2, "rows": [
+        {"backend": "int8_fx", "decoder": "greedy", "workers": 2, "seconds": 0.5, "plates_per_s": 2048.0}]}
+    (figures / "benchmark.json").write_text(json.dumps(result))
+    text = results_markdown(weights, figures)
+    # INT8 through predict: 1.5 ms at batch 1, of which 1.0 ms the model call and 0.5 ms the rest
+    assert "| INT8 FX (PyTorch) | greedy | 1.50 | 1.00 | 0.50 | 1000 | 1.67x / 3.00x |" in text
+    assert "on a folder of 1024 crop files" in text and "| INT8 FX (PyTorch) | greedy | 2 | 2048 |" in text
