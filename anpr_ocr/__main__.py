@@ -186,8 +186,6 @@ def _read_batches(paths: Iterable[Path], batch_size: int, workers: int) -> Itera
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     from .predict import _check_options, _reader, predict
 
     _check_options(args.alphabet, args.decoder, "torch", args.min_confidence, args.batch_size)
@@ -195,24 +193,35 @@ def _predict(args: argparse.Namespace) -> int:
         raise CliError(f"--workers must be 0 or more, got {args.workers}")
     _reader(args.weights)  # a bad checkpoint fails here, before any image is read
     failed = 0
-    bar = tqdm(unit=" plates", file=sys.stderr, disable=args.quiet or not _is_tty(sys.stderr))
+    bar = _progress_bar(args.quiet)
     try:
         for batch in _read_batches(iter_inputs(args.inputs), args.batch_size, args.workers):
             good = [(path, grey) for path, grey in batch if not isinstance(grey, str)]  # str: why it failed
             readings = predict([grey for _, grey in good], args.weights, args.alphabet, args.decoder,
                                args.min_confidence, args.batch_size) if good else []
             lines = [_line(str(path), r, args.json) for (path, _), r in zip(good, readings)]
-            with tqdm.external_write_mode(file=sys.stdout):
+            with bar.external_write_mode(file=sys.stdout) if bar is not None else contextlib.nullcontext():
                 for path, reason in batch:
                     if isinstance(reason, str):
                         failed += 1
                         print(f"anpr-ocr: skipped {path}: {reason}", file=sys.stderr)
                 if lines:
                     print("\n".join(lines), flush=True)
-            bar.update(len(batch))
+            if bar is not None:
+                bar.update(len(batch))
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     return 1 if failed else 0
+
+
+def _progress_bar(quiet: bool):
+    """A tqdm bar on stderr when it is a terminal and tqdm (the train extra) is installed; else None."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(unit=" plates", file=sys.stderr, disable=quiet or not _is_tty(sys.stderr))
 
 
 def _line(path: str, r, as_json: bool) -> str:
