@@ -184,42 +184,10 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
             lines += ["", f"The `anpr-ocr predict FOLDER --json` command on a folder of {bench['cli']['plates']} crop "
                       f"files, streamed batch by batch ({bench['cli']['threads']} threads; image files decoded in "
                       f"this process or in worker processes):", "", markdown_table(CLI_HEADER, streamed)]
-        lines += _machines(weights_dir, figures_dir, bench)
     elif int8:
         lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
                   f"FX INT8 {pct(int8['metrics']['test']['exact_match'])}."]
     return "\n".join(lines)
-
-
-MACHINES_HEADER = ("benchmark file", "CPU", "measured (UTC)", "FX INT8 batch-1 ms", "FX INT8 batch-64 plates/s",
-                   "FX INT8 vs FP32, model call b1 / b64", "through predict, greedy b1 / b64",
-                   "through predict, format b1 / b64")
-
-
-def _machines(weights_dir: Path, figures_dir: Path, bench: dict) -> list[str]:
-    """A table of the committed models' FX INT8 figures on every machine they were benchmarked on.
-
-    `figures/benchmark.json` is the run that wrote the weights; each `figures/benchmark_*.json` (written by
-    `python -m anpr_ocr bench --out ...` on another machine) counts only if it timed these very files, by
-    SHA-256, so a benchmark of an older model never stands beside the committed one.
-    """
-    from .checkpoint import file_sha256
-
-    committed = {kind: weights_dir / name for kind, name in
-                 (("fp32_eager", "crnn_ocr_model_best.pth"), ("int8_fx", "crnn_ocr_model_int8_fx.pth"))}
-    if not all(path.is_file() for path in committed.values()):
-        return []
-    hashes = {kind: file_sha256(path) for kind, path in committed.items()}
-    rows = [("benchmark.json", *machine_row(bench))]
-    for path in sorted(figures_dir.glob("benchmark_*.json")):
-        other = _load(path)
-        if other and all(other["backends"].get(kind, {}).get("file_sha256") == h for kind, h in hashes.items()):
-            rows.append((path.name, *machine_row(other)))
-    if len(rows) < 2:
-        return []
-    return ["", "The same committed models on every machine they were benchmarked on (same files by SHA-256; "
-            "`python -m anpr_ocr bench --out figures/benchmark_<machine>.json` adds one):", "",
-            markdown_table(MACHINES_HEADER, rows)]
 
 
 def _test_interval(recipes: dict, fp32: dict) -> list[str]:
