@@ -1,6 +1,8 @@
-"""anpr_ocr: read Russian licence plates from cropped plate images (CRNN + CTC, CPU-first)."""
+"""anpr_ocr: read Russian licence plates from cropped plate images (CRNN + CTC, CPU-first), and find
+and read them in whole photos (`read_plates`)."""
 
 from .predict import PlateReading, predict
+from .read import PhotoReading, read_plates
 
-__all__ = ["PlateReading", "predict"]
+__all__ = ["PhotoReading", "PlateReading", "predict", "read_plates"]
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@
     anpr-ocr predict crop.png more_crops/ [--json] [--alphabet cyrillic] [--decoder format]
     anpr-ocr eval DATA/val [--weights W]
     anpr-ocr bench ...            (arguments go to anpr_ocr.bench)
+    anpr-ocr read photo.jpg photos/ [--json] [--draw OUT_DIR]   (find and read plates in whole photos)
 
 Exit code 0 on success; on error a one-line message on stderr and a non-zero code (1 for a bad
 input or checkpoint, 2 for bad usage), never a traceback.
@@ -30,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     from .predict import DEFAULT_DECODER
 
     parser = argparse.ArgumentParser(prog="anpr-ocr", description="Read Russian licence plates from cropped plate images.")
-    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,bench}")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -57,6 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("data", metavar="DATA_DIR/SPLIT")
     common(e)
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
+
+    r = sub.add_parser("read", help="find and read plates in whole photos",
+                       description="Find the plates in photos (files, or folders searched recursively) and read "
+                       "them: one line per plate (photo, text, confidence, detector score, box), or JSON with --json.")
+    r.add_argument("inputs", nargs="+", metavar="PHOTO_OR_DIR")
+    common(r)
+    r.add_argument("--detector", help="detector checkpoint (default: the committed one or $ANPR_DETECTOR_WEIGHTS)")
+    r.add_argument("--json", action="store_true", help="print a JSON list: one entry a photo, with its readings")
+    r.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
+                   help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
+    r.add_argument("--min-confidence", type=float, default=0.5,
+                   help="readings below this confidence are flagged (default: 0.5)")
+    r.add_argument("--threshold", type=float, default=None,
+                   help="detector score a plate must reach (default: anpr_ocr.read.DEFAULT_THRESHOLD)")
+    r.add_argument("--min-width", type=float, default=None,
+                   help="smallest plate width reported, photo px (default: anpr_ocr.read.MIN_PLATE_WIDTH)")
+    r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
 
     sub.add_parser("bench", help="speed benchmark (arguments go to anpr_ocr.bench; see `bench --help`)",
                    add_help=False)
@@ -138,6 +156,41 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .read import DEFAULT_THRESHOLD, MIN_PLATE_WIDTH, draw_readings, read_plates
+
+    paths = expand_inputs(args.inputs)
+    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
+    min_width = MIN_PLATE_WIDTH if args.min_width is None else args.min_width
+    rows = []
+    for path in paths:  # one photo a call: a long folder streams, and a bad file names itself
+        readings = read_plates(str(path), args.weights, args.detector, args.alphabet, args.decoder,
+                               args.min_confidence, threshold, min_width, args.batch_size)
+        if args.draw:
+            out = Path(args.draw) / f"{path.stem}.jpg"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None or not cv2.imwrite(str(out), draw_readings(image, readings)):
+                raise CliError(f"cannot draw {path} into {out}")
+        if args.json:
+            rows.append({"path": str(path), "plates": [
+                {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences),
+                 "plate_type": r.plate_type, "valid": r.valid, "flagged": r.flagged, "box": list(r.box),
+                 "corners": [list(c) for c in r.corners], "score": r.score} for r in readings]})
+        else:
+            for r in readings:
+                flags = ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
+                box = ",".join(f"{v:.0f}" for v in r.box)
+                print(f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.score:.3f}\t{box}{flags}", flush=True)
+            if not readings:
+                print(f"{path}\t-", flush=True)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    return 0
+
+
 def _bench(argv: list[str]) -> int:
     try:
         from . import bench
@@ -191,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
         with _quiet_native_stderr():
             if args.command == "predict":
                 return _predict(args)
+            if args.command == "read":
+                return _read(args)
             return _eval(args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2, message already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
