@@ -71,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--min-confidence", type=float, default=0.5,
                    help="readings below this confidence are flagged (default: 0.5)")
     r.add_argument("--threshold", type=float, default=None,
-                   help="detector score a plate must reach (default: anpr_ocr.read.DEFAULT_THRESHOLD)")
+                   help="detector score a plate must reach (default: the one stored with the detector)")
     r.add_argument("--min-width", type=float, default=None,
                    help="smallest plate width reported, photo px (default: anpr_ocr.read.MIN_PLATE_WIDTH)")
     r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
@@ -159,15 +159,14 @@ def _eval(args: argparse.Namespace) -> int:
 def _read(args: argparse.Namespace) -> int:
     import cv2
 
-    from .read import DEFAULT_THRESHOLD, MIN_PLATE_WIDTH, draw_readings, read_plates
+    from .read import MIN_PLATE_WIDTH, draw_readings, read_plates
 
     paths = expand_inputs(args.inputs)
-    threshold = DEFAULT_THRESHOLD if args.threshold is None else args.threshold
     min_width = MIN_PLATE_WIDTH if args.min_width is None else args.min_width
     rows = []
     for path in paths:  # one photo a call: a long folder streams, and a bad file names itself
         readings = read_plates(str(path), args.weights, args.detector, args.alphabet, args.decoder,
-                               args.min_confidence, threshold, min_width, args.batch_size)
+                               args.min_confidence, args.threshold, min_width, args.batch_size)
         if args.draw:
             out = Path(args.draw) / f"{path.stem}.jpg"
             out.parent.mkdir(parents=True, exist_ok=True)

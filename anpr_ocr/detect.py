@@ -7,7 +7,8 @@ FPN back up to stride 8) predicts, on a grid of 8x8-px cells:
   the plate), and
 - the four corners as offsets from the cell (8 channels: top-left, top-right, bottom-right,
   bottom-left, x then y, in cells divided by `OFFSET_SCALE`), trained with L1 on the cells near
-  each centre.
+  each centre, weighted by their Gaussian.
+The two heads are separate 3x3 conv + 1x1 branches over the shared stride-8 features.
 Decoding is pure numpy: 3x3 max-pool peaks over a threshold, corners = cell + offsets, box = the
 corners' bounding box, an IoU suppression of duplicates, then back to input pixels (`unletterbox`).
 
@@ -126,8 +127,9 @@ def encode_targets(plates: list[np.ndarray], height: int, width: int,
     """Training targets on a (height/8, width/8) grid for plates given as (4, 2) corners in input px.
 
     Returns the heatmap (1, h, w) with a peak of 1 at each centre cell, the corner offsets (8, h, w)
-    from each cell (cells / OFFSET_SCALE), and the regression mask (1, h, w): cells whose Gaussian
-    exceeds `reg_threshold` (the plate owning the larger Gaussian wins)."""
+    from each cell (cells / OFFSET_SCALE), and the regression weights (1, h, w): each cell's Gaussian
+    where it exceeds `reg_threshold` (the plate owning the larger Gaussian wins), so the centre cell,
+    the one decoding reads, weighs most."""
     h, w = height // STRIDE, width // STRIDE
     heat = np.zeros((h, w), np.float32)
     offsets = np.zeros((8, h, w), np.float32)
@@ -148,7 +150,7 @@ def encode_targets(plates: list[np.ndarray], height: int, width: int,
         heat = np.maximum(heat, g)
         for k in range(4):
             offsets[2 * k:2 * k + 2][:, own] = (c[k][:, None] - cells[:, own]) / OFFSET_SCALE
-        mask[own] = 1.0
+        mask[own] = g[own]
     return heat[None], offsets, mask[None]
 
 
@@ -189,7 +191,7 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor, alpha: float = 2.0, b
 
 
 def offset_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Mean L1 of the corner offsets over the masked cells."""
+    """L1 of the corner offsets, averaged with the weights of `mask`."""
     return (F.l1_loss(pred.float(), target, reduction="none") * mask).sum() / (mask.sum() * 8).clamp(min=1.0)
 
 
@@ -230,8 +232,9 @@ class PlateDetector(nn.Module):
         self.down32 = nn.Sequential(_conv(w[3], w[4], 2), _conv(w[4], w[4]))
         self.lateral = nn.ModuleList([_conv(c, f, k=1) for c in (w[2], w[3], w[4])])
         self.smooth = nn.ModuleList([_conv(f, f) for _ in range(2)])
-        self.head = nn.Sequential(_conv(f, f), nn.Conv2d(f, 9, 1))
-        nn.init.constant_(self.head[-1].bias[:1], -2.19)  # sigmoid 0.1: CenterNet's start for rare positives
+        self.heat = nn.Sequential(_conv(f, f), nn.Conv2d(f, 1, 1))
+        self.corners = nn.Sequential(_conv(f, f), nn.Conv2d(f, 8, 1))
+        nn.init.constant_(self.heat[-1].bias, -2.19)  # sigmoid 0.1: CenterNet's start for rare positives
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         c8 = self.down8(x)
@@ -240,8 +243,7 @@ class PlateDetector(nn.Module):
         p = self.lateral[2](c32)
         for feat, lateral, smooth in zip((c16, c8), (self.lateral[1], self.lateral[0]), self.smooth):
             p = smooth(lateral(feat) + F.interpolate(p, size=feat.shape[-2:], mode="nearest"))
-        out = self.head(p)
-        return out[:, :1], out[:, 1:]
+        return self.heat(p), self.corners(p)
 
 
 def fuse_for_inference(model: PlateDetector) -> PlateDetector:

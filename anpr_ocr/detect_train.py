@@ -39,14 +39,14 @@ class DetectConfig:
     out_dir: str = "runs/detector"
     model: DetectorConfig = field(default_factory=DetectorConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
-    epochs: int = 16
+    epochs: int = 14
     crops_per_epoch: int = 800
     crop_size: int = 320  # square training crops, px of the net's input
     paste_prob: float = 0.5  # share of crops that get 1-2 rendered plates pasted in
     batch_size: int = 16
     lr: float = 4e-3
     weight_decay: float = 1e-3
-    offset_weight: float = 1.0
+    offset_weight: float = 2.0
     seed: int = 0
     num_workers: int = 1
     threads: int = 2
@@ -73,8 +73,32 @@ def save_detector(model: PlateDetector, path: str | Path, **extra) -> None:
                  "state_dict": model.state_dict(), **extra}, path)
 
 
+def set_threshold(path: str | Path, threshold: float) -> None:
+    """Store the detector score threshold chosen on val in a detector checkpoint (read_plates' default)."""
+    ckpt = _read_detector(Path(path))
+    ckpt["threshold"] = float(threshold)
+    save_atomic(ckpt, path)
+
+
+def detector_threshold(path: str | Path) -> float | None:
+    """The score threshold stored with a detector checkpoint (None when it has none)."""
+    value = _read_detector(Path(path)).get("threshold")
+    return None if value is None else float(value)
+
+
 def load_detector(path: str | Path) -> PlateDetector:
     """A detector checkpoint (weights only) as a model in eval mode; CheckpointError names a bad file."""
+    path = Path(path)
+    ckpt = _read_detector(path)
+    try:
+        model = PlateDetector(DetectorConfig.from_dict(ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except (TypeError, KeyError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit the detector its config describes: {exc}") from exc
+    return model.eval()
+
+
+def _read_detector(path: Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no detector checkpoint at {path}")
@@ -86,12 +110,7 @@ def load_detector(path: str | Path) -> PlateDetector:
         raise CheckpointError(f"{path} is not a plate detector checkpoint")
     if ckpt.get("format_version") != DETECTOR_FORMAT:
         raise CheckpointError(f"{path} has detector format {ckpt.get('format_version')}, expected {DETECTOR_FORMAT}")
-    try:
-        model = PlateDetector(DetectorConfig.from_dict(ckpt["config"]))
-        model.load_state_dict(ckpt["state_dict"])
-    except (TypeError, KeyError, RuntimeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit the detector its config describes: {exc}") from exc
-    return model.eval()
+    return ckpt
 
 
 def evaluate_detector(model: PlateDetector, photos: list[Photo], threshold: float = 0.05) -> dict:

@@ -35,7 +35,7 @@ from .predict import DEFAULT_DECODER, WEIGHTS_DIR, _check_options, as_grey, read
 
 DEFAULT_DETECTOR = WEIGHTS_DIR / "plate_detector.pth"
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
-DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach (its centre heatmap peak, 0..1)
+DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class PhotoReading:
     score: float  # the detector's confidence that a plate is there, 0..1
 
 
-_detectors: dict[tuple[int, int, int, int], PlateDetector] = {}
+_detectors: dict[tuple[int, int, int, int], tuple[PlateDetector, float]] = {}
 _lock = threading.Lock()
 
 
@@ -62,8 +62,9 @@ def default_detector() -> Path:
     return Path(os.environ.get("ANPR_DETECTOR_WEIGHTS", DEFAULT_DETECTOR))
 
 
-def load_plate_detector(path: str | Path | None = None) -> PlateDetector:
-    """The detector behind a checkpoint, BatchNorm folded, loaded once and cached by file and version."""
+def load_plate_detector(path: str | Path | None = None) -> tuple[PlateDetector, float]:
+    """The detector behind a checkpoint (BatchNorm folded) and its score threshold (the one chosen on val
+    and stored with it, else DEFAULT_THRESHOLD), loaded once and cached by file and version."""
     path = default_detector() if path is None else path
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"detector must be a path, got {type(path).__name__}")
@@ -76,32 +77,36 @@ def load_plate_detector(path: str | Path | None = None) -> PlateDetector:
     key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
     with _lock:
         if key not in _detectors:
-            from .detect_train import load_detector
+            from .detect_train import detector_threshold, load_detector
 
-            _detectors[key] = fuse_for_inference(load_detector(path))
+            threshold = detector_threshold(path)
+            _detectors[key] = (fuse_for_inference(load_detector(path)),
+                               DEFAULT_THRESHOLD if threshold is None else threshold)
         return _detectors[key]
 
 
 def read_plates(images: Any, weights: str | Path | None = None, detector: str | Path | None = None,
                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
-                threshold: float = DEFAULT_THRESHOLD, min_width: float = MIN_PLATE_WIDTH,
+                threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
                 batch_size: int = 64, backend: str = "torch") -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
     `weights`, `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s;
     `detector` selects the detector checkpoint (default: the committed one, or
-    $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach and `min_width` the
-    smallest plate width, in the photo's pixels, that is reported.
+    $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
+    chosen on val and stored with the detector) and `min_width` the smallest plate width, in the
+    photo's pixels, that is reported.
     """
     _check_options(alphabet, decoder, backend, min_confidence, batch_size)
-    for name, value in (("threshold", threshold), ("min_width", min_width)):
+    for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     single = not isinstance(images, (list, tuple))
     items: Sequence[Any] = [images] if single else images
     greys = [as_grey(img, _name(img, i, single)) for i, img in enumerate(items)]
-    model = load_plate_detector(detector)
+    model, stored = load_plate_detector(detector)
+    threshold = stored if threshold is None else threshold
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
              for dets in detect_batch(model, greys, threshold)]
     crops = [cut_plate(grey, d.corners) for grey, dets in zip(greys, found) for d in dets]

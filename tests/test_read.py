@@ -25,10 +25,11 @@ def _constant_detector(path: Path, heat_bias: float) -> Path:
     """A detector whose output ignores the photo: heat sigmoid(heat_bias) everywhere, and at every cell a
     plate 64x16 input px centred on the cell (offsets of -/+4 and -/+1 cells, in cells / 4)."""
     model = PlateDetector(DetectorConfig())
-    head = model.head[-1]
     with torch.no_grad():
-        head.weight.zero_()
-        head.bias.copy_(torch.tensor([heat_bias, -1, -0.25, 1, -0.25, 1, 0.25, -1, 0.25]))
+        for head in (model.heat[-1], model.corners[-1]):
+            head.weight.zero_()
+        model.heat[-1].bias.fill_(heat_bias)
+        model.corners[-1].bias.copy_(torch.tensor([-1, -0.25, 1, -0.25, 1, 0.25, -1, 0.25]))
     save_detector(model, path)
     return path
 
