@@ -2,10 +2,16 @@
 
 Each epoch draws `crops_per_epoch` augmented crops of the training photos (`photos.PlateScenes`:
 scale, crop, rotation, perspective, light, blur, noise, and rendered plates pasted in with a random
-perspective), trains with focal loss on the centre heatmap plus L1 on the corner offsets under one
-one-cycle schedule, then scores the val photos through the inference path (`detect.detect_batch`)
-and keeps the best checkpoint by val AP (mean of AP@0.5 and AP@0.75; ties by corner error) as
-best.pth. last.pth, written after every epoch, holds the optimiser, schedule and history, so
+perspective), trains with focal loss on the centre heatmap plus L1 on the corner offsets, then
+scores the val photos through the inference path (`detect.detect_batch`) and keeps the best
+checkpoint by val AP (mean of AP@0.5 and AP@0.75; ties by corner error) as best.pth.
+
+The learning rate follows one one-cycle curve (warm-up over the first tenth, cosine decay after)
+over the run's progress: the larger of the share of `epochs` steps done and the share of `minutes`
+of wall time spent (validation included); the run ends when either is used up. On a shared CPU
+whose speed varies several-fold from hour to hour, a time budget is what keeps a run within its
+hour; the epochs it reached are in its history. With `minutes=None` the run is epochs-bound and
+repeatable. last.pth, written after every epoch, holds the optimiser, progress and history, so
 `resume=True` goes on where a run stopped.
 """
 
@@ -39,7 +45,8 @@ class DetectConfig:
     out_dir: str = "runs/detector"
     model: DetectorConfig = field(default_factory=DetectorConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
-    epochs: int = 14
+    epochs: int = 60  # at most; the time budget usually ends the run first
+    minutes: float | None = 40.0  # wall-time budget of the whole run (None: epochs only)
     crops_per_epoch: int = 800
     crop_size: int = 320  # square training crops, px of the net's input
     paste_prob: float = 0.5  # share of crops that get 1-2 rendered plates pasted in
@@ -142,42 +149,58 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
                           config.paste_prob, config.seed)
     model = PlateDetector(config.model).to(memory_format=torch.channels_last)  # 5x faster training on a CPU
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps_per_epoch = len(dataset) // config.batch_size
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, pct_start=0.1,
-                                                    total_steps=max(1, steps_per_epoch * config.epochs))
+    total_steps = max(1, len(dataset) // config.batch_size * config.epochs)
     history: list[dict] = []
     best: dict = {"val_ap": -1.0, "val_corner_error_px": math.inf}
-    start, elapsed = 0, 0.0
+    start, elapsed, step = 0, 0.0, 0
     if resume:
         state = torch.load(out / "last.pth", map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
         history, best, start, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
+        step = state["step"]
         torch.set_rng_state(state["rng"])
     started = time.perf_counter() - elapsed
+
+    def progress(step: int) -> float:
+        spent = (time.perf_counter() - started) / 60 / config.minutes if config.minutes else 0.0
+        return max(step / total_steps, spent)
+
     bar = tqdm(range(start, config.epochs), desc="detector epochs", initial=start, total=config.epochs)
     for epoch in bar:
+        if progress(step) >= 1.0:
+            break
         dataset.set_epoch(epoch)
-        losses = _train_epoch(model, dataset, optimizer, scheduler, config, epoch)
+        losses, step = _train_epoch(model, dataset, optimizer, progress, step, config, epoch)
         scores = evaluate_detector(model, val)
         row = {"epoch": epoch, **losses, **{f"val_{k}": v for k, v in scores.items()},
-               "lr": optimizer.param_groups[0]["lr"], "elapsed_s": time.perf_counter() - started}
+               "lr": optimizer.param_groups[0]["lr"], "progress": min(progress(step), 1.0),
+               "elapsed_s": time.perf_counter() - started}
         history.append(row)
         err = scores["corner_error_px"] if not math.isnan(scores["corner_error_px"]) else math.inf
         if (scores["ap"], -err) > (best["val_ap"], -best["val_corner_error_px"]):
             best = {"epoch": epoch, "val_ap": scores["ap"], "val_ap50": scores["ap50"], "val_ap75": scores["ap75"],
                     "val_corner_error_px": err}
             save_detector(model, out / "best.pth", epoch=epoch, val=scores, seed=config.seed)
-        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
+        save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+                     "history": history, "best": best, "epoch": epoch,
                      "elapsed": time.perf_counter() - started, "rng": torch.get_rng_state()}, out / "last.pth")
         (out / "history.json").write_text(json.dumps(history, indent=1))
         bar.set_postfix(loss=f"{losses['train_loss']:.3f}", ap50=f"{scores['ap50']:.3f}", ap75=f"{scores['ap75']:.3f}")
     return DetectFitResult(out / "best.pth", history, best, time.perf_counter() - started, count_parameters(model))
 
 
-def _train_epoch(model, dataset, optimizer, scheduler, config: DetectConfig, epoch: int) -> dict:
+def one_cycle(progress: float, max_lr: float, warmup: float = 0.1) -> float:
+    """The learning rate at `progress` (0..1): cosine up from max_lr/25 over `warmup`, then cosine down
+    to max_lr/250,000 (torch's OneCycleLR shape, as a function of progress rather than of steps)."""
+    start, end = max_lr / 25, max_lr / 25 / 1e4
+    p = min(max(progress, 0.0), 1.0)
+    if p < warmup:
+        return start + (max_lr - start) * (1 - math.cos(math.pi * p / warmup)) / 2
+    return end + (max_lr - end) * (1 + math.cos(math.pi * (p - warmup) / (1 - warmup))) / 2
+
+
+def _train_epoch(model, dataset, optimizer, progress, step: int, config: DetectConfig, epoch: int) -> tuple[dict, int]:
     model.train()
     generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)
     loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True, drop_last=True, generator=generator,
@@ -185,6 +208,11 @@ def _train_epoch(model, dataset, optimizer, scheduler, config: DetectConfig, epo
     totals = np.zeros(3)
     count = 0
     for x, heat, offsets, mask in tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=15.0):
+        p = progress(step)
+        if p >= 1.0:
+            break
+        for group in optimizer.param_groups:
+            group["lr"] = one_cycle(p, config.lr)
         heat_logits, pred_offsets = model(x.contiguous(memory_format=torch.channels_last))
         l_heat = focal_loss(heat_logits, heat)
         l_off = offset_loss(pred_offsets, offsets, mask)
@@ -193,9 +221,8 @@ def _train_epoch(model, dataset, optimizer, scheduler, config: DetectConfig, epo
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
         optimizer.step()
-        if scheduler.last_epoch < scheduler.total_steps - 1:
-            scheduler.step()
+        step += 1
         totals += [loss.item(), l_heat.item(), l_off.item()]
         count += 1
     totals /= max(count, 1)
-    return {"train_loss": totals[0], "heat_loss": totals[1], "offset_loss": totals[2]}
+    return {"train_loss": totals[0], "heat_loss": totals[1], "offset_loss": totals[2], "steps": count}, step

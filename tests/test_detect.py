@@ -158,3 +158,13 @@ def test_cut_matches_the_shipped_vkcv_crops(photos_root, data_root):
         assert cut.shape[1] / cut.shape[0] == pytest.approx(shipped.shape[1] / shipped.shape[0], rel=0.05)
         resized = cv2.resize(cut, shipped.shape[::-1], interpolation=cv2.INTER_AREA)
         assert np.corrcoef(resized.ravel(), shipped.ravel())[0, 1] > 0.9, a["crop"]
+
+
+def test_one_cycle_schedule_by_hand():
+    from anpr_ocr.detect_train import one_cycle
+
+    assert one_cycle(0.0, 1.0) == pytest.approx(1 / 25)
+    assert one_cycle(0.05, 1.0) == pytest.approx(1 / 25 + (1 - 1 / 25) / 2)  # half way up the warm-up
+    assert one_cycle(0.1, 1.0) == pytest.approx(1.0)
+    assert one_cycle(0.55, 1.0) == pytest.approx(1 / 25e4 + (1 - 1 / 25e4) / 2)  # half way down
+    assert one_cycle(1.0, 1.0) == pytest.approx(1 / 25e4)
