@@ -45,7 +45,7 @@ class DetectConfig:
     out_dir: str = "runs/detector"
     model: DetectorConfig = field(default_factory=DetectorConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
-    epochs: int = 60  # at most; the time budget usually ends the run first
+    epochs: int = 150  # at most; the time budget usually ends the run first
     minutes: float | None = 40.0  # wall-time budget of the whole run (None: epochs only)
     crops_per_epoch: int = 800
     crop_size: int = 320  # square training crops, px of the net's input
