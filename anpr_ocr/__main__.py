@@ -4,6 +4,7 @@
     anpr-ocr eval DATA/val [--weights W]
     anpr-ocr train --data DATA --out RUN [--pretrain-epochs N] [--finetune-epochs N] [--limit N] ...
     torchrun --nproc_per_node N -m anpr_ocr train ...   (data-parallel over N processes)
+    anpr-ocr read photo.jpg photos/ [--json] [--draw OUT_DIR]   (find and read plates in whole photos)
     anpr-ocr bench [--fp32 W] [--int8 W] [--data DATA/test] [--out figures/benchmark.json]
 
 `predict` streams: folders are walked lazily, images are decoded (in worker processes with
@@ -41,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="anpr-ocr",
                                      description="Read Russian licence plates from cropped plate images.")
-    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,train,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,train,bench}")
     sub.required = True
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -94,6 +95,23 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                    help="auto takes a GPU when there is one (default: auto)")
     t.add_argument("--resume", action="store_true", help="go on from OUT/last.pth if it holds this run")
+
+    r = sub.add_parser("read", help="find and read plates in whole photos",
+                       description="Find the plates in photos (files, or folders searched recursively) and read "
+                       "them: one line per plate (photo, text, confidence, detector score, box), or JSON with --json.")
+    r.add_argument("inputs", nargs="+", metavar="PHOTO_OR_DIR")
+    common(r)
+    r.add_argument("--detector", help="detector checkpoint (default: the committed one or $ANPR_DETECTOR_WEIGHTS)")
+    r.add_argument("--json", action="store_true", help="print a JSON list: one entry a photo, with its readings")
+    r.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
+                   help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
+    r.add_argument("--min-confidence", type=float, default=0.5,
+                   help="readings below this confidence are flagged (default: 0.5)")
+    r.add_argument("--threshold", type=float, default=None,
+                   help="detector score a plate must reach (default: the one stored with the detector)")
+    r.add_argument("--min-width", type=float, default=None,
+                   help="smallest plate width reported, photo px (default: anpr_ocr.read.MIN_PLATE_WIDTH)")
+    r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
 
     _bench_parser(sub)
     return parser
@@ -313,6 +331,37 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .read import MIN_PLATE_WIDTH, draw_readings, read_plates
+
+    min_width = MIN_PLATE_WIDTH if args.min_width is None else args.min_width
+    for path in iter_inputs(args.inputs):  # one photo a call: a long folder streams, and a bad file names itself
+        readings = read_plates(str(path), args.weights, args.detector, args.alphabet, args.decoder,
+                               args.min_confidence, args.threshold, min_width, args.batch_size)
+        if args.draw:
+            out = Path(args.draw) / f"{path.stem}.jpg"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None or not cv2.imwrite(str(out), draw_readings(image, readings)):
+                raise CliError(f"cannot draw {path} into {out}")
+        if args.json:  # JSON Lines: one object a photo, with its readings
+            print(json.dumps({"path": str(path), "plates": [
+                {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences),
+                 "plate_type": r.plate_type, "valid": r.valid, "flagged": r.flagged, "box": list(r.box),
+                 "corners": [list(c) for c in r.corners], "score": r.score} for r in readings]},
+                ensure_ascii=False), flush=True)
+        else:
+            for r in readings:
+                flags = ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
+                box = ",".join(f"{v:.0f}" for v in r.box)
+                print(f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.score:.3f}\t{box}{flags}", flush=True)
+            if not readings:
+                print(f"{path}\t-", flush=True)
+    return 0
+
+
 def _bench(args: argparse.Namespace) -> int:
     """Run the benchmark, write its JSON and PNG, print its tables."""
     from . import bench, report
@@ -396,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _predict(args)
             if args.command == "train":
                 return _train(args)
+            if args.command == "read":
+                return _read(args)
             return _eval(args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2, message already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)

@@ -55,3 +55,10 @@ def val_loaded(data_root):
 @pytest.fixture(scope="session")
 def val_samples(val_loaded):
     return val_loaded[0]
+
+
+@pytest.fixture(scope="session")
+def photos_root() -> Path:
+    """The whole VKCV photos (COCO keypoints splits) the plate detector is trained and scored on."""
+    return _shared("ANPR_PHOTOS", "shared/data/vkcv-photos", lambda p: (p / "val" / "annotations.json").is_file(),
+                   "whole photos")

@@ -1,0 +1,153 @@
+"""`read_plates`: whole photos in, plate strings out (detector, then the reader, in one call).
+
+    from anpr_ocr import read_plates
+    for r in read_plates("car.jpg"):                  # one photo: its list of readings
+        r.text, r.confidence, r.box, r.corners, r.score
+    read_plates([photo_a, photo_b])                   # a list of photos: a list of such lists
+
+Inputs and errors are `predict`'s: paths, OpenCV arrays (BGR or grey) or PIL images; a bad one
+raises ValueError/TypeError/OSError naming it. The detector (`anpr_ocr.detect`) finds each plate's
+four corners on the grey photo scaled to its input size; each plate is cut from the photo at full
+resolution along its corners with the margins the reader's training crops have (6% of the width,
+16% of the height: `detect.cut_plate`), and all plates of a call are read in one batch.
+
+Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
+distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
+test plate is 58 px wide; the reader's input is 128 px wide).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .alphabet import to_cyrillic
+from .detect import PlateDetector, cut_plate, detect_batch, fuse_for_inference, plate_size
+from .formats import plate_type
+from .predict import DEFAULT_DECODER, _check_options, read_greys
+from .preprocess import as_grey
+from .shipped import DETECTOR_WEIGHTS
+
+DEFAULT_DETECTOR = DETECTOR_WEIGHTS
+MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
+DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
+
+
+@dataclass(frozen=True)
+class PhotoReading:
+    """One plate found in a photo and what the reader read on it."""
+
+    text: str  # Latin look-alikes ("A123BC77"), or Cyrillic when asked for
+    confidence: float  # the reader's calibrated probability of the whole string, 0..1
+    char_confidences: tuple[float, ...]
+    plate_type: str | None  # "private", "taxi", "trailer", "police", "motorcycle" or None
+    valid: bool  # whether the text fits a GOST R 50577 format
+    flagged: bool  # confidence below the caller's min_confidence: check this reading
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in the input's pixels
+    corners: tuple[tuple[float, float], ...]  # four (x, y): top-left first, clockwise
+    score: float  # the detector's confidence that a plate is there, 0..1
+
+
+_detectors: dict[tuple[int, int, int, int], tuple[PlateDetector, float]] = {}
+_lock = threading.Lock()
+
+
+def default_detector() -> Path:
+    """The committed detector, or the checkpoint named by the ANPR_DETECTOR_WEIGHTS environment variable."""
+    return Path(os.environ.get("ANPR_DETECTOR_WEIGHTS", DEFAULT_DETECTOR))
+
+
+def load_plate_detector(path: str | Path | None = None) -> tuple[PlateDetector, float]:
+    """The detector behind a checkpoint (BatchNorm folded) and its score threshold (the one chosen on val
+    and stored with it, else DEFAULT_THRESHOLD), loaded once and cached by file and version."""
+    path = default_detector() if path is None else path
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"detector must be a path, got {type(path).__name__}")
+    try:
+        st = os.stat(path)
+    except OSError:
+        st = None
+    if st is None or not stat.S_ISREG(st.st_mode):
+        raise FileNotFoundError(f"no detector checkpoint at {path}")
+    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+    with _lock:
+        if key not in _detectors:
+            from .detect_train import detector_threshold, load_detector
+
+            threshold = detector_threshold(path)
+            _detectors[key] = (fuse_for_inference(load_detector(path)),
+                               DEFAULT_THRESHOLD if threshold is None else threshold)
+        return _detectors[key]
+
+
+def read_plates(images: Any, weights: str | Path | None = None, detector: str | Path | None = None,
+                alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
+                threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
+                batch_size: int = 64, backend: str = "torch") -> list[PhotoReading] | list[list[PhotoReading]]:
+    """Find and read the plates in photos. One image gives its list of readings (empty when it holds
+    no plate), a list or tuple of images gives a list of such lists, best detection first.
+
+    `weights`, `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s;
+    `detector` selects the detector checkpoint (default: the committed one, or
+    $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
+    chosen on val and stored with the detector) and `min_width` the smallest plate width, in the
+    photo's pixels, that is reported.
+    """
+    _check_options(alphabet, decoder, backend, min_confidence, batch_size)
+    for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    single = not isinstance(images, (list, tuple))
+    items: Sequence[Any] = [images] if single else images
+    greys = [as_grey(img, _name(img, i, single)) for i, img in enumerate(items)]
+    model, stored = load_plate_detector(detector)
+    threshold = stored if threshold is None else threshold
+    found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
+             for dets in detect_batch(model, greys, threshold)]
+    crops = [cut_plate(grey, d.corners) for grey, dets in zip(greys, found) for d in dets]
+    decoded = iter(read_greys(crops, weights, decoder, batch_size, backend) if crops else [])
+    out = []
+    for dets in found:
+        readings = []
+        for d in dets:
+            r = next(decoded)
+            kind = plate_type(r.text)
+            confidence = min(max(r.confidence, 0.0), 1.0)
+            readings.append(PhotoReading(
+                to_cyrillic(r.text) if alphabet == "cyrillic" else r.text, confidence, r.char_confidences, kind,
+                kind is not None, confidence < min_confidence, tuple(float(v) for v in d.box),
+                tuple((float(x), float(y)) for x, y in d.corners), float(d.score)))
+        out.append(readings)
+    return out[0] if single else out
+
+
+def _name(image: Any, index: int, single: bool) -> str:
+    if single:
+        return str(image) if isinstance(image, (str, os.PathLike)) else "image"
+    return f"image {index}"
+
+
+def draw_readings(image: np.ndarray, readings: Sequence[PhotoReading]) -> np.ndarray:
+    """A BGR copy of `image` with each plate's corners outlined and its reading written beside it."""
+    import cv2
+
+    canvas = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    scale = max(canvas.shape[:2]) / 1000
+    for r in readings:
+        quad = np.round(np.array(r.corners)).astype(np.int32)
+        colour = (0, 200, 0) if r.valid and not r.flagged else (0, 165, 255)
+        cv2.polylines(canvas, [quad], True, colour, max(1, round(2 * scale)), cv2.LINE_AA)
+        x, y = int(r.box[0]), int(r.box[1]) - max(4, round(6 * scale))
+        label = f"{r.text} {r.confidence:.2f}"
+        for thickness, c in ((max(2, round(5 * scale)), (0, 0, 0)), (max(1, round(2 * scale)), colour)):
+            cv2.putText(canvas, label, (x, max(y, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * max(scale, 0.5), c,
+                        thickness, cv2.LINE_AA)
+    return canvas
+

@@ -1,0 +1,46 @@
+"""detect_train.ipynb runs top to bottom in fast mode: on the real photos, and on its embedded default."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+papermill = pytest.importorskip("papermill")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _run(tmp_path: Path, photos: Path) -> str:
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(str(REPO / "detect_train.ipynb"), str(out), cwd=str(REPO), progress_bar=False,
+                               parameters={"FAST": True, "PHOTOS": str(photos), "OUT": str(tmp_path / "run")})
+    nb = nbformat.read(out, as_version=4)
+    return "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                     for cell in nb.cells for o in cell.get("outputs", []))
+
+
+def test_detect_notebook_fast_mode_on_real_photos(tmp_path, photos_root):
+    text = _run(tmp_path, photos_root)
+    run = tmp_path / "run"
+    for name in ("weights/plate_detector.pth", "weights/plate_detector.json", "figures/detect_data.png",
+                 "figures/detect_curves.png", "figures/detect_gallery.png", "figures/detect_metrics.json"):
+        assert (run / name).is_file(), name
+    card = json.loads((run / "weights/plate_detector.json").read_text())
+    assert card["data"].startswith("VKCV whole photos")
+    assert card["splits"]["test"]["photos"] == 8
+    assert 0.0 <= card["metrics"]["test"]["ap50"] <= 1.0 and card["speed"]["array_median_ms"] > 0
+    assert "EMBEDDED DEFAULT" not in text
+
+
+def test_detect_notebook_without_photos_uses_the_embedded_default(tmp_path):
+    empty = tmp_path / "no-photos"
+    empty.mkdir()
+    text = _run(tmp_path, empty)
+    assert "EMBEDDED DEFAULT" in text and str(empty) in text
+    embedded = tmp_path / "run" / "runs" / "embedded"
+    card = json.loads((embedded / "weights/plate_detector.json").read_text())
+    assert card["data"].startswith("EMBEDDED DEFAULT")
+    assert not (tmp_path / "run" / "weights").exists() and not (tmp_path / "run" / "figures").exists()

@@ -1,0 +1,135 @@
+"""read_plates: predict's inputs and error rules, one list a photo, fields, geometry back in input pixels,
+and `anpr-ocr read`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from anpr_ocr.__main__ import main
+from anpr_ocr.detect import DetectorConfig, PlateDetector, box_iou, cut_plate
+from anpr_ocr.detect_train import save_detector
+from anpr_ocr.predict import predict
+from anpr_ocr.read import DEFAULT_DETECTOR, PhotoReading, read_plates
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _constant_detector(path: Path, heat_bias: float) -> Path:
+    """A detector whose output ignores the photo: heat sigmoid(heat_bias) everywhere, and at every cell a
+    plate 64x16 input px centred on the cell (offsets of -/+4 and -/+1 cells, in cells / 4)."""
+    model = PlateDetector(DetectorConfig())
+    with torch.no_grad():
+        for head in (model.heat[-1], model.corners[-1]):
+            head.weight.zero_()
+        model.heat[-1].bias.fill_(heat_bias)
+        model.corners[-1].bias.copy_(torch.tensor([-1, -0.25, 1, -0.25, 1, 0.25, -1, 0.25]))
+    save_detector(model, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def finds_everywhere(tmp_path_factory):
+    return _constant_detector(tmp_path_factory.mktemp("det") / "everywhere.pth", 2.0)
+
+
+@pytest.fixture(scope="module")
+def finds_nothing(tmp_path_factory):
+    return _constant_detector(tmp_path_factory.mktemp("det") / "nothing.pth", -4.0)
+
+
+def test_corners_come_back_in_input_pixels(finds_everywhere):
+    """256x128 photo -> scale 2 into the 512 input. Cell (0, 0) is centred on input px (4, 4); its plate spans
+    input x -28..36, y -4..12, i.e. photo x -14..18, y -2..6 (corners / 2). All scores tie: cell (0, 0) comes first."""
+    photo = np.full((128, 256), 90, np.uint8)
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0)
+    first = readings[0]
+    assert isinstance(first, PhotoReading)
+    np.testing.assert_allclose(first.corners, [(-14, -2), (18, -2), (18, 6), (-14, 6)])
+    assert first.box == pytest.approx((-14, -2, 18, 6))
+    assert first.score == pytest.approx(1 / (1 + np.exp(-2.0)), rel=1e-4)
+    # min_width is in photo px: these plates are 32 px wide
+    assert read_plates(photo, detector=finds_everywhere, min_width=33) == []
+    assert len(read_plates(photo, detector=finds_everywhere, min_width=32)) == len(readings)
+
+
+def test_each_reading_is_the_reader_on_the_cut(finds_everywhere):
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0)
+    assert readings
+    for r in readings[:3]:
+        expected = predict(cut_plate(photo, np.array(r.corners)))
+        assert (r.text, r.valid, r.plate_type) == (expected.text, expected.valid, expected.plate_type)
+        assert r.confidence == pytest.approx(expected.confidence, abs=1e-6)
+        assert r.flagged == (r.confidence < 0.5)
+
+
+def test_inputs_and_shapes_like_predict(finds_nothing, tmp_path):
+    grey = np.full((120, 200), 128, np.uint8)
+    path = tmp_path / "photo.png"
+    cv2.imwrite(str(path), grey)
+    for image in (grey, cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR), Image.fromarray(grey), str(path), path):
+        assert read_plates(image, detector=finds_nothing) == []
+    assert read_plates([grey, str(path)], detector=finds_nothing) == [[], []]
+    assert read_plates((grey,), detector=finds_nothing) == [[]]
+    assert read_plates([], detector=finds_nothing) == []
+
+
+def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
+    grey = np.full((120, 200), 128, np.uint8)
+    with pytest.raises(FileNotFoundError, match="nope.jpg"):
+        read_plates(str(tmp_path / "nope.jpg"), detector=finds_nothing)
+    with pytest.raises(TypeError, match="image 1"):
+        read_plates([grey, 42], detector=finds_nothing)
+    with pytest.raises(ValueError, match="image 0"):
+        read_plates([np.zeros((0, 5), np.uint8)], detector=finds_nothing)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="bad.jpg"):
+        read_plates(bad, detector=finds_nothing)
+    with pytest.raises(ValueError, match="alphabet"):
+        read_plates(grey, detector=finds_nothing, alphabet="greek")
+    with pytest.raises(ValueError, match="threshold"):
+        read_plates(grey, detector=finds_nothing, threshold=-1)
+    with pytest.raises(FileNotFoundError, match="no detector checkpoint"):
+        read_plates(grey, detector=tmp_path / "missing.pth")
+    not_a_detector = tmp_path / "reader.pth"
+    torch.save({"state_dict": {}}, not_a_detector)
+    with pytest.raises(ValueError, match="not a plate detector"):
+        read_plates(grey, detector=not_a_detector)
+
+
+def test_cli_read_json_and_draw(finds_everywhere, tmp_path, capsys):
+    photo = np.full((96, 160, 3), 100, np.uint8)
+    cv2.imwrite(str(tmp_path / "a.jpg"), photo)
+    code = main(["read", str(tmp_path / "a.jpg"), "--detector", str(finds_everywhere), "--json",
+                 "--min-width", "0", "--draw", str(tmp_path / "drawn")])
+    assert code == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON Lines: one photo a line
+    assert len(rows) == 1
+    assert rows[0]["path"].endswith("a.jpg") and rows[0]["plates"]
+    plate = rows[0]["plates"][0]
+    assert set(plate) >= {"text", "confidence", "plate_type", "box", "corners", "score"} and len(plate["corners"]) == 4
+    drawn = cv2.imread(str(tmp_path / "drawn" / "a.jpg"))
+    assert drawn.shape == photo.shape and np.abs(drawn.astype(int) - 100).max() > 50  # outlines were drawn
+    assert main(["read", str(tmp_path / "nothing-here.jpg"), "--detector", str(finds_everywhere)]) == 1
+
+
+@pytest.mark.skipif(not DEFAULT_DETECTOR.is_file(), reason="no committed detector")
+def test_committed_detector_reads_a_real_test_photo(photos_root):
+    coco = json.loads((photos_root / "test" / "annotations.json").read_text())
+    image = coco["images"][0]
+    plates = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
+    readings = read_plates(photos_root / "test" / image["file_name"])
+    for plate in plates:  # each annotated plate is read where it is annotated
+        x, y, w, h = plate["bbox"]
+        assert any(r.text == plate["text"] and box_iou(r.box, (x, y, x + w, y + h)) >= 0.5 for r in readings)
+    blank = np.full((600, 800, 3), 127, np.uint8)
+    assert read_plates(blank) == []
