@@ -31,7 +31,7 @@ import numpy as np
 from .alphabet import to_cyrillic
 from .detect import PlateDetector, cut_plate, detect_batch, fuse_for_inference, plate_size
 from .formats import plate_type
-from .predict import DEFAULT_DECODER, _check_options, read_greys
+from .predict import DEFAULT_DECODER, _check_options, _input_name, read_greys
 from .preprocess import as_grey
 from .shipped import DETECTOR_WEIGHTS
 
@@ -106,7 +106,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     single = not isinstance(images, (list, tuple))
     items: Sequence[Any] = [images] if single else images
-    greys = [as_grey(img, _name(img, i, single)) for i, img in enumerate(items)]
+    greys = [as_grey(img, _input_name(img, i, single)) for i, img in enumerate(items)]
     model, stored = load_plate_detector(detector)
     threshold = stored if threshold is None else threshold
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
@@ -126,12 +126,6 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
                 tuple((float(x), float(y)) for x, y in d.corners), float(d.score)))
         out.append(readings)
     return out[0] if single else out
-
-
-def _name(image: Any, index: int, single: bool) -> str:
-    if single:
-        return str(image) if isinstance(image, (str, os.PathLike)) else "image"
-    return f"image {index}"
 
 
 def draw_readings(image: np.ndarray, readings: Sequence[PhotoReading]) -> np.ndarray:
