@@ -7,9 +7,8 @@ map: 32 time steps of 4 px, enough for CTC on 9-character plates with repeated c
 Why the first conv strides instead of being pooled: a full-resolution conv and a 2x2 max pool over its
 24 maps were about a fifth of an INT8 plate at batch 1 (both are slow kernels on one input channel and
 a wide map). Striding computes a quarter of that conv and drops the pool: the same shapes and weights,
-FX INT8 batch 1 2.82 -> 2.47 ms and batch 64 1753 -> 2752 plates/s in one interleaved run on a busy
-box (by hand; `docs/experiments.md`), and the same val exact match (99.01 %, seed 1) as the
-pooled stem (`stem_stride=1`, which checkpoints written before the option existed still build).
+a faster INT8 model and the same val exact match (`docs/experiments.md`). The pooled stem
+(`stem_stride=1`) still builds, for checkpoints written before the option existed.
 """
 
 from __future__ import annotations

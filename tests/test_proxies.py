@@ -8,9 +8,7 @@ from anpr_ocr.proxies import PANELS, count_keys, proxy_scores
 
 REPO = Path(__file__).resolve().parents[1]
 # scripts/judge.py's output for the committed weights, written before the proxies moved into the package
-# (experiments/ holds it since the research record moved there; figures/rejected/ before)
-JUDGED = next(p / "committed_judge.json" for p in (REPO / "experiments", REPO / "figures" / "rejected")
-              if (p / "committed_judge.json").is_file())
+JUDGED = REPO / "experiments" / "committed_judge.json"
 
 
 def test_count_keys_follow_the_panels():
