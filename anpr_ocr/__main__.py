@@ -26,6 +26,7 @@ import os
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,train,bench}")
     sub.required = True
 
+    def reading_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
+                       help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
+        p.add_argument("--min-confidence", type=float, default=0.5,
+                       help="readings below this confidence are flagged (default: 0.5)")
+
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--weights", help="checkpoint to use (default: the committed model or $ANPR_OCR_WEIGHTS)")
         p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
@@ -58,14 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
     common(p)
     p.add_argument("--json", action="store_true", help="print JSON Lines: one JSON object per reading")
-    p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
-                   help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
-    p.add_argument("--min-confidence", type=float, default=0.5,
-                   help="readings below this confidence are flagged (default: 0.5)")
+    reading_options(p)
     p.add_argument("--workers", type=int, default=0,
                    help="processes that decode image files (default: 0, in this process)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
-    p.add_argument("--keep-going", action="store_true", help=argparse.SUPPRESS)  # skipping is the default now
 
     e = sub.add_parser("eval", help="score the model on a labelled split",
                        description="Read a labelled split (Nomeroff img/+ann/ folder, a folder of "
@@ -103,10 +106,7 @@ def _parser() -> argparse.ArgumentParser:
     common(r)
     r.add_argument("--detector", help="detector checkpoint (default: the committed one or $ANPR_DETECTOR_WEIGHTS)")
     r.add_argument("--json", action="store_true", help="print a JSON list: one entry a photo, with its readings")
-    r.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
-                   help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
-    r.add_argument("--min-confidence", type=float, default=0.5,
-                   help="readings below this confidence are flagged (default: 0.5)")
+    reading_options(r)
     r.add_argument("--threshold", type=float, default=None,
                    help="detector score a plate must reach (default: the one stored with the detector)")
     r.add_argument("--min-width", type=float, default=None,
@@ -245,11 +245,13 @@ def _progress_bar(quiet: bool):
 def _line(path: str, r, as_json: bool) -> str:
     """One reading as a tab-separated line, or as one JSON object (JSON Lines)."""
     if as_json:
-        return json.dumps({"path": path, "text": r.text, "confidence": r.confidence,
-                           "char_confidences": list(r.char_confidences), "plate_type": r.plate_type,
-                           "valid": r.valid, "flagged": r.flagged}, ensure_ascii=False)
-    flags = ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
-    return f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.plate_type or '-'}{flags}"
+        return json.dumps({"path": path, **asdict(r)}, ensure_ascii=False)
+    return f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.plate_type or '-'}{_flags(r)}"
+
+
+def _flags(r) -> str:
+    """What a text line says after a reading that is not a valid plate, or is flagged."""
+    return ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
 
 
 def _is_tty(stream) -> bool:
@@ -338,25 +340,24 @@ def _read(args: argparse.Namespace) -> int:
 
     min_width = MIN_PLATE_WIDTH if args.min_width is None else args.min_width
     for path in iter_inputs(args.inputs):  # one photo a call: a long folder streams, and a bad file names itself
-        readings = read_plates(str(path), args.weights, args.detector, args.alphabet, args.decoder,
-                               args.min_confidence, args.threshold, min_width, args.batch_size)
+        # with --draw the photo is decoded once, in colour, for both the reading and the drawing
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR) if args.draw else None
+        if args.draw and image is None:
+            raise CliError(f"{path} is not a readable image")
+        readings = read_plates(str(path) if image is None else image, args.weights, args.detector, args.alphabet,
+                               args.decoder, args.min_confidence, args.threshold, min_width, args.batch_size)
         if args.draw:
             out = Path(args.draw) / f"{path.stem}.jpg"
             out.parent.mkdir(parents=True, exist_ok=True)
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None or not cv2.imwrite(str(out), draw_readings(image, readings)):
+            if not cv2.imwrite(str(out), draw_readings(image, readings)):
                 raise CliError(f"cannot draw {path} into {out}")
         if args.json:  # JSON Lines: one object a photo, with its readings
-            print(json.dumps({"path": str(path), "plates": [
-                {"text": r.text, "confidence": r.confidence, "char_confidences": list(r.char_confidences),
-                 "plate_type": r.plate_type, "valid": r.valid, "flagged": r.flagged, "box": list(r.box),
-                 "corners": [list(c) for c in r.corners], "score": r.score} for r in readings]},
-                ensure_ascii=False), flush=True)
+            print(json.dumps({"path": str(path), "plates": [asdict(r) for r in readings]}, ensure_ascii=False),
+                  flush=True)
         else:
             for r in readings:
-                flags = ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
                 box = ",".join(f"{v:.0f}" for v in r.box)
-                print(f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.score:.3f}\t{box}{flags}", flush=True)
+                print(f"{path}\t{r.text}\t{r.confidence:.3f}\t{r.score:.3f}\t{box}{_flags(r)}", flush=True)
             if not readings:
                 print(f"{path}\t-", flush=True)
     return 0
