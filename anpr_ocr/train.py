@@ -138,9 +138,13 @@ def is_main_process() -> bool:
     return _Ranks.from_env().main
 
 
-def fit(config: TrainConfig, train: list[Sample], val: list[Sample], *, start_from: str | Path | None = None,
-        stop_epoch: int | None = None) -> FitResult:
+def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
+        start_from: str | Path | None = None, stop_epoch: int | None = None) -> FitResult:
     """Train by `config` on `train` (real crops, may be empty) and select on `val`; data-parallel under torchrun.
+
+    val None: nothing is validated or selected; best.pth (and best_pretrain.pth) hold the last epoch
+    (of pretraining), as for a final model trained on every real crop with its epoch count fixed
+    beforehand (by cross-validation, `anpr_ocr.crossval`).
 
     stop_epoch: end after this many epochs of the plan (e.g. `config.pretrain_epochs`); last.pth
     then holds the state to go on from. start_from: a last.pth to go on from (unless out_dir holds
@@ -151,8 +155,8 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample], *, start_fr
     that had this train set from the start: the learning rate of the steps already taken followed
     the old total's curve.
     """
-    if not val:
-        raise ValueError("fit needs a non-empty validation set for model selection")
+    if val is not None and not val:
+        raise ValueError("fit needs a non-empty validation set for model selection, or val=None for none")
     if config.finetune_epochs and not train:
         raise ValueError("finetune_epochs > 0 needs real training samples")
     ranks = _Ranks.from_env()
@@ -200,7 +204,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample], *, start_fr
     trainee = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
         if ranks.world > 1 else model
 
-    val_loader = DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
+    val_loader = None if val is None else DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
     started = time.perf_counter() - elapsed
     end = len(epochs) if stop_epoch is None else min(stop_epoch, len(epochs))
     bar = tqdm(range(start_epoch, end), desc="epochs", initial=start_epoch, total=end, disable=not ranks.main)
@@ -213,20 +217,25 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample], *, start_fr
             train_loss = _mean_over_ranks(train_loss, device)
         row = None
         if ranks.main:
-            val_loss, preds = _validate(model, val_loader, device)
-            truths = [s.text for s in val]
-            row = {"epoch": epoch, "stage": stage, "train_loss": train_loss, "val_loss": val_loss,
-                   "val_exact_match": metrics.exact_match(truths, preds), "val_cer": metrics.cer(truths, preds),
-                   "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
+            row = {"epoch": epoch, "stage": stage, "train_loss": train_loss}
+            if val_loader is not None:
+                val_loss, preds = _validate(model, val_loader, device)
+                truths = [s.text for s in val]
+                row.update(val_loss=val_loss, val_exact_match=metrics.exact_match(truths, preds),
+                           val_cer=metrics.cer(truths, preds))
+            row.update(lr=scheduler.get_last_lr()[0], seconds=time.perf_counter() - started)
         if ranks.world > 1:
             row = _from_rank_0(row)  # every rank keeps the same history and agrees on the best epoch
         history.append(row)
-        score = (row["val_exact_match"], -row["val_cer"])
-        improved = score > (best["val_exact_match"], -best["val_cer"])
+        if val_loader is None:  # nothing to select on: the latest epoch is kept
+            improved, best_pretrain = True, stage == "pretrain"
+        else:
+            score = (row["val_exact_match"], -row["val_cer"])
+            improved = score > (best["val_exact_match"], -best["val_cer"])
+            earlier = [(h["val_exact_match"], -h["val_cer"]) for h in history[:-1] if h["stage"] == "pretrain"]
+            best_pretrain = stage == "pretrain" and (not earlier or score > max(earlier))
         if improved:
             best = dict(row)
-        earlier = [(h["val_exact_match"], -h["val_cer"]) for h in history[:-1] if h["stage"] == "pretrain"]
-        best_pretrain = stage == "pretrain" and (not earlier or score > max(earlier))
         if ranks.main:  # rank 0 alone writes
             if improved:
                 _save_best(model, out / "best.pth", row, config.seed)
@@ -236,8 +245,9 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample], *, start_fr
             save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
                          "elapsed": row["seconds"], "rng": _rng_state(device)}, out / "last.pth")
-        bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}", val_em=f"{row['val_exact_match']:.3f}",
-                        val_cer=f"{row['val_cer']:.4f}")
+        bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}",
+                        **({} if val_loader is None else {"val_em": f"{row['val_exact_match']:.3f}",
+                                                          "val_cer": f"{row['val_cer']:.4f}"}))
     wall = time.perf_counter() - started
     if joined:
         dist.destroy_process_group()
@@ -318,8 +328,8 @@ def _set_rng_state(state: dict, device: torch.device) -> None:
 
 def _save_best(model: CRNN, path: Path, row: dict, seed: int) -> None:
     """A checkpoint of the plain model with its weights on the CPU (moving the model itself would disturb DDP)."""
-    ckpt = checkpoint_dict(model, epoch=row["epoch"], stage=row["stage"], val_exact_match=row["val_exact_match"],
-                           val_cer=row["val_cer"], seed=seed)
+    scores = {k: row[k] for k in ("val_exact_match", "val_cer") if k in row}
+    ckpt = checkpoint_dict(model, epoch=row["epoch"], stage=row["stage"], seed=seed, **scores)
     ckpt["state_dict"] = {k: v.to("cpu") for k, v in ckpt["state_dict"].items()}
     save_atomic(ckpt, path)
 

@@ -155,6 +155,22 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, val_sampl
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_fit_without_val_keeps_the_last_epoch(tmp_path, val_samples, font_path, texts_path):
+    config = _config(tmp_path, font_path, texts_path, pretrain_epochs=2, finetune_epochs=2)
+    result = fit(config, val_samples[:32], None)
+    out = result.best_path.parent
+    assert [h["epoch"] for h in result.history] == [0, 1, 2, 3]
+    assert all(set(h) == HISTORY_KEYS - {"val_loss", "val_exact_match", "val_cer"} for h in result.history)
+    assert result.best == result.history[-1]
+    last = torch.load(out / "last.pth", weights_only=True)["model"]
+    best = read_checkpoint(result.best_path)
+    assert best["epoch"] == 3 and best["stage"] == "finetune" and "val_exact_match" not in best
+    assert all(torch.equal(best["state_dict"][k], last[k]) for k in last)
+    pretrain = read_checkpoint(out / "best_pretrain.pth")  # the last pretraining epoch, not the first
+    assert pretrain["epoch"] == 1 and pretrain["stage"] == "pretrain"
+    assert not all(torch.equal(pretrain["state_dict"][k], last[k]) for k in last)
+
+
 def test_fit_rejects_empty_val(tmp_path, val_samples, font_path, texts_path):
     with pytest.raises(ValueError, match="validation"):
         fit(_config(tmp_path, font_path, texts_path), val_samples[:8], [])
