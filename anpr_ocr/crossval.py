@@ -158,7 +158,7 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
         mine = [c for c in crops if c["fold"] == row["fold"]]
         row.update(_scores(mine))
     return {"recipe": config.recipe, "seed": seed, "k": config.k, "fold_seed": config.fold_seed, "n": len(samples),
-            "samples": _digest(names, samples, range(len(samples))), "decoder": DEFAULT_DECODER,
+            "samples": samples_digest(samples), "decoder": DEFAULT_DECODER,
             "temperature": temperature, "train_config": _portable(train_config), "pretrain": pretrain,
             "folds": fold_rows, "crops": crops, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
@@ -237,6 +237,35 @@ def _relative_sources(samples: list[Sample]) -> list[str]:
 def _digest(names: list[str], samples: list[Sample], idx) -> str:
     """SHA-256 of (source, label) for the samples at `idx`, in that order."""
     return hashlib.sha256("\n".join(f"{names[i]}\t{samples[i].text}" for i in idx).encode()).hexdigest()
+
+
+def samples_digest(samples: list[Sample]) -> str:
+    """The digest a record keeps of the crops it was run on (their paths relative to the folder they
+    share, and labels, in order): equal digests, same crops."""
+    return _digest(_relative_sources(samples), samples, range(len(samples)))
+
+
+def records_for(folder: str | Path, samples: list[Sample]) -> list[dict]:
+    """The records in `folder` that were run on exactly `samples` (train + val, in that order); [] when
+    the folder does not exist or holds none for these crops (another data set, say)."""
+    if not Path(folder).is_dir():
+        return []
+    digest = samples_digest(samples)
+    return [r for r in load_records(folder) if r["samples"] == digest]
+
+
+def recipe_differences(record: dict, config: TrainConfig) -> list[str]:
+    """The TrainConfig fields (dotted) in which `config` differs from the recipe a record ran, leaving
+    out what does not make a recipe: the seed, the renderer's file paths, where runs go."""
+    def flat(d: dict, prefix: str = "") -> dict:
+        out = {}
+        for key, value in d.items():
+            out.update(flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+        return out
+
+    ignored = {"seed", "synth.font_path", "synth.texts_path", "threads", "num_workers", "device"}
+    mine, theirs = flat(_portable(config)), flat(record["train_config"])
+    return sorted(k for k in mine.keys() | theirs.keys() if k not in ignored and mine.get(k) != theirs.get(k))
 
 
 def load_records(paths: str | Path | list[str | Path]) -> list[dict]:

@@ -4,6 +4,7 @@ import random
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -297,6 +298,15 @@ def test_run_cv_end_to_end_and_resumed(tmp_path, val_samples, font_path, texts_p
     monkeypatch.setattr(train_module, "_train_epoch", spy_epoch)
     (record,) = run_cv(config, samples, tmp_path / "runs", tmp_path / "records")
     assert crossval.load_records(tmp_path / "records") == [json.loads(json.dumps(record))]
+    # found again for these crops only; the recipe it ran is the config's, but for the seed
+    assert crossval.records_for(tmp_path / "records", samples) == [json.loads(json.dumps(record))]
+    assert crossval.records_for(tmp_path / "records", samples[:-1]) == []
+    assert crossval.records_for(tmp_path / "none", samples) == []
+    assert crossval.recipe_differences(record, replace(config.train, seed=7, threads=1)) == []
+    assert crossval.recipe_differences(record, replace(config.train, finetune_epochs=3, lr=1e-3)) == \
+        ["finetune_epochs", "lr"]
+    assert crossval.recipe_differences(record, replace(config.train, model=replace(TINY, lstm_hidden=8))) == \
+        ["model.lstm_hidden"]
 
     folds = assign_folds(samples, k=2, seed=0)
     names = crossval._relative_sources(samples)
