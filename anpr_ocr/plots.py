@@ -56,25 +56,37 @@ def data_overview(splits: dict[str, list], path=None):
     return _save(fig, path)
 
 
-def training_curves(history: list[dict], path=None, title: str = ""):
-    """Train and val loss, val exact match and val CER per epoch; the stage change is marked."""
+def training_curves(history: list[dict], path=None, title: str = "", heldout: list[dict] | None = None):
+    """Train and val loss, val exact match and val CER per epoch; the stage change is marked.
+
+    A run without val (trained on every real crop) draws its train loss only; `heldout`, the mean
+    held-out curve of cross-validation over its fine-tuning epochs (`crossval.mean_curve`), is
+    drawn over those epochs instead."""
     epochs = [h["epoch"] for h in history]
     fig, axes = plt.subplots(1, 3, figsize=(16, 3.8))
     axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss")
-    axes[0].plot(epochs, [h["val_loss"] for h in history], label="val loss")
     axes[0].set_yscale("log")
-    axes[1].plot(epochs, [100 * h["val_exact_match"] for h in history], color="tab:green")
-    axes[1].set_ylabel("val exact match, %")
-    axes[2].plot(epochs, [100 * h["val_cer"] for h in history], color="tab:red")
-    axes[2].set_ylabel("val CER, %")
-    axes[2].set_yscale("log")
+    if all("val_loss" in h for h in history):
+        axes[0].plot(epochs, [h["val_loss"] for h in history], label="val loss")
+        axes[1].plot(epochs, [100 * h["val_exact_match"] for h in history], color="tab:green", label="val")
+        axes[2].plot(epochs, [100 * h["val_cer"] for h in history], color="tab:red", label="val")
     switch = next((h["epoch"] for h in history if h["stage"] == "finetune"), None)
+    if heldout:
+        first = switch if switch is not None else epochs[0]
+        xs = [first + p["epoch"] - 1 for p in heldout]
+        axes[1].plot(xs, [100 * p["exact_match"] for p in heldout], color="tab:green", ls=":",
+                     label="held out, mean over folds")
+        axes[2].plot(xs, [100 * p["cer"] for p in heldout], color="tab:red", ls=":", label="held out, mean over folds")
+    axes[1].set_ylabel("exact match, %")
+    axes[2].set_ylabel("CER, %")
+    axes[2].set_yscale("log")
     for ax in axes:
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         if switch is not None and switch > epochs[0]:
             ax.axvline(switch - 0.5, color="grey", ls="--", lw=1, label="synthetic → real")
-    axes[0].legend()
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)

@@ -35,11 +35,14 @@ def scores(model: torch.nn.Module, splits: dict[str, list[Sample]], names=("val"
 
 
 def recipe_row(name: str, model: torch.nn.Module, splits: dict[str, list[Sample]], wall_seconds: float,
-               seed: int, epochs: str) -> dict:
-    """One row of the recipe comparison: val and test exact match and CER, wall time, seed."""
-    s = scores(model, splits)
+               seed: int, epochs: str, trained_on_val: bool = False) -> dict:
+    """One row of the recipe comparison: val and test exact match and CER, wall time, seed. A model
+    that trained on val has no val scores (None): they would measure what it learned."""
+    s = scores(model, splits, ("test",) if trained_on_val else ("val", "test"))
+    val = s.get("val", {})
     return {"recipe": name, "epochs": epochs, "seed": seed, "wall_minutes": round(wall_seconds / 60, 1),
-            "val_exact_match": s["val"]["exact_match"], "val_cer": s["val"]["cer"],
+            "trained_on": "train + val" if trained_on_val else "train",
+            "val_exact_match": val.get("exact_match"), "val_cer": val.get("cer"),
             "test_exact_match": s["test"]["exact_match"], "test_cer": s["test"]["cer"]}
 
 
@@ -160,7 +163,7 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
     bench = _load(figures_dir / "benchmark.json")
     if fp32 is None:
         return "_No committed run yet._"
-    pct = lambda x: f"{100 * x:.2f}%"  # noqa: E731
+    pct = lambda x: "—" if x is None else f"{100 * x:.2f}%"  # noqa: E731
     lines = [f"Data: {fp32['data']} ({', '.join(f'{k} {v}' for k, v in fp32['splits'].items())}); "
              f"seed {fp32['seed']}; written {fp32['created']} by `ocr_train.ipynb`.", ""]
     if recipes:
@@ -169,6 +172,9 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
                                            pct(r["test_exact_match"]), pct(r["test_cer"]), r["wall_minutes"])
                                           for r in recipes["rows"]]), ""]
         lines += _test_interval(recipes, fp32)
+    cv = _load(figures_dir / "crossval.json")
+    if cv:
+        lines += _crossval_lines(cv)
     if bench:
         threads = max(bench["meta"]["threads"])
         lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
@@ -201,6 +207,20 @@ def _test_interval(recipes: dict, fp32: dict) -> list[str]:
     low, high = metrics.wilson_interval(k, n)
     return [f"The test split is small: {kept[0]['recipe']}'s {100 * share:.2f}% is {k} of {n} crops, with a 95% "
             f"(Wilson) interval of {100 * low:.1f}% to {100 * high:.1f}%; one plate is {100 / n:.2f} pp.", ""]
+
+
+def _crossval_lines(cv: dict) -> list[str]:
+    """What cross-validation says of the kept recipe: out-of-fold scores and the coverage trade."""
+    row = next(r for r in cv["rows"] if r["recipe"] == cv["kept"])
+    trade = cv["coverage"]
+    sd = row["exact_match_read_sd_folds"]
+    return [f"The recipe was chosen by {row['folds']}-fold cross-validation over the {row['n']} train + val crops "
+            f"(`figures/crossval.json`, {row['seeds']} seed(s)): read out of fold by `predict`'s decoder, "
+            f"{cv['kept']} reads {100 * row['exact_match_read']:.2f}% exactly"
+            + ("" if sd is None else f" (sd over folds {100 * sd:.2f} pp)")
+            + f", CER {100 * row['cer_read']:.2f}%. With the {100 * trade['flagged']:.1f}% least confident readings "
+            f"flagged (confidence below {trade['threshold']:.3f}), the rest read {100 * trade['accuracy']:.2f}% "
+            "exactly.", ""]
 
 
 def update_readme(readme: str | Path, weights_dir: str | Path, figures_dir: str | Path) -> None:

@@ -35,6 +35,22 @@ def test_results_markdown_reads_the_files(tmp_path):
             "one plate is 25.00 pp.") in text
 
 
+def test_results_markdown_marks_a_model_trained_on_val_and_reads_the_crossvalidation(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    rows = [{"recipe": "kept", "epochs": "2 real", "val_exact_match": None, "val_cer": None, "test_exact_match": 0.75,
+             "test_cer": 0.03125, "wall_minutes": 2.0}]
+    (figures / "recipes.json").write_text(json.dumps({"data": "x", "rows": rows}))
+    summary = {"recipe": "kept", "folds": 5, "n": 1143, "seeds": 2, "exact_match_read": 0.97375,
+               "exact_match_read_sd_folds": 0.0125, "cer_read": 0.00444}
+    trade = {"threshold": 0.61234, "coverage": 0.95, "flagged": 0.05, "accuracy": 0.995, "kept": 1086}
+    (figures / "crossval.json").write_text(json.dumps({"kept": "kept", "rows": [summary], "coverage": trade}))
+    text = results_markdown(weights, figures)
+    assert "| kept | 2 real | — | — | 75.00% | 3.12% | 2.0 |" in text
+    assert ("5-fold cross-validation over the 1143 train + val crops (`figures/crossval.json`, 2 seed(s)): read out "
+            "of fold by `predict`'s decoder, kept reads 97.38% exactly (sd over folds 1.25 pp), CER 0.44%. With the "
+            "5.0% least confident readings flagged (confidence below 0.612), the rest read 99.50% exactly.") in text
+
+
 def test_results_markdown_without_a_run(tmp_path):
     assert results_markdown(tmp_path, tmp_path) == "_No committed run yet._"
 
