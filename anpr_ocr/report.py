@@ -68,7 +68,6 @@ def environment() -> dict:
 TABLE_HEADER = ("model", "exact match", "CER", "batch-1 ms", "batch-64 plates/s", "speed-up b1 / b64")
 PREDICT_HEADER = ("predict(...) with", "decoder", "batch-1 ms", "of which the model call",
                   "of which outside the model", "batch-64 plates/s", "speed-up b1 / b64")
-CLI_HEADER = ("anpr-ocr predict with", "decoder", "decoding workers", "plates/s")
 
 
 def table_rows(result: dict, threads: int | None = None) -> list[tuple]:
@@ -101,12 +100,15 @@ def predict_rows(result: dict) -> list[tuple]:
     return rows
 
 
-def cli_rows(result: dict) -> list[tuple]:
-    """Rows of CLI_HEADER: the `predict` command's plates/s on a folder of crop files (empty for older files)."""
-    rows = []
-    for row in result.get("cli", {}).get("rows", []):
-        rows.append((BACKENDS[row["backend"]], row["decoder"], str(row["workers"]), f"{row['plates_per_s']:.0f}"))
-    return rows
+def cli_table(result: dict) -> tuple[tuple, list[tuple]]:
+    """(header, rows): the `predict` command's plates/s on a folder of crop files, a row per backend and
+    decoder, a column per count of decoding workers (no rows for older files)."""
+    measured = result.get("cli", {}).get("rows", [])
+    workers = sorted({r["workers"] for r in measured})
+    speed = {(r["backend"], r["decoder"], r["workers"]): f"{r['plates_per_s']:.0f}" for r in measured}
+    cases = dict.fromkeys((r["backend"], r["decoder"]) for r in measured)
+    header = ("anpr-ocr predict with", "decoder", *(f"plates/s, {n} decoding workers" for n in workers))
+    return header, [(BACKENDS[b], d, *(speed.get((b, d, n), "-") for n in workers)) for b, d in cases]
 
 
 def machine_row(result: dict) -> tuple:
@@ -131,13 +133,13 @@ def format_predict_table(result: dict) -> str:
 
 
 def format_cli_table(result: dict) -> str:
-    """A Markdown table of `cli_rows`, or "" when the result has none."""
-    rows = cli_rows(result)
+    """A Markdown table of `cli_table`, or "" when the result has none."""
+    header, rows = cli_table(result)
     if not rows:
         return ""
     cli = result["cli"]
     return (f"`anpr-ocr predict FOLDER --json` on {cli['plates']} crop files, {cli['threads']} thread(s)\n"
-            + markdown_table(CLI_HEADER, rows))
+            + markdown_table(header, rows))
 
 
 def format_table(result: dict, threads: int | None = None) -> str:
@@ -185,11 +187,11 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
             lines += ["", f"The same, end to end through `predict` on grey crops (preprocessing, model, decoding, "
                       f"confidences; {bench['predict']['threads']} threads):", "",
                       markdown_table(PREDICT_HEADER, through_predict)]
-        streamed = cli_rows(bench)
+        cli_header, streamed = cli_table(bench)
         if streamed:
-            lines += ["", f"The `anpr-ocr predict FOLDER --json` command on a folder of {bench['cli']['plates']} crop "
-                      f"files, streamed batch by batch ({bench['cli']['threads']} threads; image files decoded in "
-                      f"this process or in worker processes):", "", markdown_table(CLI_HEADER, streamed)]
+            lines += ["", f"`anpr-ocr predict FOLDER --json` on a folder of {bench['cli']['plates']} crop files, "
+                      f"streamed batch by batch ({bench['cli']['threads']} threads):", "",
+                      markdown_table(cli_header, streamed)]
     elif int8:
         lines += [f"FP32 test exact match {pct(fp32['metrics']['test']['exact_match'])}, "
                   f"FX INT8 {pct(int8['metrics']['test']['exact_match'])}."]
@@ -214,9 +216,9 @@ def _crossval_lines(cv: dict) -> list[str]:
     row = next(r for r in cv["rows"] if r["recipe"] == cv["kept"])
     trade = cv["coverage"]
     sd = row["exact_match_read_sd_folds"]
-    return [f"The recipe was chosen by {row['folds']}-fold cross-validation over the {row['n']} train + val crops "
-            f"(`figures/crossval.json`, {row['seeds']} seed(s)): read out of fold by `predict`'s decoder, "
-            f"{cv['kept']} reads {100 * row['exact_match_read']:.2f}% exactly"
+    return [f"Cross-validated over the {row['n']} train + val crops ({row['folds']} folds, {row['seeds']} seed(s); "
+            f"`figures/crossval.json`) and read out of fold by `predict`'s decoder, the kept recipe reads "
+            f"{100 * row['exact_match_read']:.2f}% exactly"
             + ("" if sd is None else f" (sd over folds {100 * sd:.2f} pp)")
             + f", CER {100 * row['cer_read']:.2f}%. With the {100 * trade['flagged']:.1f}% least confident readings "
             f"flagged (confidence below {trade['threshold']:.3f}), the rest read {100 * trade['accuracy']:.2f}% "

@@ -46,9 +46,10 @@ def test_results_markdown_marks_a_model_trained_on_val_and_reads_the_crossvalida
     (figures / "crossval.json").write_text(json.dumps({"kept": "kept", "rows": [summary], "coverage": trade}))
     text = results_markdown(weights, figures)
     assert "| kept | 2 real | — | — | 75.00% | 3.12% | 2.0 |" in text
-    assert ("5-fold cross-validation over the 1143 train + val crops (`figures/crossval.json`, 2 seed(s)): read out "
-            "of fold by `predict`'s decoder, kept reads 97.38% exactly (sd over folds 1.25 pp), CER 0.44%. With the "
-            "5.0% least confident readings flagged (confidence below 0.612), the rest read 99.50% exactly.") in text
+    assert ("Cross-validated over the 1143 train + val crops (5 folds, 2 seed(s); `figures/crossval.json`) and read "
+            "out of fold by `predict`'s decoder, the kept recipe reads 97.38% exactly (sd over folds 1.25 pp), CER "
+            "0.44%. With the 5.0% least confident readings flagged (confidence below 0.612), the rest read 99.50% "
+            "exactly.") in text
 
 
 def test_results_markdown_without_a_run(tmp_path):
@@ -111,9 +112,14 @@ def test_results_show_the_model_call_split_and_the_command(tmp_path):
     result = _bench("a" * 64, "b" * 64, "Cpu One", 1.0)
     result["predict"]["model_call"] = {"fp32_eager": {"batch1_median_ms": 2.0}, "int8_fx": {"batch1_median_ms": 1.0}}
     result["cli"] = {"plates": 1024, "threads": 2, "rows": [
-        {"backend": "int8_fx", "decoder": "greedy", "workers": 2, "seconds": 0.5, "plates_per_s": 2048.0}]}
+        {"backend": "int8_fx", "decoder": "greedy", "workers": 2, "seconds": 0.5, "plates_per_s": 2048.0},
+        {"backend": "int8_fx", "decoder": "greedy", "workers": 0, "seconds": 0.25, "plates_per_s": 4096.0},
+        {"backend": "int8_fx", "decoder": "format", "workers": 0, "seconds": 1.0, "plates_per_s": 1024.0}]}
     (figures / "benchmark.json").write_text(json.dumps(result))
     text = results_markdown(weights, figures)
     # INT8 through predict: 1.5 ms at batch 1, of which 1.0 ms the model call and 0.5 ms the rest
     assert "| INT8 FX (PyTorch) | greedy | 1.50 | 1.00 | 0.50 | 1000 | 1.67x / 3.00x |" in text
-    assert "on a folder of 1024 crop files" in text and "| INT8 FX (PyTorch) | greedy | 2 | 2048 |" in text
+    assert "on a folder of 1024 crop files" in text
+    assert "| anpr-ocr predict with | decoder | plates/s, 0 decoding workers | plates/s, 2 decoding workers |" in text
+    assert "| INT8 FX (PyTorch) | greedy | 4096 | 2048 |" in text
+    assert "| INT8 FX (PyTorch) | format | 1024 | - |" in text  # not measured with 2 workers
