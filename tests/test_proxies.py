@@ -1,14 +1,10 @@
-import json
-from pathlib import Path
-
 import pytest
 
+from anpr_ocr import metrics, predict
+from anpr_ocr.augment import apply, train_augmentation
 from anpr_ocr.checkpoint import load_model
 from anpr_ocr.proxies import PANELS, count_keys, proxy_scores
-
-REPO = Path(__file__).resolve().parents[1]
-# scripts/judge.py's output for the committed weights, written before the proxies moved into the package
-JUDGED = REPO / "experiments" / "committed_judge.json"
+from anpr_ocr.shipped import FP32_WEIGHTS
 
 
 def test_count_keys_follow_the_panels():
@@ -16,13 +12,24 @@ def test_count_keys_follow_the_panels():
     assert set(PANELS) == {"tilt", "left", "right"}
 
 
-def test_proxy_scores_of_the_committed_model_are_the_judged_ones(val_samples):
-    judged = json.loads(JUDGED.read_text())
-    model = load_model(REPO / judged["checkpoint"])
-    scores = proxy_scores(model, val_samples)
+def test_proxy_scores_count_what_predict_reads_of_each_degraded_crop(val_samples):
+    """The oracle: each crop degraded on its own and read by `predict` (greedy), one image at a time."""
+    samples = val_samples[:30]
+    scores = proxy_scores(load_model(FP32_WEIGHTS), samples)
     assert list(scores) == count_keys() + ["degraded"]
-    assert scores == {key: judged[key] for key in scores}
-    assert scores["degraded"][2] == 4 * len(val_samples)
+
+    def read(images):
+        return [predict(image, weights=FP32_WEIGHTS, decoder="greedy").text for image in images]
+
+    truths = [s.text for s in samples]
+    for prefix, (degrade, strengths) in PANELS.items():
+        for strength in strengths:
+            got = read([degrade(s.image, strength) for s in samples])
+            assert scores[f"{prefix}{strength}"] == sum(g == t for g, t in zip(got, truths)), (prefix, strength)
+    augmentation = train_augmentation(seed=123)
+    degraded = [apply(augmentation, s.image) for _ in range(4) for s in samples]
+    got, want = read(degraded), truths * 4
+    assert scores["degraded"] == pytest.approx([metrics.exact_match(want, got), metrics.cer(want, got), 120])
 
 
 def test_proxy_scores_need_samples():
