@@ -14,6 +14,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from anpr_ocr import crossval
+from anpr_ocr.data import load_splits
+from anpr_ocr.synth import SynthConfig
+from anpr_ocr.train import TrainConfig
+
 papermill = pytest.importorskip("papermill")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,18 +46,59 @@ def _fingerprint(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-def test_notebook_fast_mode_on_real_crops(tmp_path, data_root):
+def _record_of(samples, fast_recipe: TrainConfig) -> dict:
+    """A cross-validation record of `samples` shaped as run_cv writes one, for the fast mode's recipe: 2 folds,
+    one fine-tuning epoch, every crop read right at confidence 0.9 but every 25th, read wrong at 0.2."""
+    folds = crossval.assign_folds(samples, k=2, seed=0)
+    names = crossval._relative_sources(samples)
+    crops = [{"source": n, "fold": f, "truth": s.text, "greedy": s.text if i % 25 else "X",
+              "read": s.text if i % 25 else "X", "confidence": 0.9 if i % 25 else 0.2}
+             for i, (n, f, s) in enumerate(zip(names, folds, samples))]
+    rows = []
+    for fold in (0, 1):
+        scores = crossval._scores([c for c in crops if c["fold"] == fold])
+        rows.append({"fold": fold, "n": folds.count(fold), "wall_seconds": 60.0, "proxies": {},
+                     "curve": [{"epoch": 1, "exact_match": scores["exact_match"], "cer": scores["cer"]}], **scores})
+    return {"recipe": "committed", "seed": 1, "k": 2, "fold_seed": 0, "n": len(samples),
+            "samples": crossval.samples_digest(samples), "decoder": "format", "temperature": 1.234,
+            "train_config": crossval._portable(fast_recipe), "pretrain": {"wall_seconds": 120.0}, "folds": rows,
+            "crops": crops}
+
+
+def test_notebook_fast_mode_on_real_crops_with_crossvalidation_records(tmp_path, data_root, font_path, texts_path):
+    """With records of its data and recipe, the notebook trains the kept recipe on train + val, takes the
+    temperature fitted out of fold, and scores nothing on val."""
     before = _fingerprint(REPO)
-    nb = _run(REPO / "ocr_train.ipynb", tmp_path / "out.ipynb", REPO, DATA=str(data_root), OUT=str(tmp_path / "run"))
+    splits, _ = load_splits(data_root, ("train", "val"))
+    fast_recipe = TrainConfig(synth=SynthConfig(font_path=str(font_path), texts_path=str(texts_path)),
+                              pretrain_epochs=1, synth_per_epoch=256, finetune_epochs=1, synth_mix=1.0)
+    records = tmp_path / "cv"
+    records.mkdir()
+    (records / "committed_seed1.json").write_text(json.dumps(_record_of(splits["train"][:192] + splits["val"],
+                                                                        fast_recipe)))
+    nb = _run(REPO / "ocr_train.ipynb", tmp_path / "out.ipynb", REPO, DATA=str(data_root), OUT=str(tmp_path / "run"),
+              CV_RECORDS=str(records), FONT=str(font_path), TEXTS=str(texts_path))
     run = tmp_path / "run" / "runs" / "fast"
     for name in ("figures/curves.png", "figures/matrix.png", "figures/robustness.png", "figures/recipes.json",
-                 "weights/crnn_ocr_model_best.pth", "weights/crnn_ocr_model_best.json", "real_only/best.pth"):
+                 "figures/crossval.json", "figures/crossval_coverage.png", "weights/crnn_ocr_model_best.pth",
+                 "weights/crnn_ocr_model_best.json", "real_only/best.pth"):
         assert (run / name).is_file(), name
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["runs"]  # no weights/ or figures/ at OUT
     card = json.loads((run / "weights/crnn_ocr_model_best.json").read_text())
     assert card["data"].startswith("real crops")
     assert card["file"] == "runs/fast/weights/crnn_ocr_model_best.pth"
-    assert 0.0 <= card["metrics"]["test"]["exact_match"] <= 1.0
+    assert card["trained_on"] == "train + val" and card["selected_on"] == f"cross-validation ({records})"
+    assert card["temperature"] == 1.234 and card["temperature_fitted_on"] == "out-of-fold readings"
+    assert set(card["metrics"]) == {"test"} and 0.0 <= card["metrics"]["test"]["exact_match"] <= 1.0
+    history = json.loads((run / "synth_then_real" / "history.json").read_text())
+    assert len(history) == 2 and "val_exact_match" not in history[-1]  # trained on val: not validated on it
+    cv = json.loads((run / "figures/crossval.json").read_text())
+    assert cv["kept"] == "committed" and cv["finetune_epochs"] == 1
+    # 293 crops, 12 read wrong at confidence 0.2: 95% coverage flags those 12 (4.1%) and keeps 281, all right
+    assert cv["coverage"]["kept"] == 281 and cv["coverage"]["accuracy"] == 1.0
+    recipes = json.loads((run / "figures/recipes.json").read_text())["rows"]
+    assert recipes[-1]["val_exact_match"] is None and recipes[-1]["trained_on"] == "train + val"
+    assert recipes[0]["val_exact_match"] is not None  # the references still train on train and score val
     text = _text(nb)
     assert "EMBEDDED DEFAULT" not in text
     assert f"weights to {run / 'weights'}/" in text and "fast run" in text
