@@ -256,7 +256,8 @@ def records_for(folder: str | Path, samples: list[Sample]) -> list[dict]:
 
 def recipe_differences(record: dict, config: TrainConfig) -> list[str]:
     """The TrainConfig fields (dotted) in which `config` differs from the recipe a record ran, leaving
-    out what does not make a recipe: the seed, the renderer's file paths, where runs go."""
+    out what does not make a recipe: the seed, the renderer's file paths, and how and where a run is
+    executed (threads, workers, device; out_dir and resume are not in a record)."""
     def flat(d: dict, prefix: str = "") -> dict:
         out = {}
         for key, value in d.items():
