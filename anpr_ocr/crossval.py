@@ -125,8 +125,9 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
     rest = [[i for i, f in enumerate(folds) if f != fold] for fold in range(config.k)]
     pick = lambda idx: [samples[i] for i in idx]  # noqa: E731
 
+    everything = samples_digest(samples)
     pretrain_fp = {"train_config": _portable(train_config), "schedule_train": _digest(names, samples, rest[0]),
-                   "val": _digest(names, samples, range(len(samples)))}
+                   "val": everything}
     pretrain = None
     if train_config.pretrain_epochs:
         result = training.fit(_run_config(train_config, out / "pretrain", pretrain_fp), pick(rest[0]), samples,
@@ -158,7 +159,7 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
         mine = [c for c in crops if c["fold"] == row["fold"]]
         row.update(_scores(mine))
     return {"recipe": config.recipe, "seed": seed, "k": config.k, "fold_seed": config.fold_seed, "n": len(samples),
-            "samples": samples_digest(samples), "decoder": DEFAULT_DECODER,
+            "samples": everything, "decoder": DEFAULT_DECODER,
             "temperature": temperature, "train_config": _portable(train_config), "pretrain": pretrain,
             "folds": fold_rows, "crops": crops, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}

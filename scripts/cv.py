@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -26,15 +25,12 @@ from pathlib import Path
 from anpr_ocr import crossval
 from anpr_ocr.data import load_splits
 from anpr_ocr.proxies import PANELS
-from anpr_ocr.synth import SynthConfig
 from anpr_ocr.train import TrainConfig
 
 RECIPES: dict[str, dict] = {
     "committed": {},  # TrainConfig's defaults
     "no_box_tilt": {"real_box_tilt": 0.0},  # the recipe before real crops were cut as tilted boxes
 }
-FONT = os.environ.get("ANPR_FONT", "../shared/fonts/RoadNumbers2.0.ttf")
-TEXTS = os.environ.get("ANPR_TEXTS", "../shared/data/plate_texts.txt")
 
 
 def with_override(config, key: str, value):
@@ -63,11 +59,9 @@ def parse_value(text: str):
 def recipe_config(name: str, sets: list[str]) -> TrainConfig:
     if name not in RECIPES and not sets:
         raise SystemExit(f"unknown recipe {name!r} (known: {sorted(RECIPES)}); a new one needs --set overrides")
-    synth = SynthConfig(font_path=FONT if Path(FONT).is_file() else None,
-                        texts_path=TEXTS if Path(TEXTS).is_file() else None)
-    if synth.font_path is None:
-        print(f"no plate typeface at {FONT} (set ANPR_FONT): rendering in DejaVu Sans", file=sys.stderr)
-    config = TrainConfig(synth=synth)
+    config = TrainConfig()  # the renderer's inputs from ANPR_FONT / ANPR_TEXTS or ../shared (train.recipe_synth)
+    if config.synth.font_path is None:
+        print("no plate typeface (set ANPR_FONT): rendering in DejaVu Sans", file=sys.stderr)
     overrides = [(k, v) for k, v in RECIPES.get(name, {}).items()]
     for item in sets:
         key, sep, value = item.partition("=")
