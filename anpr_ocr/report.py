@@ -35,14 +35,15 @@ def scores(model: torch.nn.Module, splits: dict[str, list[Sample]], names=("val"
 
 
 def recipe_row(name: str, model: torch.nn.Module, splits: dict[str, list[Sample]], wall_seconds: float,
-               seed: int, epochs: str, trained_on_val: bool = False) -> dict:
-    """One row of the recipe comparison: val and test exact match and CER, wall time, seed. A model
-    that trained on val has no val scores (None): they would measure what it learned."""
-    s = scores(model, splits, ("test",) if trained_on_val else ("val", "test"))
+               seed: int, epochs: str, trained_on: str = "train") -> dict:
+    """One row of the recipe comparison: val and test exact match and CER, wall time, seed, and the data
+    the model learned from (`trained_on`: "rendered plates", "train", "train + val"). A model that
+    trained on val has no val scores (None): they would measure what it learned."""
+    saw_val = "val" in trained_on.split(" + ")
+    s = scores(model, splits, ("test",) if saw_val else ("val", "test"))
     val = s.get("val", {})
     return {"recipe": name, "epochs": epochs, "seed": seed, "wall_minutes": round(wall_seconds / 60, 1),
-            "trained_on": "train + val" if trained_on_val else "train",
-            "val_exact_match": val.get("exact_match"), "val_cer": val.get("cer"),
+            "trained_on": trained_on, "val_exact_match": val.get("exact_match"), "val_cer": val.get("cer"),
             "test_exact_match": s["test"]["exact_match"], "test_cer": s["test"]["cer"]}
 
 

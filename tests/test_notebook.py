@@ -99,6 +99,7 @@ def test_notebook_fast_mode_on_real_crops_with_crossvalidation_records(tmp_path,
     recipes = json.loads((run / "figures/recipes.json").read_text())["rows"]
     assert recipes[-1]["val_exact_match"] is None and recipes[-1]["trained_on"] == "train + val"
     assert recipes[0]["val_exact_match"] is not None  # the references still train on train and score val
+    assert [r["trained_on"] for r in recipes] == ["train", "rendered plates", "train + val"]
     text = _text(nb)
     assert "EMBEDDED DEFAULT" not in text
     assert f"weights to {run / 'weights'}/" in text and "fast run" in text
