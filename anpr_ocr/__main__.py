@@ -111,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="detector score a plate must reach (default: the one stored with the detector)")
     r.add_argument("--min-width", type=float, default=None,
                    help="smallest plate width reported, photo px (default: anpr_ocr.read.MIN_PLATE_WIDTH)")
+    r.add_argument("--min-reading-confidence", type=float, default=None,
+                   help="reader confidence a reading needs to be reported; 0 reports every detection "
+                   "(default: anpr_ocr.read.MIN_READING_CONFIDENCE)")
     r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
 
     _bench_parser(sub)
@@ -336,16 +339,18 @@ def _train(args: argparse.Namespace) -> int:
 def _read(args: argparse.Namespace) -> int:
     import cv2
 
-    from .read import MIN_PLATE_WIDTH, draw_readings, read_plates
+    from .read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, draw_readings, read_plates
 
     min_width = MIN_PLATE_WIDTH if args.min_width is None else args.min_width
+    floor = MIN_READING_CONFIDENCE if args.min_reading_confidence is None else args.min_reading_confidence
     for path in iter_inputs(args.inputs):  # one photo a call: a long folder streams, and a bad file names itself
         # with --draw the photo is decoded once, in colour, for both the reading and the drawing
         image = cv2.imread(str(path), cv2.IMREAD_COLOR) if args.draw else None
         if args.draw and image is None:
             raise CliError(f"{path} is not a readable image")
         readings = read_plates(str(path) if image is None else image, args.weights, args.detector, args.alphabet,
-                               args.decoder, args.min_confidence, args.threshold, min_width, args.batch_size)
+                               args.decoder, args.min_confidence, args.threshold, min_width,
+                               min_reading_confidence=floor, batch_size=args.batch_size)
         if args.draw:
             out = Path(args.draw) / f"{path.stem}.jpg"
             out.parent.mkdir(parents=True, exist_ok=True)

@@ -91,11 +91,14 @@ def end_to_end(readings: Sequence[Sequence[tuple[Box, str]]], truths: Sequence[S
             "extra_per_photo": extra / photos if photos else float("nan")}
 
 
-def score_photos(photos: Sequence, readings: Sequence[Sequence]) -> dict:
+def score_photos(photos: Sequence, readings: Sequence[Sequence], detections: Sequence[Sequence] | None = None) -> dict:
     """found / read / extra (`end_to_end`) of `read_plates` readings against annotated photos
-    (objects with `.plates`, each with `.box` and `.text`), plus the mean corner error of the readings."""
+    (objects with `.plates`, each with `.box` and `.text`), plus the mean corner error of the readings.
+    `detections` (objects with `.box`: the readings before the confidence floor) count found, else the
+    readings do."""
     truths = [[(p.box, p.text) for p in photo.plates] for photo in photos]
-    scores = end_to_end([[(r.box, r.text) for r in rs] for rs in readings], truths)
+    detected = None if detections is None else [[d.box for d in ds] for ds in detections]
+    scores = end_to_end([[(r.box, r.text) for r in rs] for rs in readings], truths, detected)
     scores["corner_error_px"] = corner_error([[np.asarray(r.corners) for r in rs] for rs in readings],
                                              [[p.corners for p in photo.plates] for photo in photos])
     return scores

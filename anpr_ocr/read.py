@@ -14,6 +14,12 @@ resolution along its corners with the margins the reader's training crops have (
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
 test plate is 58 px wide; the reader's input is 128 px wide).
+
+Readings the reader gives less than `MIN_READING_CONFIDENCE` are not reported either. A detector
+tuned to miss no plate also fires on grilles, signs and lettering; the reader, which never saw such
+patches, reads them with a confidence near zero, while out of fold it gave a correct reading of a
+real plate that little confidence about once in a thousand crops (`docs/experiments.md`). So the
+detector runs at a low threshold and the reader's confidence removes most of its false alarms.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from .shipped import DETECTOR_WEIGHTS
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
 DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
+MIN_READING_CONFIDENCE = 0.2  # readings the reader is less sure of are not reported (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -90,18 +97,21 @@ def load_plate_detector(path: str | Path | None = None) -> tuple[PlateDetector, 
 def read_plates(images: Any, weights: str | Path | None = None, detector: str | Path | None = None,
                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
                 threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
-                batch_size: int = 64, backend: str = "torch") -> list[PhotoReading] | list[list[PhotoReading]]:
+                min_reading_confidence: float = MIN_READING_CONFIDENCE, batch_size: int = 64,
+                backend: str = "torch") -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
     `weights`, `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s;
     `detector` selects the detector checkpoint (default: the committed one, or
     $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
-    chosen on val and stored with the detector) and `min_width` the smallest plate width, in the
-    photo's pixels, that is reported.
+    chosen on val and stored with the detector), `min_width` the smallest plate width, in the
+    photo's pixels, that is reported, and `min_reading_confidence` the reader's confidence a reading
+    needs to be reported (0 reports every detection; readings under `min_confidence` come flagged).
     """
     _check_options(alphabet, decoder, backend, min_confidence, batch_size)
-    for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width)):
+    for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width),
+                        ("min_reading_confidence", min_reading_confidence)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     single = not isinstance(images, (list, tuple))
@@ -120,6 +130,8 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
             r = next(decoded)
             kind = plate_type(r.text)
             confidence = min(max(r.confidence, 0.0), 1.0)
+            if confidence < min_reading_confidence:
+                continue
             readings.append(PhotoReading(
                 to_cyrillic(r.text) if alphabet == "cyrillic" else r.text, confidence, r.char_confidences, kind,
                 kind is not None, confidence < min_confidence, tuple(float(v) for v in d.box),

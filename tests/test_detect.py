@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -24,7 +25,7 @@ from anpr_ocr.detect import (
     plate_size,
     unletterbox,
 )
-from anpr_ocr.detect_metrics import average_precision, corner_error, end_to_end
+from anpr_ocr.detect_metrics import average_precision, corner_error, end_to_end, score_photos
 
 QUAD = np.array([[10.0, 20.0], [50.0, 18.0], [52.0, 40.0], [8.0, 42.0]])
 
@@ -158,6 +159,17 @@ def test_corner_error_and_end_to_end_by_hand():
     assert scores["read_rate"] == 0.5 and scores["extra_per_photo"] == 0.5
 
 
+def test_score_photos_counts_found_on_the_detections_before_the_floor():
+    """A plate the detector found but whose reading the confidence floor dropped is found, not read."""
+    plate = SimpleNamespace(box=(0, 0, 40, 10), text="A123BC77", corners=np.array([[0, 0], [40, 0], [40, 10], [0, 10]]))
+    photos = [SimpleNamespace(plates=[plate])]
+    reading = SimpleNamespace(box=(0, 0, 40, 10), text="A123BC78", corners=plate.corners)
+    assert score_photos(photos, [[]])["found"] == 0
+    scores = score_photos(photos, [[]], detections=[[reading]])
+    assert (scores["found"], scores["read"], scores["extra"]) == (1, 0, 0)
+    assert score_photos(photos, [[reading]])["found"] == 1
+
+
 def test_cut_matches_the_shipped_vkcv_crops(photos_root, data_root):
     """Cutting along the annotated corners gives the shipped crops: same aspect, same content."""
     coco = json.loads((photos_root / "train" / "annotations.json").read_text())
@@ -180,3 +192,4 @@ def test_one_cycle_schedule_by_hand():
     assert one_cycle(0.1, 1.0) == pytest.approx(1.0)
     assert one_cycle(0.55, 1.0) == pytest.approx(1 / 25e4 + (1 - 1 / 25e4) / 2)  # half way down
     assert one_cycle(1.0, 1.0) == pytest.approx(1 / 25e4)
+

@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 def _constant_detector(path: Path, heat_bias: float) -> Path:
     """A detector whose output ignores the photo: heat sigmoid(heat_bias) everywhere, and at every cell a
     plate 64x16 input px centred on the cell (offsets of -/+4 and -/+1 cells, in cells / 4)."""
-    model = PlateDetector(DetectorConfig())
+    model = PlateDetector(DetectorConfig(input_size=512))
     with torch.no_grad():
         for head in (model.heat[-1], model.corners[-1]):
             head.weight.zero_()
@@ -48,27 +48,39 @@ def test_corners_come_back_in_input_pixels(finds_everywhere):
     """256x128 photo -> scale 2 into the 512 input. Cell (0, 0) is centred on input px (4, 4); its plate spans
     input x -28..36, y -4..12, i.e. photo x -14..18, y -2..6 (corners / 2). All scores tie: cell (0, 0) comes first."""
     photo = np.full((128, 256), 90, np.uint8)
-    readings = read_plates(photo, detector=finds_everywhere, min_width=0)
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0)
     first = readings[0]
     assert isinstance(first, PhotoReading)
     np.testing.assert_allclose(first.corners, [(-14, -2), (18, -2), (18, 6), (-14, 6)])
     assert first.box == pytest.approx((-14, -2, 18, 6))
     assert first.score == pytest.approx(1 / (1 + np.exp(-2.0)), rel=1e-4)
     # min_width is in photo px: these plates are 32 px wide
-    assert read_plates(photo, detector=finds_everywhere, min_width=33) == []
-    assert len(read_plates(photo, detector=finds_everywhere, min_width=32)) == len(readings)
+    assert read_plates(photo, detector=finds_everywhere, min_width=33, min_reading_confidence=0) == []
+    assert len(read_plates(photo, detector=finds_everywhere, min_width=32, min_reading_confidence=0)) == len(readings)
 
 
 def test_each_reading_is_the_reader_on_the_cut(finds_everywhere):
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
-    readings = read_plates(photo, detector=finds_everywhere, min_width=0)
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0)
     assert readings
     for r in readings[:3]:
         expected = predict(cut_plate(photo, np.array(r.corners)))
         assert (r.text, r.valid, r.plate_type) == (expected.text, expected.valid, expected.plate_type)
         assert r.confidence == pytest.approx(expected.confidence, abs=1e-6)
         assert r.flagged == (r.confidence < 0.5)
+
+
+def test_readings_under_the_confidence_floor_are_not_reported(finds_everywhere):
+    """The floor drops exactly the readings the reader gives less confidence, and keeps the rest as they were."""
+    rng = np.random.default_rng(1)
+    photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
+    every = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0)
+    confidences = sorted(r.confidence for r in every)
+    floor = confidences[len(confidences) // 2]  # a floor between the readings' own confidences
+    kept = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=floor)
+    assert kept == [r for r in every if r.confidence >= floor]
+    assert 0 < len(kept) < len(every) or confidences[0] == confidences[-1]
 
 
 def test_inputs_and_shapes_like_predict(finds_nothing, tmp_path):
@@ -98,6 +110,8 @@ def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
         read_plates(grey, detector=finds_nothing, alphabet="greek")
     with pytest.raises(ValueError, match="threshold"):
         read_plates(grey, detector=finds_nothing, threshold=-1)
+    with pytest.raises(ValueError, match="min_reading_confidence"):
+        read_plates(grey, detector=finds_nothing, min_reading_confidence="0.2")
     with pytest.raises(FileNotFoundError, match="no detector checkpoint"):
         read_plates(grey, detector=tmp_path / "missing.pth")
     not_a_detector = tmp_path / "reader.pth"
@@ -110,7 +124,7 @@ def test_cli_read_json_and_draw(finds_everywhere, tmp_path, capsys):
     photo = np.full((96, 160, 3), 100, np.uint8)
     cv2.imwrite(str(tmp_path / "a.jpg"), photo)
     code = main(["read", str(tmp_path / "a.jpg"), "--detector", str(finds_everywhere), "--json",
-                 "--min-width", "0", "--draw", str(tmp_path / "drawn")])
+                 "--min-width", "0", "--min-reading-confidence", "0", "--draw", str(tmp_path / "drawn")])
     assert code == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON Lines: one photo a line
     assert len(rows) == 1
