@@ -12,7 +12,8 @@ of wall time spent (validation included); the run ends when either is used up. O
 whose speed varies several-fold from hour to hour, a time budget is what keeps a run within its
 hour; the epochs it reached are in its history. With `minutes=None` the run is epochs-bound and
 repeatable. last.pth, written after every epoch, holds the optimiser, progress and history, so
-`resume=True` goes on where a run stopped.
+`resume=True` goes on where a run of the same recipe stopped; a finished run trains nothing more
+and returns its best.pth.
 """
 
 from __future__ import annotations
@@ -140,7 +141,9 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
     torch.set_num_threads(config.threads)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    same = (out / "config.json").is_file() and json.loads((out / "config.json").read_text()) == config.to_dict()
+    recipe = {k: v for k, v in config.to_dict().items() if k != "resume"}
+    saved = json.loads((out / "config.json").read_text()) if (out / "config.json").is_file() else None
+    same = saved is not None and {k: v for k, v in saved.items() if k != "resume"} == recipe
     resume = config.resume and (out / "last.pth").is_file() and same
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
 
@@ -172,7 +175,7 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
             break
         dataset.set_epoch(epoch)
         losses, step = _train_epoch(model, dataset, optimizer, progress, step, config, epoch)
-        scores = evaluate_detector(model, val)
+        scores = {k: float(v) for k, v in evaluate_detector(model, val).items()}  # plain floats: last.pth loads
         row = {"epoch": epoch, **losses, **{f"val_{k}": v for k, v in scores.items()},
                "lr": optimizer.param_groups[0]["lr"], "progress": min(progress(step), 1.0),
                "elapsed_s": time.perf_counter() - started}
@@ -225,4 +228,5 @@ def _train_epoch(model, dataset, optimizer, progress, step: int, config: DetectC
         totals += [loss.item(), l_heat.item(), l_off.item()]
         count += 1
     totals /= max(count, 1)
-    return {"train_loss": totals[0], "heat_loss": totals[1], "offset_loss": totals[2], "steps": count}, step
+    return {"train_loss": float(totals[0]), "heat_loss": float(totals[1]), "offset_loss": float(totals[2]),
+            "steps": count}, step

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from types import SimpleNamespace
 
 import cv2
@@ -193,3 +194,22 @@ def test_one_cycle_schedule_by_hand():
     assert one_cycle(0.55, 1.0) == pytest.approx(1 / 25e4 + (1 - 1 / 25e4) / 2)  # half way down
     assert one_cycle(1.0, 1.0) == pytest.approx(1 / 25e4)
 
+
+def test_a_finished_run_resumed_trains_nothing_more(tmp_path, font_path, texts_path):
+    """resume=True on a finished run of the same recipe returns its best.pth and history untouched; the
+    resume flag itself is not part of the recipe."""
+    from anpr_ocr.detect import DetectorConfig
+    from anpr_ocr.detect_train import DetectConfig, fit_detector
+    from anpr_ocr.photos import synthetic_photos
+    from anpr_ocr.synth import PlateRenderer, SynthConfig
+
+    synth = SynthConfig(font_path=str(font_path), texts_path=str(texts_path))
+    photos = synthetic_photos(PlateRenderer(synth), 3, seed=0)
+    config = DetectConfig(out_dir=str(tmp_path / "run"), model=DetectorConfig(input_size=128, widths=(4, 4, 8, 8, 8),
+                          fpn=8), synth=synth, epochs=1, minutes=None, crops_per_epoch=4, crop_size=64,
+                          paste_prob=0.0, batch_size=4, num_workers=0)
+    first = fit_detector(config, photos[:2], photos[2:])
+    saved = first.best_path.read_bytes()
+    again = fit_detector(replace(config, resume=True), photos[:2], photos[2:])
+    assert json.dumps(again.history) == json.dumps(first.history) and len(again.history) == 1  # NaN-safe
+    assert again.best_path.read_bytes() == saved
