@@ -178,6 +178,9 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
     cv = _load(figures_dir / "crossval.json")
     if cv:
         lines += _crossval_lines(cv)
+    photos = _load(figures_dir / "detect_metrics.json")
+    if photos:
+        lines += _photo_lines(photos)
     if bench:
         threads = max(bench["meta"]["threads"])
         lines += [f"Committed models on the test split, CPU benchmark at {threads} threads "
@@ -224,6 +227,15 @@ def _crossval_lines(cv: dict) -> list[str]:
             + f", CER {100 * row['cer_read']:.2f}%. With the {100 * trade['flagged']:.1f}% least confident readings "
             f"flagged (confidence below {trade['threshold']:.3f}), the rest read {100 * trade['accuracy']:.2f}% "
             "exactly.", ""]
+
+
+def _photo_lines(detect: dict) -> list[str]:
+    """What `read_plates` does on the test photos: plates found and read, extra readings, time a photo."""
+    test, speed = detect["metrics"]["test"], detect["speed"]
+    return [f"From whole photos (`figures/detect_metrics.json`): on {test['photos']} test photos `read_plates` found "
+            f"{100 * test['found_rate']:.1f}% of {test['plates']} plates, read {100 * test['read_rate']:.1f}% exactly, "
+            f"{test['extra_per_photo']:.2f} extra readings a photo, {speed['array_median_ms']:.1f} ms a photo "
+            f"(median, {speed['threads']} threads).", ""]
 
 
 def update_readme(readme: str | Path, weights_dir: str | Path, figures_dir: str | Path) -> None:

@@ -52,6 +52,15 @@ def test_results_markdown_marks_a_model_trained_on_val_and_reads_the_crossvalida
             "exactly.") in text
 
 
+def test_results_markdown_reads_the_photo_measures(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    test = {"photos": 100, "plates": 102, "found_rate": 98 / 102, "read_rate": 95 / 102, "extra_per_photo": 0.03}
+    (figures / "detect_metrics.json").write_text(json.dumps({"metrics": {"test": test},
+                                                             "speed": {"array_median_ms": 15.56, "threads": 2}}))
+    assert ("on 100 test photos `read_plates` found 96.1% of 102 plates, read 93.1% exactly, 0.03 extra readings a "
+            "photo, 15.6 ms a photo (median, 2 threads).") in results_markdown(weights, figures)
+
+
 def test_results_markdown_without_a_run(tmp_path):
     assert results_markdown(tmp_path, tmp_path) == "_No committed run yet._"
 
