@@ -19,7 +19,7 @@ Readings the reader gives less than `MIN_READING_CONFIDENCE` are not reported ei
 tuned to miss no plate also fires on grilles, signs and lettering; the reader, which never saw such
 patches, reads them with a confidence near zero, while out of fold it gave a correct reading of a
 real plate that little confidence about once in a thousand crops (`docs/experiments.md`). So the
-detector runs at a low threshold and the reader's confidence removes most of its false alarms.
+detector can run at a lower threshold and the reader's confidence removes most of its false alarms.
 """
 
 from __future__ import annotations
