@@ -200,7 +200,7 @@ def offset_loss(pred: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) ->
 class DetectorConfig:
     """Architecture and input size; stored in every detector checkpoint."""
 
-    input_size: int = 512  # the photo's longer side in the net's input, px
+    input_size: int = 640  # the photo's longer side in the net's input, px
     widths: tuple[int, ...] = (8, 16, 32, 64, 96)  # strides 2, 4, 8, 16, 32
     fpn: int = 32  # channels of the upsampling path and the head
 

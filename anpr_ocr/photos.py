@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm import tqdm
 
-from .detect import corners_to_box, encode_targets
+from .detect import DetectorConfig, corners_to_box, encode_targets
 from .synth import PAD_X, PAD_Y, PLATE_H, PLATE_W, PlateRenderer, _dirt_and_light, _frame
 
 
@@ -151,7 +151,7 @@ class PlateScenes(Dataset):
     sees photos: each photo is first scaled as `letterbox` scales it for `input_size`, then by a random
     zoom. Each item's randomness comes from (seed, epoch, index), so any worker count gives the same."""
 
-    def __init__(self, photos: list[Photo], length: int, size: int = 384, input_size: int = 512,
+    def __init__(self, photos: list[Photo], length: int, size: int = 384, input_size: int = DetectorConfig.input_size,
                  renderer: PlateRenderer | None = None, paste_prob: float = 0.5, seed: int = 0,
                  zoom: tuple[float, float] = (0.5, 1.7), max_angle: float = 12.0):
         self.photos, self.length, self.size, self.input_size = photos, length, size, input_size

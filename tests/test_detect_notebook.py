@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from anpr_ocr.read import MIN_READING_CONFIDENCE
+
 papermill = pytest.importorskip("papermill")
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,6 +34,7 @@ def test_detect_notebook_fast_mode_on_real_photos(tmp_path, photos_root):
     assert card["data"].startswith("VKCV whole photos")
     assert card["splits"]["test"]["photos"] == 8
     assert 0.0 <= card["metrics"]["test"]["ap50"] <= 1.0 and card["speed"]["array_median_ms"] > 0
+    assert card["read_plates"]["min_reading_confidence"] == MIN_READING_CONFIDENCE
     assert "EMBEDDED DEFAULT" not in text
 
 
