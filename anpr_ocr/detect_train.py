@@ -141,9 +141,8 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
     torch.set_num_threads(config.threads)
     out = Path(config.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    recipe = lambda d: {k: v for k, v in d.items() if k != "resume"}  # noqa: E731  (resume is not part of it)
-    saved = out / "config.json"
-    same = saved.is_file() and recipe(json.loads(saved.read_text())) == recipe(config.to_dict())
+    saved = out / "config.json"  # the same recipe whatever its resume flag was
+    same = saved.is_file() and {**json.loads(saved.read_text()), "resume": config.resume} == config.to_dict()
     resume = config.resume and (out / "last.pth").is_file() and same
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
 

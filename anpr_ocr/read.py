@@ -128,10 +128,10 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
         readings = []
         for d in dets:
             r = next(decoded)
-            kind = plate_type(r.text)
             confidence = min(max(r.confidence, 0.0), 1.0)
             if confidence < min_reading_confidence:
                 continue
+            kind = plate_type(r.text)
             readings.append(PhotoReading(
                 to_cyrillic(r.text) if alphabet == "cyrillic" else r.text, confidence, r.char_confidences, kind,
                 kind is not None, confidence < min_confidence, tuple(float(v) for v in d.box),
