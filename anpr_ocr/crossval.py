@@ -17,7 +17,9 @@ real crop of train + val is read by a model that never trained on it:
   another step count rebuilds it (see `train.fit`, `start_from`).
 - Finished work is reused: a pretraining or fold found in out_dir with the same fingerprint
   (train config, seed and the crops it trained and validated on) is not trained again, and a
-  half-finished one resumes from its last.pth.
+  half-finished one resumes from its last.pth. Recipes that differ only in fields that act in
+  fine-tuning alone (`train.FINETUNE_ONLY`) share one pretraining per seed: the first recipe's
+  out_dir/<recipe>/seed<s>/pretrain, found by its fingerprint.
 - A record per (recipe, seed) is a small JSON file: per-fold scores, curves and wall times, and per
   crop its fold, truth, readings and calibrated confidence. The frame logits stay in out_dir (npz).
 
@@ -126,11 +128,14 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
     pick = lambda idx: [samples[i] for i in idx]  # noqa: E731
 
     everything = samples_digest(samples)
-    pretrain_fp = {"train_config": _portable(train_config), "schedule_train": _digest(names, samples, rest[0]),
+    pretrain_config = training.pretraining_part(train_config)
+    pretrain_fp = {"train_config": _portable(pretrain_config), "schedule_train": _digest(names, samples, rest[0]),
                    "val": everything}
-    pretrain = None
+    pretrain, pretrain_dir = None, _pretraining_dir(out, pretrain_fp)
     if train_config.pretrain_epochs:
-        result = training.fit(_run_config(train_config, out / "pretrain", pretrain_fp), pick(rest[0]), samples,
+        if pretrain_dir != out / "pretrain":
+            print(f"  pretraining shared with {pretrain_dir} (the recipes differ in fine-tuning alone)", flush=True)
+        result = training.fit(_run_config(pretrain_config, pretrain_dir, pretrain_fp), pick(rest[0]), samples,
                               stop_epoch=train_config.pretrain_epochs)
         pretrain = {"wall_seconds": result.history[-1]["seconds"],  # a run found finished took what it took
                     "curve": [_curve_row(h, 0) for h in result.history]}
@@ -141,7 +146,7 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
         fingerprint = {"pretrain": pretrain_fp, "train": _digest(names, samples, rest[fold]),
                        "held_out": _digest(names, samples, held[fold])}
         row, fold_logits = _run_fold(config, train_config, pick(rest[fold]), pick(held[fold]), fold,
-                                     out / f"fold{fold}", fingerprint, out / "pretrain" if pretrain else None)
+                                     out / f"fold{fold}", fingerprint, pretrain_dir if pretrain else None)
         fold_rows.append(row)
         logits.append(fold_logits)
         print(f"  fold {fold}: held-out exact match {row['curve'][-1]['exact_match']:.4f}, "
@@ -163,6 +168,17 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
             "temperature": temperature, "train_config": _portable(train_config), "pretrain": pretrain,
             "folds": fold_rows, "crops": crops, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def _pretraining_dir(out: Path, fingerprint: dict) -> Path:
+    """Where this seed's pretraining runs: another recipe's of the same seed (out_dir/<recipe>/seed<s>/pretrain)
+    when its fingerprint is this one, as for recipes that differ in fine-tuning alone; else out/pretrain."""
+    wanted = json.loads(json.dumps(fingerprint))
+    for found in sorted(out.parent.parent.glob(f"*/{out.name}/pretrain")):
+        marker = found / FINGERPRINT
+        if found != out / "pretrain" and marker.is_file() and json.loads(marker.read_text(encoding="utf-8")) == wanted:
+            return found
+    return out / "pretrain"
 
 
 def _run_fold(config: CVConfig, train_config: TrainConfig, train: list[Sample], held_out: list[Sample], fold: int,
@@ -266,7 +282,8 @@ def recipe_differences(record: dict, config: TrainConfig) -> list[str]:
         return out
 
     ignored = {"seed", "synth.font_path", "synth.texts_path", "threads", "num_workers", "device"}
-    mine, theirs = flat(_portable(config)), flat(record["train_config"])
+    # a record written before a field existed ran that field's default
+    mine, theirs = flat(_portable(config)), flat({**_portable(TrainConfig()), **record["train_config"]})
     return sorted(k for k in mine.keys() | theirs.keys() if k not in ignored and mine.get(k) != theirs.get(k))
 
 

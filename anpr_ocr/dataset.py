@@ -10,6 +10,7 @@ from .alphabet import encode
 from .augment import apply
 from .data import Sample
 from .preprocess import preprocess
+from .recombine import BODY, swap_region
 from .synth import PlateRenderer
 
 
@@ -35,18 +36,39 @@ class _Seeded(Dataset):
 
 
 class RealPlates(_Seeded):
-    """Loaded crops, augmented on the fly when an augmentation is given."""
+    """Loaded crops, augmented on the fly when an augmentation is given, and after `recombine` some of
+    them given another crop's region code."""
 
     def __init__(self, samples: list[Sample], augmentation=None, seed: int = 0):
         super().__init__(augmentation, seed)
         self.samples = samples
+        self.swap_share, self.cuts, self.donors = 0.0, [], []
+
+    def recombine(self, cuts: list[int | None], share: float) -> None:
+        """From now on `share` of the crops that have a cut take a donor's region part (`recombine.swap_region`),
+        the donor drawn evenly over the region codes and then over that code's crops."""
+        if len(cuts) != len(self.samples):
+            raise ValueError(f"need one cut a crop, got {len(cuts)} for {len(self.samples)}")
+        by_region: dict[str, list[int]] = {}
+        for i, (sample, cut) in enumerate(zip(self.samples, cuts)):
+            if cut is not None:
+                by_region.setdefault(sample.text[BODY:], []).append(i)
+        self.swap_share, self.cuts, self.donors = share, cuts, [by_region[r] for r in sorted(by_region)]
 
     def __len__(self) -> int:
         return len(self.samples)
 
     def __getitem__(self, index: int):
         s = self.samples[index]
-        return self._item(s.image, s.text, self._rng(index))
+        grey, text = s.image, s.text
+        if self.swap_share and self.cuts[index] is not None:
+            pick = np.random.default_rng([self.seed, self.epoch, index, 1])  # apart from the augmentation's draws
+            if pick.random() < self.swap_share:
+                crops = self.donors[pick.integers(len(self.donors))]
+                d = crops[pick.integers(len(crops))]
+                grey, text = swap_region(grey, text, self.cuts[index], self.samples[d].image, self.samples[d].text,
+                                         self.cuts[d])
+        return self._item(grey, text, self._rng(index))
 
 
 class SyntheticPlates(_Seeded):

@@ -129,13 +129,43 @@ def char_confidences(probs: np.ndarray, texts: list[str], alphabet: str = ALPHAB
     return [_viterbi_chars(probs[b], logp[b], labels) for b, labels in enumerate(_label_indices(texts, alphabet))]
 
 
-def _viterbi_chars(probs: np.ndarray, logp: np.ndarray, labels: list[int]) -> tuple[float, ...]:
-    """`char_confidences` of one item: (T, C) probabilities and their logs, the text as class labels.
+def char_frames(probs: np.ndarray, texts: list[str], alphabet: str = ALPHABET) -> list[tuple[tuple[int, int], ...]]:
+    """Where each character of a given text sits in the frames: (first, last) frame of its class along
+    the text's most probable CTC path (Viterbi), one pair per character."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape[1] == 0:
+        raise ValueError("no frames to align the texts to")
+    logp = np.log(np.clip(probs, 1e-30, 1.0))
+    out = []
+    for b, labels in enumerate(_label_indices(texts, alphabet)):
+        spans: dict[int, list[int]] = {}
+        for t, s in enumerate(_viterbi_states(logp[b], labels)):
+            if s % 2 == 1:
+                spans.setdefault(s // 2, []).append(t)
+        out.append(tuple((min(spans[k]), max(spans[k])) for k in range(len(labels))))
+    return out
 
-    The lattice is the blank-interleaved label sequence; a state is reached by staying, from the
-    state before, or (for a character unlike the one two states back) by skipping a blank. The walk
-    is scalar Python over at most 2 * 9 + 1 states and 32 frames, which measured about 4x faster
-    than numpy's per-frame calls on arrays this small. Ties go to staying, then to the state before.
+
+def _viterbi_chars(probs: np.ndarray, logp: np.ndarray, labels: list[int]) -> tuple[float, ...]:
+    """`char_confidences` of one item: (T, C) probabilities and their logs, the text as class labels."""
+    best_p = [0.0] * len(labels)
+    rows = probs.tolist()
+    for t, s in enumerate(_viterbi_states(logp, labels)):
+        if s % 2 == 1:
+            q = rows[t][labels[s // 2]]
+            if q > best_p[s // 2]:
+                best_p[s // 2] = q
+    return tuple(best_p)
+
+
+def _viterbi_states(logp: np.ndarray, labels: list[int]) -> list[int]:
+    """The most probable CTC path of a text over (T, C) log-probabilities, as one lattice state a frame.
+
+    The lattice is the blank-interleaved label sequence (state 2k + 1 is character k, even states
+    blanks); a state is reached by staying, from the state before, or (for a character unlike the one
+    two states back) by skipping a blank. The walk is scalar Python over at most 2 * 9 + 1 states and
+    32 frames, which measured about 4x faster than numpy's per-frame calls on arrays this small. Ties
+    go to staying, then to the state before.
     """
     ext = [BLANK]
     for label in labels:
@@ -165,16 +195,12 @@ def _viterbi_chars(probs: np.ndarray, logp: np.ndarray, labels: list[int]) -> tu
         back.append(steps)
         delta = new
     s = n - 1 if n == 1 or delta[n - 1] >= delta[n - 2] else n - 2
-    best_p = [0.0] * len(labels)
-    rows = probs.tolist()
-    for t in range(len(rows) - 1, -1, -1):
-        if s % 2 == 1:
-            q = rows[t][ext[s]]
-            if q > best_p[s // 2]:
-                best_p[s // 2] = q
+    states = [0] * len(emit)
+    for t in range(len(emit) - 1, -1, -1):
+        states[t] = s
         if t:
             s -= back[t - 1][s]
-    return tuple(best_p)
+    return states
 
 
 # --------------------------------------------------------------------------------------------

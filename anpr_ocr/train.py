@@ -22,6 +22,10 @@ Rank 0 alone validates, broadcasts the scores (so every rank agrees on the best 
 checkpoints, history and config, and shows progress bars. A single process never touches
 torch.distributed.
 
+With `real_region_swap` > 0, some real crops take another crop's region code in fine-tuning
+(`anpr_ocr.recombine`); where each crop is cut is placed once, when fine-tuning starts, by the model
+as pretraining left it (it has seen rendered plates only), and kept in last.pth for a resume.
+
 Cross-validation (`anpr_ocr.crossval`) splits a run in two: `stop_epoch` ends it after the
 pretraining epochs, and `start_from` starts another run from that end state (weights, optimiser,
 schedule position, random state) with its own train and val sets; on the same train set the two
@@ -34,7 +38,7 @@ import json
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import torch
@@ -52,6 +56,7 @@ from .data import Sample
 from .dataset import RealPlates, SyntheticPlates, collate
 from .decode import greedy_decode
 from .model import CRNN, CRNNConfig, count_parameters
+from .recombine import cut_columns
 from .synth import PlateRenderer, SynthConfig
 
 FONT_ENV, DEFAULT_FONT = "ANPR_FONT", "../shared/fonts/RoadNumbers2.0.ttf"  # GOST plate typeface (not shipped)
@@ -81,6 +86,7 @@ class TrainConfig:
     # a quarter of the real crops cut as the box around the crop tilted by up to 10 degrees (docs/experiments.md)
     real_box_tilt: float = 10.0  # degrees; 0 turns it off
     real_box_tilt_fraction: float = 0.25
+    real_region_swap: float = 0.0  # share of real crops given another crop's region code (anpr_ocr.recombine)
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
@@ -95,6 +101,16 @@ class TrainConfig:
         d = asdict(self)
         d["model"] = self.model.to_dict()
         return d
+
+
+# Fields that act on the real crops only, so only in fine-tuning: recipes that differ in these alone share one
+# pretraining (anpr_ocr.crossval runs it once for all of them).
+FINETUNE_ONLY = ("real_box_tilt", "real_box_tilt_fraction", "real_region_swap")
+
+
+def pretraining_part(config: TrainConfig) -> TrainConfig:
+    """`config` with the fine-tuning-only fields at their defaults: what its pretraining depends on."""
+    return replace(config, **{f.name: f.default for f in fields(TrainConfig) if f.name in FINETUNE_ONLY})
 
 
 @dataclass
@@ -190,12 +206,14 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
     history: list[dict] = []
     best: dict = {"val_exact_match": -1.0, "val_cer": float("inf")}
     start_epoch, elapsed = 0, 0.0
+    cuts = None  # where real crops are cut for region swaps: placed once, by the model pretraining left
     if resume:
         state = torch.load(out / "last.pth", map_location=device, weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         history, best, start_epoch, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
+        cuts = state.get("cuts")
         if "rng" in state:  # dropout's draws go on where they stopped: a resumed run equals an uninterrupted one
             _set_rng_state(state["rng"], device)
     elif start_from is not None:
@@ -210,8 +228,12 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
     bar = tqdm(range(start_epoch, end), desc="epochs", initial=start_epoch, total=end, disable=not ranks.main)
     for epoch in bar:
         stage, dataset = epochs[epoch]
+        if stage == "finetune" and config.real_region_swap and cuts is None:
+            cuts = cut_columns(model, train)
         for part in getattr(dataset, "datasets", [dataset]):
             part.set_epoch(epoch)
+            if isinstance(part, RealPlates) and config.real_region_swap:
+                part.recombine(cuts, config.real_region_swap)
         train_loss = _train_epoch(trainee, dataset, optimizer, scheduler, config, device, epoch)
         if ranks.world > 1:
             train_loss = _mean_over_ranks(train_loss, device)
@@ -244,7 +266,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
             (out / "history.json").write_text(json.dumps(history, indent=1))
             save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                          "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
-                         "elapsed": row["seconds"], "rng": _rng_state(device)}, out / "last.pth")
+                         "elapsed": row["seconds"], "rng": _rng_state(device), "cuts": cuts}, out / "last.pth")
         bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}",
                         **({} if val_loader is None else {"val_em": f"{row['val_exact_match']:.3f}",
                                                           "val_cer": f"{row['val_cer']:.4f}"}))

@@ -31,6 +31,7 @@ from anpr_ocr.train import TrainConfig
 RECIPES: dict[str, dict] = {
     "committed": {},  # TrainConfig's defaults
     "no_box_tilt": {"real_box_tilt": 0.0},  # the recipe before real crops were cut as tilted boxes
+    "region_swap": {"real_region_swap": 0.25},  # a quarter of the real crops take another crop's region code
 }
 
 

@@ -352,6 +352,33 @@ def test_run_cv_end_to_end_and_resumed(tmp_path, val_samples, font_path, texts_p
     assert strip(again) == strip(record)
 
 
+def test_recipes_that_differ_in_fine_tuning_alone_share_one_pretraining(tmp_path, val_samples, font_path, texts_path,
+                                                                        monkeypatch):
+    samples = val_samples[:40]
+    base = _config(tmp_path / "unused", font_path, texts_path, finetune_epochs=1)
+    pretrained = []
+    real_fit = train_module.fit
+
+    def spy_fit(cfg, train, val, **kw):
+        if "stop_epoch" in kw:
+            pretrained.append(Path(cfg.out_dir).relative_to(tmp_path / "runs").as_posix())
+        return real_fit(cfg, train, val, **kw)
+
+    monkeypatch.setattr(train_module, "fit", spy_fit)
+    epochs = []
+    real_epoch = train_module._train_epoch
+    monkeypatch.setattr(train_module, "_train_epoch", lambda *args: epochs.append(args[-1]) or real_epoch(*args))
+    for recipe, train in (("base", base), ("swap", replace(base, real_region_swap=0.5)),
+                          ("lr", replace(base, lr=1e-3))):
+        epochs.clear()
+        (record,) = run_cv(CVConfig(recipe=recipe, train=train, k=2, seeds=(0,), proxies=False), samples,
+                           tmp_path / "runs")
+        assert record["train_config"]["real_region_swap"] == train.real_region_swap
+        assert epochs == ([1, 1] if recipe == "swap" else [0, 1, 1])  # "swap" trains no pretraining epoch
+    assert pretrained == ["base/seed0/pretrain", "base/seed0/pretrain", "lr/seed0/pretrain"]
+    assert not (tmp_path / "runs" / "swap" / "seed0" / "pretrain").exists()
+
+
 def test_run_cv_refuses_a_recipe_without_fine_tuning(tmp_path, font_path, texts_path):
     config = CVConfig(train=_config(tmp_path, font_path, texts_path, finetune_epochs=0))
     with pytest.raises(ValueError, match="finetune_epochs"):

@@ -117,3 +117,47 @@ def test_real_plates_accept_a_constructed_sample():
     s = Sample(np.full((30, 100), 255, np.uint8), "A123BC77", "mem")
     x, t = RealPlates([s])[0]
     assert t == "A123BC77" and torch.all(x == 1.0)
+
+
+def _regions(n_by_region: dict[str, int]) -> list[Sample]:
+    """Drawn private plates (a light plate, a dark line at x 100 of 140), n of each region code."""
+    grey = np.full((30, 140), 200, np.uint8)
+    grey[:, 100:102] = 40
+    return [Sample(grey.copy(), f"A{i:03d}BC{region}", f"{region}_{i}.png")
+            for region, n in n_by_region.items() for i in range(n)]
+
+
+def test_real_plates_recombined_draw_donors_evenly_over_region_codes():
+    samples = _regions({"35": 30, "77": 3, "199": 3})
+    ds = RealPlates(samples, seed=0)
+    ds.recombine([100] * len(samples), 1.0)
+    regions = []
+    for epoch in range(10):
+        ds.set_epoch(epoch)
+        for i, s in enumerate(samples):
+            text = ds[i][1]
+            assert text[:6] == s.text[:6]  # the body stays
+            regions.append(text[6:])
+    assert set(regions) == {"35", "77", "199"}
+    # evenly over the three codes (1/3 each), not over the crops (30 of 36 carry 35)
+    assert 0.25 < regions.count("35") / len(regions) < 0.42
+    with pytest.raises(ValueError, match="one cut a crop"):
+        ds.recombine([100], 1.0)
+
+
+def test_real_plates_recombined_leave_the_other_crops_as_they_were(val_samples):
+    samples = val_samples[:12]
+    cuts = [int(s.image.shape[1] * 0.74) for s in samples]
+    plain = RealPlates(samples, train_augmentation(), seed=3)
+    mixed = RealPlates(samples, train_augmentation(), seed=3)
+    mixed.recombine(cuts, 0.5)
+    swapped = 0
+    for i, s in enumerate(samples):
+        x, text = mixed[i]
+        if text == s.text and torch.equal(x, plain[i][0]):
+            continue  # not drawn for a swap: the very item it was, augmentation and all
+        swapped += 1
+        assert text[:6] == s.text[:6]
+    assert 2 <= swapped <= 10
+    mixed.recombine(cuts, 0.0)
+    assert all(torch.equal(mixed[i][0], plain[i][0]) for i in range(12))

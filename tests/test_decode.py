@@ -12,6 +12,7 @@ from anpr_ocr.decode import (
     beam_candidates,
     beam_decode,
     char_confidences,
+    char_frames,
     ctc_log_likelihood,
     decode,
     format_decode,
@@ -387,7 +388,7 @@ def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
 def test_ctc_likelihood_and_char_confidences_match_brute_force():
     """Over every path of 5 frames and 4 classes: the string probability is the sum of its paths'
     probabilities; each character's confidence is its highest frame probability along the most
-    probable path that reads the string."""
+    probable path that reads the string, and its frames the first and last it holds on that path."""
     rng = np.random.default_rng(7)
     alphabet = "ABC"
     paths = list(itertools.product(range(4), repeat=5))
@@ -402,10 +403,12 @@ def test_ctc_likelihood_and_char_confidences_match_brute_force():
             assert ctc_log_likelihood(probs, [text], alphabet)[0] == pytest.approx(
                 np.log(sum(q for q, _ in scored)), abs=1e-9)
             _, best = max(scored)
-            expected, k = [0.0] * len(labels), -1
+            expected, frames, k = [0.0] * len(labels), [[] for _ in labels], -1
             for t, c in enumerate(best):
                 if c != BLANK and (t == 0 or c != best[t - 1]):
                     k += 1
                 if c != BLANK:
                     expected[k] = max(expected[k], p[t, c])
+                    frames[k].append(t)
             assert char_confidences(probs, [text], alphabet)[0] == pytest.approx(tuple(expected), abs=1e-12)
+            assert char_frames(probs, [text], alphabet)[0] == tuple((f[0], f[-1]) for f in frames)

@@ -155,6 +155,44 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, val_sampl
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_region_swaps_are_cut_once_after_pretraining_and_resume_exactly(tmp_path, val_samples, font_path, texts_path,
+                                                                          monkeypatch):
+    train, val = val_samples[:32], val_samples[32:48]
+    kw = dict(synth_per_epoch=32, finetune_epochs=2, real_region_swap=0.5)
+    placed = []
+    real_cuts = train_module.cut_columns
+
+    def spy_cuts(model, samples):
+        placed.append(len(samples))
+        return real_cuts(model, samples)
+
+    monkeypatch.setattr(train_module, "cut_columns", spy_cuts)
+    whole = fit(_config(tmp_path / "whole", font_path, texts_path, **kw), train, val)
+    assert placed == [len(train)]  # once, when fine-tuning starts
+    state = torch.load(whole.best_path.parent / "last.pth", weights_only=True)
+    assert len(state["cuts"]) == len(train) and all(0 < c < s.image.shape[1] for c, s in zip(state["cuts"], train))
+    plain = fit(_config(tmp_path / "plain", font_path, texts_path, **{**kw, "real_region_swap": 0.0}), train, val)
+    assert plain.history[0]["train_loss"] == whole.history[0]["train_loss"]  # pretraining is untouched
+    assert plain.history[1]["train_loss"] != whole.history[1]["train_loss"]
+
+    real_epoch = train_module._train_epoch
+
+    def crash_in_last_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
+
+    config = _config(tmp_path / "cut", font_path, texts_path, resume=True, **kw)
+    monkeypatch.setattr(train_module, "_train_epoch", crash_in_last_epoch)
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, train, val)
+    monkeypatch.setattr(train_module, "_train_epoch", real_epoch)
+    placed.clear()
+    resumed = fit(config, train, val)
+    assert placed == []  # the cuts come back with the run
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history]
+
+
 def test_fit_without_val_keeps_the_last_epoch(tmp_path, val_samples, font_path, texts_path):
     config = _config(tmp_path, font_path, texts_path, pretrain_epochs=2, finetune_epochs=2)
     result = fit(config, val_samples[:32], None)
