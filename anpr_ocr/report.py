@@ -175,6 +175,7 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
                                            pct(r["test_exact_match"]), pct(r["test_cer"]), r["wall_minutes"])
                                           for r in recipes["rows"]]), ""]
         lines += _test_interval(recipes, fp32)
+    lines += _predict_lines(fp32, int8)
     cv = _load(figures_dir / "crossval.json")
     if cv:
         lines += _crossval_lines(cv)
@@ -213,6 +214,24 @@ def _test_interval(recipes: dict, fp32: dict) -> list[str]:
     low, high = metrics.wilson_interval(k, n)
     return [f"The test split is small: {kept[0]['recipe']}'s {100 * share:.2f}% is {k} of {n} crops, with a 95% "
             f"(Wilson) interval of {100 * low:.1f}% to {100 * high:.1f}%; one plate is {100 / n:.2f} pp.", ""]
+
+
+def _predict_lines(fp32: dict, int8: dict | None) -> list[str]:
+    """The committed models' test scores as `predict` reads by default (the tables decode greedily)."""
+    reads = fp32.get("predict_metrics")
+    n = fp32.get("splits", {}).get("test")
+    if not reads or not n:
+        return []
+    test = reads["test"]
+    k = round(test["exact_match"] * n)
+    low, high = metrics.wilson_interval(k, n)
+    line = (f"As `predict` reads by default ({reads['decoder']} decoder, calibrated temperature), the committed FP32 "
+            f"model reads {100 * test['exact_match']:.2f}% of the test crops exactly ({k} of {n}; 95% Wilson interval "
+            f"{100 * low:.1f}% to {100 * high:.1f}%), CER {100 * test['cer']:.2f}%")
+    if int8 and int8.get("predict_metrics"):
+        q = int8["predict_metrics"]["test"]
+        line += f"; FX INT8 {100 * q['exact_match']:.2f}%, CER {100 * q['cer']:.2f}%"
+    return [line + ". The tables decode greedily.", ""]
 
 
 def _crossval_lines(cv: dict) -> list[str]:

@@ -61,6 +61,21 @@ def test_results_markdown_reads_the_photo_measures(tmp_path):
             "photo, 15.6 ms a photo (median, 2 threads).") in results_markdown(weights, figures)
 
 
+def test_results_markdown_states_what_predict_reads(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    card = json.loads((weights / "crnn_ocr_model_best.json").read_text())
+    assert "As `predict` reads" not in results_markdown(weights, figures)  # cards written before the field
+    card["predict_metrics"] = {"decoder": "format", "test": {"exact_match": 1.0, "cer": 0.0}}
+    (weights / "crnn_ocr_model_best.json").write_text(json.dumps(card))
+    (weights / "crnn_ocr_model_int8_fx.json").write_text(json.dumps(
+        {"metrics": {"test": {"exact_match": 0.5, "cer": 0.0625}},
+         "predict_metrics": {"decoder": "format", "test": {"exact_match": 0.75, "cer": 1 / 32}}}))
+    # 4 of 4: Wilson 95% interval 51.0%-100% (scipy's binomtest agrees)
+    assert ("As `predict` reads by default (format decoder, calibrated temperature), the committed FP32 model reads "
+            "100.00% of the test crops exactly (4 of 4; 95% Wilson interval 51.0% to 100.0%), CER 0.00%; FX INT8 "
+            "75.00%, CER 3.12%. The tables decode greedily.") in results_markdown(weights, figures)
+
+
 def test_results_markdown_without_a_run(tmp_path):
     assert results_markdown(tmp_path, tmp_path) == "_No committed run yet._"
 
