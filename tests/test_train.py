@@ -105,7 +105,8 @@ def test_fit_best_pretrain_checkpoint(finished_run):
 def test_fit_last_checkpoint(finished_run):
     _, result = finished_run
     state = torch.load(result.best_path.parent / "last.pth", weights_only=True)
-    assert set(state) == {"model", "optimizer", "scheduler", "history", "best", "epoch", "elapsed", "rng"}
+    assert set(state) == {"model", "optimizer", "scheduler", "history", "best", "epoch", "elapsed", "rng", "cuts"}
+    assert state["cuts"] is None  # no region swaps in this recipe
     assert state["epoch"] == 1
     assert state["history"] == result.history
     # 64 synthetic / 16 + (32 real + 16 synthetic) / 16 = 4 + 3 optimiser steps
