@@ -37,9 +37,10 @@ def cut_column(grey: np.ndarray, last_letter_end: int, first_digit_start: int, t
     """The column of the line before the region code, given the frames of the characters around it."""
     h, w = grey.shape
     step = w / time_steps
-    lo, hi = (last_letter_end + 0.5) * step, (first_digit_start + 0.5) * step
-    lo, hi = int(lo + SKIP * (hi - lo)), max(int(np.ceil(hi)), int(lo + SKIP * (hi - lo)) + 1)
-    band = cv2.GaussianBlur(grey, (3, 3), 0)[h // 5: h - h // 5, lo:min(hi, w)]
+    start, end = (last_letter_end + 0.5) * step, (first_digit_start + 0.5) * step
+    lo = int(start + SKIP * (end - start))
+    hi = min(w, max(int(np.ceil(end)), lo + 1))
+    band = cv2.GaussianBlur(grey, (3, 3), 0)[h // 5: h - h // 5, lo:hi]
     return lo + int(np.argmin(np.percentile(band, 95, axis=0)))
 
 
