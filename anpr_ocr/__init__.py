@@ -1,9 +1,22 @@
 """anpr_ocr: read Russian licence plates from cropped plate images (CRNN + CTC, CPU-first), and find
-and read them in whole photos (`read_plates`)."""
+and read them in whole photos (`read_plates`).
 
-from .predict import PlateReading, predict
-from .read import PhotoReading, read_plates
-from .shipped import FP32_WEIGHTS, INT8_WEIGHTS
+The package is layered; each layer imports only the layers listed before it (tests/test_layers.py
+enforces it), so reading plates never imports training code:
+
+- `core`: alphabet, plate formats, images, labelled crops, metrics, files;
+- `reader` (the plate reader: CRNN, checkpoints, INT8, ONNX, decoding, `predict`) and `detector`
+  (the plate detector: net, geometry, checkpoints, measures), beside each other;
+- `pipeline`: `read_plates`, on top of both;
+- `train` (the `[train]` extra): renderer, augmentation, datasets, reader and detector training;
+- `research`: evaluation, calibration, robustness, cross-validation, benchmark timings;
+- `report`: tables, model cards, the README block, plots;
+- `cli`: the `anpr-ocr` command, one module per subcommand.
+"""
+
+from .core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
+from .pipeline.read import PhotoReading, read_plates
+from .reader.predict import PlateReading, predict
 
 __all__ = ["FP32_WEIGHTS", "INT8_WEIGHTS", "PhotoReading", "PlateReading", "predict", "read_plates"]
 __version__ = "0.1.0"

@@ -12,10 +12,10 @@ import warnings
 
 import torch
 
-from anpr_ocr import plots
-from anpr_ocr.audit import contradicted_labels
-from anpr_ocr.checkpoint import load_model
-from anpr_ocr.data import load_splits
+from anpr_ocr.core.data import load_splits
+from anpr_ocr.reader.checkpoint import load_model
+from anpr_ocr.report import plots
+from anpr_ocr.research.audit import contradicted_labels
 
 
 def main() -> None:

@@ -23,10 +23,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from anpr_ocr import crossval
-from anpr_ocr.data import load_splits
-from anpr_ocr.proxies import PANELS
-from anpr_ocr.train import TrainConfig
+from anpr_ocr.core.data import load_splits
+from anpr_ocr.research import crossval
+from anpr_ocr.research.proxies import PANELS
+from anpr_ocr.train.reader import TrainConfig
 
 RECIPES: dict[str, dict] = {
     "committed": {},  # TrainConfig's defaults

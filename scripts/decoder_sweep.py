@@ -16,9 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from anpr_ocr import crossval, metrics
-from anpr_ocr.decode import decode, softmax
-from anpr_ocr.report import environment, write_json
+from anpr_ocr.core import metrics
+from anpr_ocr.reader.decode import decode, softmax
+from anpr_ocr.report.tables import write_json
+from anpr_ocr.research import crossval
+from anpr_ocr.research.machine import environment
 
 
 def seed_logits(record: dict, runs: Path) -> tuple[np.ndarray, list[str]]:

@@ -4,7 +4,7 @@
 
 Prints one JSON line, and writes it to FILE.json when asked:
 - "val": exact match and CER on the real val crops;
-- the proxies of `anpr_ocr.proxies` on val: "tilt9", "tilt12", "tilt15", "left9", "left11", "left13",
+- the proxies of `anpr_ocr.research.proxies` on val: "tilt9", "tilt12", "tilt15", "left9", "left11", "left13",
   "right8", "right10" (counts of crops read exactly when tilted or trimmed), "degraded" (exact match,
   CER and count of four copies degraded by the training augmentation: 404 crops for the 101 of VKCV);
 - "int8_val": exact match and CER of the FX INT8 model on val: --int8 if given, else the
@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from anpr_ocr.checkpoint import load_model
-from anpr_ocr.data import load_splits
-from anpr_ocr.evaluate import evaluate
-from anpr_ocr.proxies import proxy_scores
-from anpr_ocr.quantize import load_quantized, quantize_fx
+from anpr_ocr.core.data import load_splits
+from anpr_ocr.reader.checkpoint import load_model
+from anpr_ocr.reader.quantize import load_quantized, quantize_fx
+from anpr_ocr.research.evaluate import evaluate
+from anpr_ocr.research.proxies import proxy_scores
 
 
 def main() -> None:

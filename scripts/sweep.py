@@ -10,10 +10,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from anpr_ocr.data import load_splits
-from anpr_ocr.model import CRNNConfig
-from anpr_ocr.synth import SynthConfig
-from anpr_ocr.train import TrainConfig, fit
+from anpr_ocr.core.data import load_splits
+from anpr_ocr.reader.model import CRNNConfig
+from anpr_ocr.train.reader import TrainConfig, fit
+from anpr_ocr.train.synth import SynthConfig
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ def texts_path() -> Path:
 @pytest.fixture(scope="session")
 def val_loaded(data_root):
     """The real val split, loaded once per session: (samples, report)."""
-    from anpr_ocr.data import load_samples
+    from anpr_ocr.core.data import load_samples
 
     return load_samples(data_root / "val")
 

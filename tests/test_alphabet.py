@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from anpr_ocr.alphabet import (
+from anpr_ocr.core.alphabet import (
     ALPHABET,
     BLANK,
     CYRILLIC_LETTERS,

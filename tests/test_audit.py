@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from anpr_ocr.audit import contradicted_labels
-from anpr_ocr.checkpoint import load_model
-from anpr_ocr.data import Sample, load_splits
-from anpr_ocr.evaluate import evaluate
+from anpr_ocr.core.data import Sample, load_splits
+from anpr_ocr.reader.checkpoint import load_model
+from anpr_ocr.research.audit import contradicted_labels
+from anpr_ocr.research.evaluate import evaluate
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / "crnn_ocr_model_best.pth"
 

@@ -2,7 +2,7 @@ import albumentations as A
 import numpy as np
 import pytest
 
-from anpr_ocr.augment import TiltedBox, apply, tilt, train_augmentation
+from anpr_ocr.train.augment import TiltedBox, apply, tilt, train_augmentation
 
 
 def _bar(h: int = 30, w: int = 120) -> np.ndarray:

@@ -1,17 +1,9 @@
 import pytest
 import torch
 
-from anpr_ocr.checkpoint import (
-    FORMAT_VERSION,
-    CheckpointError,
-    checkpoint_dict,
-    file_sha256,
-    load_model,
-    read_checkpoint,
-    save_atomic,
-    save_checkpoint,
-)
-from anpr_ocr.model import CRNN, CRNNConfig
+from anpr_ocr.core.files import CheckpointError, file_sha256, save_atomic
+from anpr_ocr.reader.checkpoint import FORMAT_VERSION, checkpoint_dict, load_model, read_checkpoint, save_checkpoint
+from anpr_ocr.reader.model import CRNN, CRNNConfig
 
 SMALL = CRNNConfig(channels=(8, 8, 16, 16, 16, 16), lstm_hidden=16)
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from anpr_ocr.__main__ import main
-from anpr_ocr.predict import DEFAULT_WEIGHTS, predict
+from anpr_ocr.cli.main import main
+from anpr_ocr.reader.loader import DEFAULT_WEIGHTS
+from anpr_ocr.reader.predict import predict
 
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not DEFAULT_WEIGHTS.is_file(), reason=f"no committed weights at {DEFAULT_WEIGHTS}")
@@ -126,7 +127,7 @@ def test_cli_predict_streams_a_tree_in_sorted_order_with_workers(crop_tree, caps
 
 
 def test_cli_predict_prints_each_batch_before_reading_the_next(crop_tree, capsys, monkeypatch):
-    from anpr_ocr import __main__ as cli
+    from anpr_ocr.cli import main as cli
 
     printed_before = []
     real = cli.read_files
@@ -152,7 +153,8 @@ def test_cli_usage_errors_and_help(capsys):
 
 
 def test_cli_bench_parses_its_arguments(monkeypatch, data_root, tmp_path, capsys):
-    from anpr_ocr import bench, report
+    from anpr_ocr.report import plots, tables as report
+    from anpr_ocr.research import bench
 
     assert main(["bench", "--help"]) == 0 and "--fp32" in capsys.readouterr().out
     assert main(["bench", "--fp32", str(tmp_path / "missing.pth"), "--int8", str(tmp_path / "x.pth"),
@@ -168,7 +170,10 @@ def test_cli_bench_parses_its_arguments(monkeypatch, data_root, tmp_path, capsys
     monkeypatch.setattr(bench, "run_benchmark", fake_run)
     for name in ("format_table", "format_predict_table", "format_cli_table"):
         monkeypatch.setattr(report, name, lambda *args: "")
+    drawn = []
+    monkeypatch.setattr(plots, "plot_benchmark", lambda result, path: drawn.append(path))
     assert main(["bench", "--data", str(data_root / "test"), "--reps", "3", "--threads", "1", "--no-memory",
                  "--out", str(tmp_path / "b.json")]) == 0
     assert (seen["n"], seen["reps"], seen["threads"], seen["memory"]) == (102, 3, [1], False)
-    assert seen["calibration"] and seen["plot"] == tmp_path / "b.png" and seen["out_json"] == tmp_path / "b.json"
+    assert seen["calibration"] and drawn == [tmp_path / "b.png"] and seen["out_json"] == tmp_path / "b.json"
+    assert seen["cli_main"] is main  # the command times itself through the entry point it is given

@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr import crossval, train as train_module
-from anpr_ocr.crossval import (
+from anpr_ocr.core.data import Sample, load_samples
+from anpr_ocr.reader.model import CRNNConfig
+from anpr_ocr.research import crossval
+from anpr_ocr.research.crossval import (
     CVConfig,
     assign_folds,
     coverage_at,
@@ -24,11 +26,10 @@ from anpr_ocr.crossval import (
     run_cv,
     summarize,
 )
-from anpr_ocr.data import Sample, load_samples
-from anpr_ocr.model import CRNNConfig
-from anpr_ocr.proxies import count_keys
-from anpr_ocr.synth import SynthConfig
-from anpr_ocr.train import TrainConfig, fast_forward, fit
+from anpr_ocr.research.proxies import count_keys
+from anpr_ocr.train import reader as train_module
+from anpr_ocr.train.reader import TrainConfig, fast_forward, fit
+from anpr_ocr.train.synth import SynthConfig
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16)

@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from anpr_ocr.alphabet import ALPHABET
-from anpr_ocr.data import LoadReport, Sample, has_dataset, load_samples, load_splits
+from anpr_ocr.core.alphabet import ALPHABET
+from anpr_ocr.core.data import LoadReport, Sample, has_dataset, load_samples, load_splits
 
 
 def _grey(value: int = 120, h: int = 24, w: int = 80) -> np.ndarray:

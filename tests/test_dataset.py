@@ -3,12 +3,12 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr.augment import train_augmentation
-from anpr_ocr.data import Sample
-from anpr_ocr.dataset import RealPlates, SyntheticPlates, collate
-from anpr_ocr.formats import plate_type
-from anpr_ocr.preprocess import preprocess
-from anpr_ocr.synth import PlateRenderer, SynthConfig
+from anpr_ocr.core.data import Sample
+from anpr_ocr.core.formats import plate_type
+from anpr_ocr.core.images import preprocess
+from anpr_ocr.train.augment import train_augmentation
+from anpr_ocr.train.dataset import RealPlates, SyntheticPlates, collate
+from anpr_ocr.train.synth import PlateRenderer, SynthConfig
 
 
 @pytest.fixture(scope="module")

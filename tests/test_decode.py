@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from anpr_ocr.alphabet import ALPHABET, BLANK
-from anpr_ocr.decode import (
+from anpr_ocr.core.alphabet import ALPHABET, BLANK
+from anpr_ocr.reader.decode import (
     Decoded,
     beam_candidates,
     beam_decode,
@@ -214,7 +214,7 @@ def test_ctc_likelihood_is_the_sum_over_all_alignments():
 def test_training_loss_is_the_per_character_mean_of_minus_log_likelihood():
     import torch
 
-    from anpr_ocr.train import ctc_loss
+    from anpr_ocr.train.reader import ctc_loss
 
     for probs, texts, exact in _small_cases():
         labels = [["ABC".index(c) + 1 for c in t] for t in texts]
@@ -244,7 +244,7 @@ def test_beam_batch_decodes_independently_and_clean_plates_read_the_same():
 
 
 def test_beam_skips_the_search_where_the_greedy_reading_holds_most_of_the_mass(monkeypatch):
-    import anpr_ocr.decode as decode_module
+    import anpr_ocr.reader.decode as decode_module
 
     sure = _bf_plate("A123BC77")  # greedy reading with p > 0.5: no other string can beat it
     unsure = _bf_frames([{"-": 0.6, "A": 0.4}, {"-": 0.6, "A": 0.4}])  # greedy "" (0.36) loses to "A"
@@ -348,7 +348,7 @@ def test_ctc_likelihood_of_an_impossible_or_foreign_text():
 
 
 def test_grammar_reads_label_tuples_like_strings():
-    from anpr_ocr.decode import PlateGrammar
+    from anpr_ocr.reader.decode import PlateGrammar
 
     grammar = PlateGrammar()
     labels = lambda text: tuple(ALPHABET.index(c) + 1 for c in text)  # noqa: E731
@@ -361,8 +361,8 @@ def test_grammar_reads_label_tuples_like_strings():
 
 def test_grammar_accepts_exactly_the_strings_the_format_regexes_do():
     # two readings of formats.LAYOUTS: the grammar's character kinds and region sets, and the regexes
-    from anpr_ocr.decode import PlateGrammar
-    from anpr_ocr.formats import FORMATS, LAYOUTS, REGION_CODES
+    from anpr_ocr.core.formats import FORMATS, LAYOUTS, REGION_CODES
+    from anpr_ocr.reader.decode import PlateGrammar
 
     rng = np.random.default_rng(4)
     issued, anything = PlateGrammar(), PlateGrammar(regions=None)

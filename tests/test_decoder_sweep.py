@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anpr_ocr.alphabet import ALPHABET
+from anpr_ocr.core.alphabet import ALPHABET
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "decoder_sweep.py"

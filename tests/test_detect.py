@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr.detect import (
+from anpr_ocr.detector.measures import average_precision, corner_error, end_to_end, score_photos
+from anpr_ocr.detector.net import (
     PlateDetector,
     box_iou,
     corners_to_box,
@@ -26,7 +27,6 @@ from anpr_ocr.detect import (
     plate_size,
     unletterbox,
 )
-from anpr_ocr.detect_metrics import average_precision, corner_error, end_to_end, score_photos
 
 QUAD = np.array([[10.0, 20.0], [50.0, 18.0], [52.0, 40.0], [8.0, 42.0]])
 
@@ -186,7 +186,7 @@ def test_cut_matches_the_shipped_vkcv_crops(photos_root, data_root):
 
 
 def test_one_cycle_schedule_by_hand():
-    from anpr_ocr.detect_train import one_cycle
+    from anpr_ocr.train.detector import one_cycle
 
     assert one_cycle(0.0, 1.0) == pytest.approx(1 / 25)
     assert one_cycle(0.05, 1.0) == pytest.approx(1 / 25 + (1 - 1 / 25) / 2)  # half way up the warm-up
@@ -198,10 +198,10 @@ def test_one_cycle_schedule_by_hand():
 def test_a_finished_run_resumed_trains_nothing_more(tmp_path, font_path, texts_path):
     """resume=True on a finished run of the same recipe returns its best.pth and history untouched; the
     resume flag itself is not part of the recipe."""
-    from anpr_ocr.detect import DetectorConfig
-    from anpr_ocr.detect_train import DetectConfig, fit_detector
-    from anpr_ocr.photos import synthetic_photos
-    from anpr_ocr.synth import PlateRenderer, SynthConfig
+    from anpr_ocr.detector.net import DetectorConfig
+    from anpr_ocr.train.detector import DetectConfig, fit_detector
+    from anpr_ocr.train.scenes import synthetic_photos
+    from anpr_ocr.train.synth import PlateRenderer, SynthConfig
 
     synth = SynthConfig(font_path=str(font_path), texts_path=str(texts_path))
     photos = synthetic_photos(PlateRenderer(synth), 3, seed=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from anpr_ocr.read import MIN_READING_CONFIDENCE
+from anpr_ocr.pipeline.read import MIN_READING_CONFIDENCE
 
 papermill = pytest.importorskip("papermill")
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from anpr_ocr.formats import FORMATS, REGION_CODES, format_key, plate_type
+from anpr_ocr.core.formats import FORMATS, REGION_CODES, format_key, plate_type
 
 
 @pytest.mark.parametrize("text, kind", [
@@ -70,7 +70,7 @@ def test_ambiguous_taxi_trailer_prefers_an_issued_region():
 
 
 def test_a_layout_reads_its_region_lengths_and_splits_its_body_off():
-    from anpr_ocr.formats import LAYOUTS, Layout
+    from anpr_ocr.core.formats import LAYOUTS, Layout
 
     short = re.compile(Layout("x", "LD", region_lengths=(2, 4)).pattern)
     assert [bool(short.fullmatch(t)) for t in ("A112", "A1123", "A11234", "1112")] == [True, False, True, False]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given, strategies as st
 
-from anpr_ocr.alphabet import ALPHABET
-from anpr_ocr.metrics import (
+from anpr_ocr.core.alphabet import ALPHABET
+from anpr_ocr.core.metrics import (
     GAP,
     by_length,
     cer,

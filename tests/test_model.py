@@ -3,11 +3,11 @@ from dataclasses import replace
 import pytest
 import torch
 
-from anpr_ocr.alphabet import ALPHABET
-from anpr_ocr.dataset import RealPlates, collate
-from anpr_ocr.decode import greedy_decode
-from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
-from anpr_ocr.train import ctc_loss
+from anpr_ocr.core.alphabet import ALPHABET
+from anpr_ocr.reader.decode import greedy_decode
+from anpr_ocr.reader.model import CRNN, CRNNConfig, count_parameters
+from anpr_ocr.train.dataset import RealPlates, collate
+from anpr_ocr.train.reader import ctc_loss
 
 TINY = CRNNConfig(channels=(16, 32, 32, 48, 48, 64), lstm_hidden=48, dropout=0.0)
 

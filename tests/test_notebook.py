@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from anpr_ocr import crossval
-from anpr_ocr.data import load_splits
-from anpr_ocr.synth import SynthConfig
-from anpr_ocr.train import TrainConfig
+from anpr_ocr.core.data import load_splits
+from anpr_ocr.research import crossval
+from anpr_ocr.train.reader import TrainConfig
+from anpr_ocr.train.synth import SynthConfig
 
 papermill = pytest.importorskip("papermill")
 

@@ -11,6 +11,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +70,8 @@ def test_wheel_ships_the_committed_weights_and_their_cards(wheel):
         for name in SHIPPED:
             assert f"anpr_ocr/weights/{name}" in names, name
             assert _sha256(zf.read(f"anpr_ocr/weights/{name}")) == _sha256((REPO / "weights" / name).read_bytes())
-    assert "anpr_ocr/shipped.py" in names and "anpr_ocr/predict.py" in names
+    assert {"anpr_ocr/core/shipped.py", "anpr_ocr/reader/predict.py", "anpr_ocr/pipeline/read.py",
+            "anpr_ocr/cli/main.py", "anpr_ocr/train/reader.py"} <= names  # every layer ships
     assert not any(n.startswith("weights/") for n in names)  # inside the package, not a top-level folder
 
 
@@ -117,32 +119,105 @@ def test_installed_wheel_reads_crops_from_another_directory(site, data_root, tmp
     assert (path, text) == (files[0], got["texts"][0])
 
 
-BLOCK = f"""
-import sys
+# What a wheel installed without extras lacks: the `train` and `onnx` extras' packages.
+BLOCKED = TRAIN_EXTRA + ("papermill", "nbformat", "onnx", "onnxruntime", "onnxscript")
+
+# On the interpreter's path as sitecustomize.py, so `python -m anpr_ocr ...` runs without the extras too;
+# at exit it says which of them were loaded (none may be).
+SITECUSTOMIZE = f"""
+import atexit, sys
 
 class NotInstalled:  # as if only the core dependencies were installed
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {TRAIN_EXTRA!r}:
+        if name.split(".")[0] in {BLOCKED!r}:
             raise ModuleNotFoundError(f"No module named {{name!r}} (blocked)", name=name)
 
 sys.meta_path.insert(0, NotInstalled())
+atexit.register(lambda: print("extras loaded:", sorted(m for m in {BLOCKED!r} if m in sys.modules), file=sys.stderr))
+"""
+
+READ_WITHOUT_EXTRAS = """
+import json, sys
 import numpy as np
 import anpr_ocr
-from anpr_ocr.__main__ import main
+from anpr_ocr.cli.main import main
 
+photo, crop, split = sys.argv[1], *(sys.argv[2:] or [None, None])
 reading = anpr_ocr.predict(np.full((40, 160), 128, np.uint8))
 assert isinstance(reading, anpr_ocr.PlateReading), reading
-if len(sys.argv) > 1:
-    assert main(["predict", sys.argv[1]]) == 0
-    assert main(["eval", "--json", sys.argv[2]]) == 0
-print("loaded:", sorted(m for m in {TRAIN_EXTRA!r} if m in sys.modules))
+result = {"plates": [[r.text, list(r.box)] for r in anpr_ocr.read_plates(photo)]}
+if crop:
+    result["predict_cli"] = main(["predict", crop])
+    result["eval_cli"] = main(["eval", "--json", split])
+print("RESULT", json.dumps(result))
 """
 
 
-def test_reading_plates_needs_no_train_extra(data_root, tmp_path):
-    (crop, _), = _crops(data_root, 1)
-    run = _python(BLOCK, tmp_path, REPO, str(crop), str(data_root / "val"))
+def _without_extras(tmp_path: Path, *args: str,
+                    code: str = READ_WITHOUT_EXTRAS) -> tuple[subprocess.CompletedProcess, str]:
+    """Run `code` (or `python -m ...` when code is empty) where no extra can be imported; also which were loaded."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir(exist_ok=True)
+    (blocker / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    run = _python(code, tmp_path, f"{blocker}:{REPO}", *args)
+    loaded = [line for line in run.stderr.splitlines() if line.startswith("extras loaded:")]
+    return run, loaded[-1] if loaded else "(the blocker did not run)"
+
+
+@pytest.fixture(params=["rendered", "real"])
+def photo(request, tmp_path) -> tuple[Path, list[str]]:
+    """A photo file and its plates' texts: a scene rendered here (the parent process has the train extra),
+    or the first test photo of ../shared/data/vkcv-photos (skipped when absent)."""
+    if request.param == "real":
+        from anpr_ocr.detector.photos import load_photos
+
+        root = request.getfixturevalue("photos_root")
+        first = min(load_photos(root / "test"), key=lambda p: p.path)
+        return Path(first.path), [p.text for p in first.plates]
+    import cv2
+
+    from anpr_ocr.train.scenes import synthetic_photos
+    from anpr_ocr.train.synth import PlateRenderer, SynthConfig
+
+    (scene,) = synthetic_photos(PlateRenderer(SynthConfig()), 1, seed=2)  # two plates, DejaVu Sans
+    path = tmp_path / "scene.png"
+    cv2.imwrite(str(path), scene.grey)
+    return path, [p.text for p in scene.plates]
+
+
+def test_reading_photos_needs_no_extra(photo, tmp_path):
+    """predict, read_plates and `python -m anpr_ocr read` with none of the train or onnx extras importable:
+    the same readings as with them, and at least one of the photo's plates read exactly."""
+    from anpr_ocr import read_plates
+
+    path, truths = photo
+    expected = [[r.text, list(r.box)] for r in read_plates(str(path))]
+    assert {text for text, _ in expected} & set(truths), (expected, truths)
+    run, loaded = _without_extras(tmp_path, str(path))
     assert run.returncode == 0, run.stderr
-    assert run.stdout.strip().splitlines()[-1] == "loaded: []"
-    scores = json.loads(run.stdout[run.stdout.index("{"):run.stdout.rindex("}") + 1])
+    assert loaded == "extras loaded: []"
+    got = json.loads(run.stdout.split("RESULT ", 1)[1])["plates"]
+    cli, loaded = _without_extras(tmp_path, "-m", "anpr_ocr", "read", "--json", str(path), code="")
+    assert cli.returncode == 0, cli.stderr
+    assert loaded == "extras loaded: []"
+    (line,) = cli.stdout.strip().splitlines()
+    by_command = [[p["text"], p["box"]] for p in json.loads(line)["plates"]]
+    for readings in (got, by_command):  # the same plates; boxes to float rounding (another process's kernels)
+        assert [text for text, _ in readings] == [text for text, _ in expected]
+        assert np.allclose([box for _, box in readings], [box for _, box in expected], atol=1e-3)
+
+
+def test_reading_and_scoring_crops_needs_no_extra(data_root, tmp_path):
+    (crop, label), = _crops(data_root, 1)
+    blank = tmp_path / "blank.png"
+    import cv2
+
+    cv2.imwrite(str(blank), np.full((480, 640), 90, np.uint8))
+    run, loaded = _without_extras(tmp_path, str(blank), str(crop), str(data_root / "val"))
+    assert run.returncode == 0, run.stderr
+    assert loaded == "extras loaded: []"
+    result = json.loads(run.stdout.split("RESULT ", 1)[1])
+    assert result["plates"] == [] and result["predict_cli"] == 0 and result["eval_cli"] == 0
+    assert f"{crop}\t{label}" in run.stdout  # the committed model reads this crop right
+    scores = json.loads(run.stdout[run.stdout.index("{"):run.stdout.index("RESULT")])
     assert scores["n"] > 0 and 0.0 <= scores["cer"] <= 1.0

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from anpr_ocr.preprocess import (
+from anpr_ocr.core.images import (
     IMAGE_SUFFIXES,
     INPUT_HEIGHT,
     INPUT_WIDTH,
@@ -234,7 +234,7 @@ def test_as_grey_reads_every_input_form_alike(tmp_path):
 
 def test_image_suffixes_are_one_list_for_the_loader(tmp_path):
     """A .webp or .tiff crop is an image to the loader as it is to the command line (one IMAGE_SUFFIXES)."""
-    from anpr_ocr.data import load_samples
+    from anpr_ocr.core.data import load_samples
 
     grey = np.tile(np.arange(0, 250, 5, dtype=np.uint8), (20, 1))
     for name in ["A123BC77.webp", "B456CE99.TIFF", "C789EK50.png"]:
@@ -246,7 +246,7 @@ def test_image_suffixes_are_one_list_for_the_loader(tmp_path):
 
 
 def test_read_image_refuses_a_bomb_from_its_header(tmp_path, monkeypatch):
-    from anpr_ocr import preprocess as module
+    from anpr_ocr.core import images as module
 
     path = tmp_path / "wide.png"
     cv2.imwrite(str(path), np.zeros((20, 60), np.uint8))

@@ -1,10 +1,11 @@
 import pytest
 
-from anpr_ocr import metrics, predict
-from anpr_ocr.augment import apply, train_augmentation
-from anpr_ocr.checkpoint import load_model
-from anpr_ocr.proxies import PANELS, count_keys, proxy_scores
-from anpr_ocr.shipped import FP32_WEIGHTS
+from anpr_ocr import predict
+from anpr_ocr.core import metrics
+from anpr_ocr.core.shipped import FP32_WEIGHTS
+from anpr_ocr.reader.checkpoint import load_model
+from anpr_ocr.research.proxies import PANELS, count_keys, proxy_scores
+from anpr_ocr.train.augment import apply, train_augmentation
 
 
 def test_count_keys_follow_the_panels():

@@ -6,10 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr.checkpoint import CheckpointError, load_any, load_model, read_checkpoint, save_checkpoint
-from anpr_ocr.model import CRNN, CRNNConfig
-from anpr_ocr.preprocess import batch_tensor
-from anpr_ocr.quantize import KIND, load_quantized, quantize_fx, save_quantized
+from anpr_ocr.core.files import CheckpointError
+from anpr_ocr.core.images import batch_tensor
+from anpr_ocr.reader.checkpoint import load_model, read_checkpoint, save_checkpoint
+from anpr_ocr.reader.loader import load_any
+from anpr_ocr.reader.model import CRNN, CRNNConfig
+from anpr_ocr.reader.quantize import KIND, load_quantized, quantize_fx, save_quantized
 
 TINY = CRNNConfig(channels=(8, 8, 8, 8, 8, 8), lstm_hidden=8)
 
@@ -51,7 +53,7 @@ def test_quantized_model_runs_and_tracks_fp32(quantized):
     assert out.dtype == torch.float32
     assert (out - ref).abs().max() < 0.25 * ref.abs().max() + 0.05
     assert isinstance(qmodel.get_submodule("features.0.0"), torch.ao.nn.intrinsic.quantized.ConvReLU2d)
-    assert type(qmodel.rnn) is torch.nn.LSTM  # kept float on purpose, see anpr_ocr.quantize
+    assert type(qmodel.rnn) is torch.nn.LSTM  # kept float on purpose, see anpr_ocr.reader.quantize
 
 
 def test_one_quantize_and_one_dequantize_between_convs_and_lstm(quantized):
@@ -94,7 +96,7 @@ def test_save_load_round_trip_identical(quantized, tmp_path):
 
 
 def test_predict_dispatches_to_int8(quantized, tmp_path):
-    from anpr_ocr.predict import predict
+    from anpr_ocr.reader.predict import predict
 
     _, qmodel = quantized
     path = tmp_path / "int8.pth"
@@ -148,7 +150,7 @@ def test_real_crops_quantize_close_to_fp32(val_samples):
 
 def test_onnx_export_matches_torch(tmp_path):
     pytest.importorskip("onnxruntime")
-    from anpr_ocr.onnx_backend import OnnxReader, export_onnx, quantize_onnx
+    from anpr_ocr.reader.onnx_backend import OnnxReader, export_onnx, quantize_onnx
 
     model = _model()
     path = tmp_path / "tiny.onnx"

@@ -12,11 +12,11 @@ import pytest
 import torch
 from PIL import Image
 
-from anpr_ocr.__main__ import main
-from anpr_ocr.detect import DetectorConfig, PlateDetector, box_iou, cut_plate
-from anpr_ocr.detect_train import save_detector
-from anpr_ocr.predict import predict
-from anpr_ocr.read import DEFAULT_DETECTOR, PhotoReading, read_plates
+from anpr_ocr.cli.main import main
+from anpr_ocr.detector.checkpoint import save_detector
+from anpr_ocr.detector.net import DetectorConfig, PlateDetector, box_iou, cut_plate
+from anpr_ocr.pipeline.read import DEFAULT_DETECTOR, PhotoReading, read_plates
+from anpr_ocr.reader.predict import predict
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from anpr_ocr.alphabet import ALPHABET
-from anpr_ocr.data import Sample
-from anpr_ocr.recombine import BODY, cut_column, cut_columns, recombinable, swap_region
+from anpr_ocr.core.alphabet import ALPHABET
+from anpr_ocr.core.data import Sample
+from anpr_ocr.train.recombine import BODY, cut_column, cut_columns, recombinable, swap_region
 
 H, W, T = 60, 256, 32  # a drawn crop; a model's frames (8 px each)
 LINE = 190  # the line before the region code, 2 px wide

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from anpr_ocr.data import Sample
-from anpr_ocr.report import README_END, README_START, narrowest_quarter, results_markdown, update_readme
+from anpr_ocr.core.data import Sample
+from anpr_ocr.report.tables import README_END, README_START, narrowest_quarter, results_markdown, update_readme
 
 
 def _write_run(tmp_path):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anpr_ocr import robustness
-from anpr_ocr.augment import tilt
+from anpr_ocr.research import robustness
+from anpr_ocr.train.augment import tilt
 
 
 def _plate(h: int = 40, w: int = 160) -> np.ndarray:

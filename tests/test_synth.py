@@ -2,8 +2,8 @@ import cv2
 import numpy as np
 import pytest
 
-from anpr_ocr.formats import FORMATS, plate_type
-from anpr_ocr.synth import (
+from anpr_ocr.core.formats import FORMATS, plate_type
+from anpr_ocr.train.synth import (
     PAD_X,
     PAD_Y,
     PLATE_H,

@@ -9,16 +9,17 @@ import pytest
 import torch
 from torch.utils.data import DataLoader, DistributedSampler
 
-from anpr_ocr import predict, train as train_module
-from anpr_ocr.__main__ import main
-from anpr_ocr.augment import TiltedBox
-from anpr_ocr.checkpoint import load_model, read_checkpoint
-from anpr_ocr.dataset import RealPlates, SyntheticPlates
-from anpr_ocr.decode import greedy_decode
-from anpr_ocr.model import CRNN, CRNNConfig, count_parameters
-from anpr_ocr.preprocess import preprocess, read_image
-from anpr_ocr.synth import PlateRenderer, SynthConfig
-from anpr_ocr.train import FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
+from anpr_ocr import predict
+from anpr_ocr.cli.main import main
+from anpr_ocr.core.images import preprocess, read_image
+from anpr_ocr.reader.checkpoint import load_model, read_checkpoint
+from anpr_ocr.reader.decode import greedy_decode
+from anpr_ocr.reader.model import CRNN, CRNNConfig, count_parameters
+from anpr_ocr.train import reader as train_module
+from anpr_ocr.train.augment import TiltedBox
+from anpr_ocr.train.dataset import RealPlates, SyntheticPlates
+from anpr_ocr.train.reader import FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
+from anpr_ocr.train.synth import PlateRenderer, SynthConfig
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -344,10 +345,10 @@ def test_train_command_writes_a_run_predict_reads(tmp_path, data_root, font_path
 RANK_SCRIPT = """
 import json, os, sys
 import torch
-from anpr_ocr import train
-from anpr_ocr.data import load_samples
-from anpr_ocr.model import CRNNConfig
-from anpr_ocr.synth import SynthConfig
+from anpr_ocr.train import reader as train
+from anpr_ocr.core.data import load_samples
+from anpr_ocr.reader.model import CRNNConfig
+from anpr_ocr.train.synth import SynthConfig
 
 data, font, texts, out = sys.argv[1:]
 rank, real_epoch = int(os.environ["RANK"]), train._train_epoch

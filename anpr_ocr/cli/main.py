@@ -1,4 +1,4 @@
-"""Command line: `python -m anpr_ocr {predict,eval,train,bench} ...` (installed as `anpr-ocr`).
+"""Command line: `python -m anpr_ocr {predict,eval,read,train,bench} ...` (installed as `anpr-ocr`).
 
     anpr-ocr predict crop.png more_crops/ [--json] [--workers 2] [--alphabet cyrillic] [--decoder format]
     anpr-ocr eval DATA/val [--weights W]
@@ -30,8 +30,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from .decode import DECODERS
-from .preprocess import IMAGE_SUFFIXES, read_files
+from ..core.images import IMAGE_SUFFIXES, read_files
+from ..reader.decode import DECODERS
 
 
 class CliError(Exception):
@@ -39,7 +39,7 @@ class CliError(Exception):
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .predict import DEFAULT_DECODER
+    from ..reader.predict import DEFAULT_DECODER
 
     parser = argparse.ArgumentParser(prog="anpr-ocr",
                                      description="Read Russian licence plates from cropped plate images.")
@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--json", action="store_true", help="print the scores as JSON")
 
     t = sub.add_parser("train", help="train a model (the committed recipe by default)",
-                       description="Train as the notebook does (anpr_ocr.train.fit; defaults: the committed "
+                       description="Train as the notebook does (anpr_ocr.train.reader.fit; defaults: the committed "
                        "recipe) on DATA/train, selecting on DATA/val, and write OUT/best.pth, history.json and "
                        "config.json. Under `torchrun --nproc_per_node N -m anpr_ocr train ...` it trains "
                        "data-parallel over N processes.")
@@ -110,10 +110,10 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--threshold", type=float, default=None,
                    help="detector score a plate must reach (default: the one stored with the detector)")
     r.add_argument("--min-width", type=float, default=None,
-                   help="smallest plate width reported, photo px (default: anpr_ocr.read.MIN_PLATE_WIDTH)")
+                   help="smallest plate width reported, photo px (default: anpr_ocr.pipeline.read.MIN_PLATE_WIDTH)")
     r.add_argument("--min-reading-confidence", type=float, default=None,
                    help="reader confidence a reading needs to be reported; 0 reports every detection "
-                   "(default: anpr_ocr.read.MIN_READING_CONFIDENCE)")
+                   "(default: anpr_ocr.pipeline.read.MIN_READING_CONFIDENCE)")
     r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
 
     _bench_parser(sub)
@@ -121,17 +121,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _bench_parser(sub) -> None:
-    from .bench import THROUGHPUT_BATCH
-    from .predict import DEFAULT_WEIGHTS
+    from ..reader.loader import DEFAULT_WEIGHTS
+    from ..research.bench import THROUGHPUT_BATCH
 
     root = os.environ.get("ANPR_DATA")
     b = sub.add_parser("bench", help="CPU speed benchmark of the committed models",
                        description="Benchmark FP32 eager PyTorch, FX INT8, ONNX Runtime FP32 and INT8 in one run: "
                        f"the model call at batch 1 and {THROUGHPUT_BATCH}, `predict` end to end, and the "
-                       "`predict` command on a folder of crops (see anpr_ocr.bench).")
+                       "`predict` command on a folder of crops (see anpr_ocr.research.bench).")
     b.add_argument("--fp32", type=Path, default=DEFAULT_WEIGHTS, help="FP32 checkpoint")
     b.add_argument("--int8", type=Path, default=DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth"),
-                   help="FX INT8 checkpoint (anpr_ocr.quantize.save_quantized)")
+                   help="FX INT8 checkpoint (anpr_ocr.reader.quantize.save_quantized)")
     b.add_argument("--data", type=Path, default=Path(root) / "test" if root else Path("data/test"),
                    help="labelled split to score and time on (default $ANPR_DATA/test or data/test)")
     b.add_argument("--calib", type=Path, default=None,
@@ -195,7 +195,7 @@ def _read_batches(paths: Iterable[Path], batch_size: int, workers: int) -> Itera
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")  # workers forked from a clean process, not this threaded one
-    context.set_forkserver_preload(["anpr_ocr.preprocess"])
+    context.set_forkserver_preload(["anpr_ocr.core.images"])
     with ProcessPoolExecutor(workers, mp_context=context) as pool:  # a dead worker raises, never hangs
         pending: deque = deque()
         for batch in batches:
@@ -207,12 +207,13 @@ def _read_batches(paths: Iterable[Path], batch_size: int, workers: int) -> Itera
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import _check_options, _reader, predict
+    from ..reader.loader import load_reader
+    from ..reader.predict import check_options, predict
 
-    _check_options(args.alphabet, args.decoder, "torch", args.min_confidence, args.batch_size)
+    check_options(args.alphabet, args.decoder, "torch", args.min_confidence, args.batch_size)
     if args.workers < 0:
         raise CliError(f"--workers must be 0 or more, got {args.workers}")
-    _reader(args.weights)  # a bad checkpoint fails here, before any image is read
+    load_reader(args.weights)  # a bad checkpoint fails here, before any image is read
     failed = 0
     bar = _progress_bar(args.quiet)
     try:
@@ -265,9 +266,9 @@ def _is_tty(stream) -> bool:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from . import metrics
-    from .data import load_samples
-    from .predict import read_greys
+    from ..core import metrics
+    from ..core.data import load_samples
+    from ..reader.predict import read_greys
 
     samples, report = load_samples(args.data)
     if not samples:
@@ -294,8 +295,8 @@ def _eval(args: argparse.Namespace) -> int:
 def _train(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .data import load_splits
-    from .train import TrainConfig, fit, is_main_process, recipe_synth
+    from ..core.data import load_splits
+    from ..train.reader import TrainConfig, fit, is_main_process, recipe_synth
 
     recipe = {"pretrain_epochs": args.pretrain_epochs, "finetune_epochs": args.finetune_epochs,
               "synth_per_epoch": args.synth_per_epoch, "seed": args.seed, "threads": args.threads}
@@ -339,7 +340,7 @@ def _train(args: argparse.Namespace) -> int:
 def _read(args: argparse.Namespace) -> int:
     import cv2
 
-    from .read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, draw_readings, read_plates
+    from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, draw_readings, read_plates
 
     min_width = MIN_PLATE_WIDTH if args.min_width is None else args.min_width
     floor = MIN_READING_CONFIDENCE if args.min_reading_confidence is None else args.min_reading_confidence
@@ -370,8 +371,10 @@ def _read(args: argparse.Namespace) -> int:
 
 def _bench(args: argparse.Namespace) -> int:
     """Run the benchmark, write its JSON and PNG, print its tables."""
-    from . import bench, report
-    from .data import load_samples
+    from ..core.data import load_samples
+    from ..report import tables as report
+    from ..report.plots import plot_benchmark
+    from ..research import bench
 
     for name in ("fp32", "int8"):
         if not getattr(args, name).is_file():
@@ -394,7 +397,8 @@ def _bench(args: argparse.Namespace) -> int:
     plot = args.plot or args.out.with_suffix(".png")
     result = bench.run_benchmark(args.fp32, args.int8, samples, out_json=args.out, threads=args.threads,
                                  reps=args.reps, calibration=calibration, onnx_dir=args.onnx_dir,
-                                 memory=not args.no_memory, plot=plot)
+                                 memory=not args.no_memory, cli_main=main)
+    plot_benchmark(result, plot)
     for n in result["meta"]["threads"]:
         print(report.format_table(result, n))
         print()

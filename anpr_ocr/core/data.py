@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .alphabet import LabelError, normalise_label
-from .preprocess import IMAGE_SUFFIXES, ImageError, read_image
+from .images import IMAGE_SUFFIXES, ImageError, read_image
 
 SPLITS = ("train", "val", "test")
 
@@ -67,7 +67,7 @@ def load_samples(path: str | Path, progress: bool = False) -> tuple[list[Sample]
     else:
         raise FileNotFoundError(f"no dataset at {path}: expected a split folder, an image folder or a CSV")
     samples = []
-    for image_path, label in _progress(pairs, f"loading {path.name}") if progress else pairs:
+    for image_path, label in with_progress(pairs, f"loading {path.name}", progress):
         try:
             text = normalise_label(label)
             samples.append(Sample(read_image(image_path), text, str(image_path)))
@@ -79,9 +79,15 @@ def load_samples(path: str | Path, progress: bool = False) -> tuple[list[Sample]
     return samples, report
 
 
-def _progress(items: list, desc: str):
-    from tqdm import tqdm  # the train extra: reading plates never asks for a bar
-
+def with_progress(items, desc: str, enabled: bool = True):
+    """`items` behind a tqdm bar when `enabled` and tqdm (the train extra) is installed, else as they are:
+    reading plates never needs a bar."""
+    if not enabled:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
     return tqdm(items, desc=desc, leave=False)
 
 

@@ -1,9 +1,10 @@
 """One preprocessing path, shared by training, evaluation and prediction.
 
 Any image input (a path decoded by OpenCV, a numpy array, a PIL image) becomes a grey uint8 array
-with `as_grey` (files through `read_image`, arrays through `to_grey`); `preprocess` turns one grey
-crop into the model's fixed-size float input and `batch_tensor` a list of them into one batch.
-`IMAGE_SUFFIXES` are the file names every loader and the command line take for images.
+with `as_grey` (files through `read_image`, arrays through `to_grey`, a list with `as_greys`);
+`preprocess` turns one grey crop into the model's fixed-size float input and `batch_tensor` a list
+of them into one batch. `IMAGE_SUFFIXES` are the file names every loader and the command line take
+for images.
 
 Why grey and a fixed 32x128 resize: the real crops are 1.7 to 6.8 times wider than high (median
 3.66, the ratio a GOST plate with crop margins has), so stretching to a 4:1 box distorts a typical
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +96,23 @@ def as_grey(image: Any, name: str = "image") -> np.ndarray:
         raise ImageError(f"{name}: cannot convert to a grey image: {exc}") from exc
     except Exception as exc:  # cv2.error and friends: never let a raw library error escape
         raise ImageError(f"{name}: cannot convert to a grey image ({type(exc).__name__}: {exc})") from exc
+
+
+def as_greys(images: Any) -> tuple[list[np.ndarray], bool]:
+    """One image or a list or tuple of them -> (their grey uint8 arrays, whether one image was given).
+
+    Errors name the input as `as_grey` does: its path for one image given by path, "image" for one
+    array, "image 3" for the fourth of a list."""
+    single = not isinstance(images, (list, tuple))
+    items: Sequence[Any] = [images] if single else images
+    return [as_grey(image, input_name(image, i, single)) for i, image in enumerate(items)], single
+
+
+def input_name(image: Any, index: int, single: bool) -> str:
+    """How an error message names an input: its path, "image", or "image <index>" in a list."""
+    if single:
+        return str(image) if isinstance(image, (str, os.PathLike)) else "image"
+    return f"image {index}"
 
 
 def read_files(paths: list[Path]) -> list[tuple[Path, np.ndarray | str]]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-_PACKAGE = Path(__file__).resolve().parent
+_PACKAGE = Path(__file__).resolve().parents[1]  # anpr_ocr/, this file sits in anpr_ocr/core/
 WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
 FP32_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"  # predict's default model
 INT8_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_int8_fx.pth"  # torch FX INT8 of the same model (x86 CPUs)

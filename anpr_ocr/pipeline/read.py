@@ -6,7 +6,7 @@
     read_plates([photo_a, photo_b])                   # a list of photos: a list of such lists
 
 Inputs and errors are `predict`'s: paths, OpenCV arrays (BGR or grey) or PIL images; a bad one
-raises ValueError/TypeError/OSError naming it. The detector (`anpr_ocr.detect`) finds each plate's
+raises ValueError/TypeError/OSError naming it. The detector (`anpr_ocr.detector.net`) finds each plate's
 four corners on the grey photo scaled to its input size; each plate is cut from the photo at full
 resolution along its corners with the margins the reader's training crops have (6% of the width,
 16% of the height: `detect.cut_plate`), and all plates of a call are read in one batch.
@@ -34,12 +34,13 @@ from typing import Any
 
 import numpy as np
 
-from .alphabet import to_cyrillic
-from .detect import PlateDetector, cut_plate, detect_batch, fuse_for_inference, plate_size
-from .formats import plate_type
-from .predict import DEFAULT_DECODER, _check_options, _input_name, read_greys
-from .preprocess import as_grey
-from .shipped import DETECTOR_WEIGHTS
+from ..core.alphabet import to_cyrillic
+from ..core.formats import plate_type
+from ..core.images import as_greys
+from ..core.shipped import DETECTOR_WEIGHTS
+from ..detector.checkpoint import detector_threshold, load_detector
+from ..detector.net import PlateDetector, cut_plate, detect_batch, fuse_for_inference, plate_size
+from ..reader.predict import DEFAULT_DECODER, check_options, read_greys
 
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
@@ -86,8 +87,6 @@ def load_plate_detector(path: str | Path | None = None) -> tuple[PlateDetector, 
     key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
     with _lock:
         if key not in _detectors:
-            from .detect_train import detector_threshold, load_detector
-
             threshold = detector_threshold(path)
             _detectors[key] = (fuse_for_inference(load_detector(path)),
                                DEFAULT_THRESHOLD if threshold is None else threshold)
@@ -109,14 +108,12 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     photo's pixels, that is reported, and `min_reading_confidence` the reader's confidence a reading
     needs to be reported (0 reports every detection; readings under `min_confidence` come flagged).
     """
-    _check_options(alphabet, decoder, backend, min_confidence, batch_size)
+    check_options(alphabet, decoder, backend, min_confidence, batch_size)
     for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width),
                         ("min_reading_confidence", min_reading_confidence)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
-    single = not isinstance(images, (list, tuple))
-    items: Sequence[Any] = [images] if single else images
-    greys = [as_grey(img, _input_name(img, i, single)) for i, img in enumerate(items)]
+    greys, single = as_greys(images)
     model, stored = load_plate_detector(detector)
     threshold = stored if threshold is None else threshold
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .alphabet import ALPHABET, BLANK
-from .formats import LAYOUTS, REGION_CODES, Layout
+from ..core.alphabet import ALPHABET, BLANK
+from ..core.formats import LAYOUTS, REGION_CODES, Layout
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from .alphabet import ALPHABET
-from .preprocess import INPUT_HEIGHT, INPUT_WIDTH
+from ..core.alphabet import ALPHABET
+from ..core.images import INPUT_HEIGHT, INPUT_WIDTH
 
 # Pooling after each conv block: halve both sides twice, then height only (width stays 32).
 _POOLS = ((2, 2), (2, 2), None, (2, 1), None, (2, 1))

@@ -1,6 +1,6 @@
 """ONNX export of the FP32 CRNN, INT8 quantization with ONNX Runtime, and a reader that runs it.
 
-    from anpr_ocr.onnx_backend import export_onnx, quantize_onnx, OnnxReader
+    from anpr_ocr.reader.onnx_backend import export_onnx, quantize_onnx, OnnxReader
     export_onnx(model, "crnn.onnx")                       # returns the max |logit| difference vs torch
     quantize_onnx("crnn.onnx", "crnn_int8.onnx", [s.image for s in val_samples])
     reader = OnnxReader("crnn_int8.onnx", threads=2)
@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..core.images import batch_tensor
 from .model import CRNN
-from .preprocess import batch_tensor
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"

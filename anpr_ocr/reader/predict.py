@@ -13,29 +13,21 @@ a batch. `predict` is safe to call from several threads at once.
 
 from __future__ import annotations
 
-import math
-import os
-import stat
-import threading
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import torch
 
-from .alphabet import ALPHABET, to_cyrillic
-from .checkpoint import CheckpointError
+from ..core.alphabet import ALPHABET, to_cyrillic
+from ..core.formats import plate_type
+from ..core.images import as_greys, batch_tensor
 from .decode import DECODERS, Decoded, decode, softmax
-from .formats import plate_type
-from .preprocess import as_grey, batch_tensor
-from .shipped import FP32_WEIGHTS
+from .loader import BACKENDS, Reader, load_reader
 
-DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.shipped)
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
-BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install anpr_ocr[onnx])
 
 
 @dataclass(frozen=True)
@@ -50,75 +42,8 @@ class PlateReading:
     flagged: bool = False  # confidence below the caller's min_confidence: check this reading
 
 
-class _Reader(NamedTuple):
-    model: torch.nn.Module
-    temperature: float
-
-
-_cache: dict[tuple[int, int, int, int, str], _Reader] = {}  # (device, inode, mtime, size, backend)
-_cache_lock = threading.Lock()
-
-
-def default_weights() -> Path:
-    """The committed model, or the checkpoint named by the ANPR_OCR_WEIGHTS environment variable."""
-    return Path(os.environ.get("ANPR_OCR_WEIGHTS", DEFAULT_WEIGHTS))
-
-
-def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reader:
-    path = weights if weights is not None else default_weights()
-    if not isinstance(path, (str, os.PathLike)):  # os.stat would take an int as a file descriptor
-        raise TypeError(f"weights must be a path, got {type(path).__name__}")
-    try:  # one stat names the file (however the path is spelled) and its version: cheap on every call
-        st = os.stat(path)
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISREG(st.st_mode):
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, backend)
-    cached = _cache.get(key)  # a hit needs no lock: dict reads are atomic, and entries are never replaced
-    if cached is not None:
-        return cached
-    path = Path(path)
-    with _cache_lock:
-        if key not in _cache:
-            from .checkpoint import load_any
-
-            model, ckpt = load_any(path)
-            temperature = ckpt.get("temperature", 1.0)
-            if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-                    or not math.isfinite(temperature) or temperature <= 0:
-                raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
-            if backend == "onnx":
-                model = _onnx_reader(path, model, ckpt.get("kind", "fp32"))
-            _cache[key] = _Reader(model, float(temperature))
-        return _cache[key]
-
-
-def _onnx_reader(path: Path, model: torch.nn.Module, kind: str):
-    """The FP32 checkpoint exported to ONNX (checked against torch) and opened in ONNX Runtime."""
-    if kind != "fp32":
-        raise CheckpointError(f"{path}: backend='onnx' runs FP32 checkpoints; this one holds a {kind} model")
-    import tempfile
-
-    from .onnx_backend import OnnxReader, export_onnx
-
-    with tempfile.TemporaryDirectory() as tmp:  # the session keeps the graph in memory
-        onnx_path = Path(tmp) / "model.onnx"
-        export_onnx(model, onnx_path, check=False)
-        return OnnxReader(onnx_path, threads=torch.get_num_threads())
-
-
-def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
-    """The model behind a checkpoint (FP32 or INT8), loaded once and cached by file and modification time."""
-    return _reader(weights).model
-
-
-def reader_temperature(weights: str | Path | None = None) -> float:
-    """The calibrated temperature stored with a checkpoint (1.0 when it has none)."""
-    return _reader(weights).temperature
-
-
-def _check_options(alphabet: str, decoder: str, backend: str, min_confidence: float, batch_size: int) -> None:
+def check_options(alphabet: str, decoder: str, backend: str, min_confidence: float, batch_size: int) -> None:
+    """Raise ValueError naming the first of `predict`'s options that is out of range."""
     if alphabet not in ("latin", "cyrillic"):
         raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
     if decoder not in DECODERS:
@@ -132,7 +57,7 @@ def _check_options(alphabet: str, decoder: str, backend: str, min_confidence: fl
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def _probs(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
+def _probs(reader: Reader, greys: list[np.ndarray]) -> np.ndarray:
     """(B, T, C) float64 frame probabilities of a batch of grey crops, at the checkpoint's calibrated
     temperature: the one place a backend plugs in. The softmax runs in numpy: after an ONNX Runtime
     call, torch's small ops measured 2x slower (0.86 -> 1.97 ms a plate with the model call)."""
@@ -145,7 +70,7 @@ def _probs(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
                batch_size: int = 64, backend: str = "torch") -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
-    reader = _reader(weights, backend)
+    reader = load_reader(weights, backend)
     out: list[Decoded] = []
     for start in range(0, len(greys), batch_size):
         out.extend(decode(_probs(reader, greys[start:start + batch_size]), decoder, ALPHABET))
@@ -167,10 +92,8 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     `backend="onnx"` runs an FP32 checkpoint in ONNX Runtime (faster on a CPU at batch 1; needs the
     optional onnxruntime: `pip install anpr_ocr[onnx]`).
     """
-    _check_options(alphabet, decoder, backend, min_confidence, batch_size)
-    single = not isinstance(images, (list, tuple))
-    items: Sequence[Any] = [images] if single else images
-    greys = [as_grey(img, _input_name(img, i, single)) for i, img in enumerate(items)]
+    check_options(alphabet, decoder, backend, min_confidence, batch_size)
+    greys, single = as_greys(images)
     if not greys:
         return []
     readings = []
@@ -182,8 +105,3 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
                                      confidence < min_confidence))
     return readings[0] if single else readings
 
-
-def _input_name(image: Any, index: int, single: bool) -> str:
-    if single:
-        return str(image) if isinstance(image, (str, os.PathLike)) else "image"
-    return f"image {index}"

@@ -1,6 +1,6 @@
 """INT8 post-training static quantization of the CRNN with torch FX, for the x86 backend.
 
-    from anpr_ocr.quantize import quantize_fx, save_quantized, load_quantized
+    from anpr_ocr.reader.quantize import quantize_fx, save_quantized, load_quantized
     qmodel = quantize_fx(model, [s.image for s in train_samples[:256]])
     save_quantized(qmodel, model.config, "int8.pth", calibration="256 train crops")
     qmodel = load_quantized("int8.pth")          # or predict(img, weights="int8.pth")
@@ -42,9 +42,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import FORMAT_VERSION, CheckpointError, read_checkpoint, save_atomic
+from ..core.files import CheckpointError, save_atomic
+from ..core.images import batch_tensor
+from .checkpoint import FORMAT_VERSION, read_checkpoint
 from .model import CRNN, CRNNConfig
-from .preprocess import batch_tensor
 
 KIND = "int8_fx"
 BACKEND = "x86"
@@ -60,7 +61,7 @@ def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = (),
                     float_ops: Sequence[str] = SHAPE_OPS_IN_FLOAT):
     """The x86 default static qconfig mapping, with the LSTM float or dynamic and some modules and
     tensor methods (`float_ops`) float."""
-    with _fx_deprecations_silenced():
+    with fx_deprecations_silenced():
         from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
 
     if lstm not in LSTM_MODES:
@@ -75,7 +76,7 @@ def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = (),
 
 
 @contextlib.contextmanager
-def _fx_deprecations_silenced():
+def fx_deprecations_silenced():
     """FX graph-mode quantization is deprecated in torch 2.13 and says so on every call: silence
     exactly those notices, here and nowhere else."""
     with warnings.catch_warnings():
@@ -94,14 +95,14 @@ def _example_input(config: CRNNConfig) -> tuple[torch.Tensor]:
 def _prepare(model: CRNN, mapping) -> torch.nn.Module:
     from torch.ao.quantization.quantize_fx import prepare_fx
 
-    with _fx_deprecations_silenced():
+    with fx_deprecations_silenced():
         return prepare_fx(model, mapping, _example_input(model.config))
 
 
 def _convert(prepared: torch.nn.Module) -> torch.nn.Module:
     from torch.ao.quantization.quantize_fx import convert_fx
 
-    with _fx_deprecations_silenced():
+    with fx_deprecations_silenced():
         return convert_fx(prepared)
 
 
@@ -147,7 +148,7 @@ def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModul
     converted FX graph without the Python interpreter; its notices are silenced here only. The
     trace is valid for any batch size: nothing in the graph branches on the input.
     """
-    with _fx_deprecations_silenced(), warnings.catch_warnings(), torch.inference_mode():
+    with fx_deprecations_silenced(), warnings.catch_warnings(), torch.inference_mode():
         warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated")
         # nn.LSTM checks its input width with a Python `if`; the width is fixed by the architecture
         warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
@@ -164,11 +165,12 @@ def load_quantized(path: str | Path, ckpt: dict | None = None, frozen: bool = Tr
     `ckpt`: the checkpoint dict when the caller has read it already.
     """
     if ckpt is None:
-        with _fx_deprecations_silenced():  # loading quantized tensors trips the same deprecation notices
+        with fx_deprecations_silenced():  # loading quantized tensors trips the same deprecation notices
             ckpt = read_checkpoint(path)
     kind = ckpt.get("kind", "fp32")
     if kind != KIND:
-        raise CheckpointError(f"{path} holds a {kind} model, not {KIND}; load it with anpr_ocr.checkpoint.load_model")
+        raise CheckpointError(f"{path} holds a {kind} model, not {KIND}; load it with "
+                              "anpr_ocr.reader.checkpoint.load_model")
     settings = ckpt.get("quantization") or {}
     if settings.get("backend", BACKEND) != BACKEND or settings.get("lstm", "float") != "float":
         raise CheckpointError(f"{path}: unsupported quantization settings {settings}")

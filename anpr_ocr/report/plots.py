@@ -9,7 +9,7 @@ import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .metrics import confusion_matrix
+from ..core.metrics import confusion_matrix
 
 
 def _save(fig, path: str | Path | None):

@@ -4,15 +4,14 @@ benchmark's tables (from the result `bench.run_benchmark` returns or wrote as JS
 from __future__ import annotations
 
 import json
-import platform
 from pathlib import Path
 
 import torch
 
-from . import metrics
-from .bench import BACKENDS, PREDICT_ARGS
-from .data import Sample
-from .evaluate import Evaluation, evaluate
+from ..core import metrics
+from ..core.data import Sample
+from ..research.bench import BACKENDS, PREDICT_ARGS
+from ..research.evaluate import Evaluation, evaluate
 
 
 def markdown_table(header: tuple | list, rows: list[tuple]) -> str:
@@ -56,12 +55,6 @@ def narrowest_quarter(samples: list[Sample]) -> list[Sample]:
 def breakdown(ev: Evaluation) -> dict[str, dict]:
     """Exact match and CER per plate format and region length, and per label length."""
     return {"format": metrics.grouped(ev.truths, ev.preds), "length": metrics.by_length(ev.truths, ev.preds)}
-
-
-def environment() -> dict:
-    """Where a number was measured."""
-    return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
-            "processor": platform.processor() or platform.machine(), "threads": torch.get_num_threads()}
 
 
 # ---- the benchmark's tables ------------------------------------------------------------------

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .data import Sample
+from ..core.data import Sample
+from ..core.formats import plate_type
 from .evaluate import evaluate
-from .formats import plate_type
 
 
 @dataclass(frozen=True)

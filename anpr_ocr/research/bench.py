@@ -3,8 +3,8 @@
     python -m anpr_ocr bench --fp32 weights/crnn_ocr_model_best.pth \
         --int8 weights/crnn_ocr_model_int8_fx.pth --data data/test
 
-This module measures and writes the JSON; `report` turns it into tables, `plots.plot_benchmark`
-into a figure, and `__main__` holds the command's arguments.
+This module measures and writes the JSON; `report.tables` turns it into tables, `report.plots.plot_benchmark`
+into a figure, and `cli` holds the command's arguments.
 
 How it measures (all in this one process, CPU only):
 - Inputs are preprocessed once up front; timings cover the model call only (no decoding).
@@ -52,10 +52,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import metrics
-from .alphabet import ALPHABET
-from .decode import greedy_decode, softmax
-from .preprocess import IMAGE_SUFFIXES, batch_tensor
+from ..core import metrics
+from ..core.alphabet import ALPHABET
+from ..core.images import IMAGE_SUFFIXES, batch_tensor
+from ..reader.decode import greedy_decode, softmax
+from .machine import cpu_name
 
 BACKENDS = {  # key: label
     "fp32_eager": "FP32 eager (PyTorch)",
@@ -75,14 +76,14 @@ PREDICT_ARGS = {  # backend key -> (which checkpoint, predict's backend argument
 def _loader(kind: str, path: str | Path, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
     """A callable (B, 1, H, W) -> logits for one backend."""
     if kind == "fp32_eager":
-        from .checkpoint import load_model
+        from ..reader.checkpoint import load_model
 
         return load_model(path)
     if kind == "int8_fx":
-        from .quantize import load_quantized
+        from ..reader.quantize import load_quantized
 
         return load_quantized(path)
-    from .onnx_backend import OnnxReader
+    from ..reader.onnx_backend import OnnxReader
 
     return OnnxReader(path, threads=threads)
 
@@ -111,7 +112,7 @@ def _status_kib(field: str) -> int | None:
     return None
 
 
-def _memory_probe(kind: str, path: str, threads: int, batch: int) -> None:
+def memory_probe(kind: str, path: str, threads: int, batch: int) -> None:
     """Run in a subprocess: RSS before, and peak RSS while loading the model and running one batch.
 
     Prints JSON with KiB values. The peak is VmHWM after resetting it with /proc/self/clear_refs
@@ -123,7 +124,7 @@ def _memory_probe(kind: str, path: str, threads: int, batch: int) -> None:
         import onnxruntime  # noqa: F401  (imported before the baseline so it is not counted)
     except ImportError:
         pass
-    from . import checkpoint, quantize  # noqa: F401
+    from ..reader import checkpoint, quantize  # noqa: F401
 
     x = torch.zeros(batch, 1, 32, 128)
     before = _status_kib("VmRSS") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -142,10 +143,10 @@ def _memory_probe(kind: str, path: str, threads: int, batch: int) -> None:
 
 
 def _peak_memory_mb(kind: str, path: Path, threads: int) -> float | None:
-    code = (f"from anpr_ocr.bench import _memory_probe; "
-            f"_memory_probe({kind!r}, {str(path)!r}, {threads}, {THROUGHPUT_BATCH})")
+    code = (f"from anpr_ocr.research.bench import memory_probe; "
+            f"memory_probe({kind!r}, {str(path)!r}, {threads}, {THROUGHPUT_BATCH})")
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parent.parent), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[2]), env.get("PYTHONPATH", "")])
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
         probe = json.loads(done.stdout.strip().splitlines()[-1])
@@ -222,7 +223,8 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], singles: l
     preprocessed, `x_batch` the batch of 64 built the same way), with the very model object
     `predict` runs, so what `predict` adds to a call (resizing, softmax, decoding, confidences) is
     a difference of two medians measured side by side, not across the two tables."""
-    from .predict import DEFAULT_DECODER, _reader, predict
+    from ..reader.loader import load_reader
+    from ..reader.predict import DEFAULT_DECODER, predict
 
     kinds = [k for k, (ckpt, backend) in PREDICT_ARGS.items()
              if ckpt in files and (backend != "onnx" or "ort_fp32" in files)]
@@ -234,7 +236,7 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], singles: l
     tensors = {id(g): x for g, x in zip(greys, singles)}  # the round robin hands over these very objects
     tensors[id(batch)] = x_batch
     for k in kinds:
-        model = _reader(files[PREDICT_ARGS[k][0]], PREDICT_ARGS[k][1]).model
+        model = load_reader(files[PREDICT_ARGS[k][0]], PREDICT_ARGS[k][1]).model
         calls[(k, "model")] = lambda x, model=model: _inference(model, tensors[id(x)])
     rows = _round_robin(calls, greys, batch, reps, singles_per_rep, batches_per_rep, warmup)
     per_decoder = {}
@@ -267,10 +269,9 @@ def _crop_folder(samples: Sequence, folder: Path, plates: int) -> Path:
     return folder
 
 
-def _run_cli(argv: list[str]) -> tuple[float, int]:
-    """Seconds for one in-process `anpr-ocr` call, and the lines it printed (stdout captured)."""
-    from .__main__ import main
-
+def _run_cli(main: Callable[[list[str]], int], argv: list[str]) -> tuple[float, int]:
+    """Seconds for one in-process `anpr-ocr` call (`main`: the command's entry point), and the lines it
+    printed (stdout captured)."""
     out = io.StringIO()
     start = time.perf_counter()
     with contextlib.redirect_stdout(out):
@@ -281,11 +282,11 @@ def _run_cli(argv: list[str]) -> tuple[float, int]:
     return seconds, len(out.getvalue().splitlines())
 
 
-def _cli_timings(files: dict[str, Path], samples: Sequence, folder: Path, plates: int,
-                 workers: Sequence[int] = (0, 2)) -> dict:
+def _cli_timings(main: Callable[[list[str]], int], files: dict[str, Path], samples: Sequence, folder: Path,
+                 plates: int, workers: Sequence[int] = (0, 2)) -> dict:
     """plates/s of `anpr-ocr predict FOLDER --json` on `plates` crop files, per checkpoint, decoder and
     number of decoding workers."""
-    from .predict import DEFAULT_DECODER
+    from ..reader.predict import DEFAULT_DECODER
 
     crops = _crop_folder(samples, folder / "crops", plates)
     warm = _crop_folder(samples, folder / "warm", min(plates, 8))
@@ -295,8 +296,8 @@ def _cli_timings(files: dict[str, Path], samples: Sequence, folder: Path, plates
             for n in workers:
                 argv = ["predict", "--json", "--quiet", "--weights", str(files[kind]), "--decoder", decoder,
                         "--workers", str(n)]
-                _run_cli([*argv, str(warm)])
-                seconds, lines = _run_cli([*argv, str(crops)])
+                _run_cli(main, [*argv, str(warm)])
+                seconds, lines = _run_cli(main, [*argv, str(crops)])
                 if lines != plates:
                     raise RuntimeError(f"anpr-ocr predict printed {lines} lines for {plates} crops")
                 rows.append({"backend": kind, "decoder": decoder, "workers": n, "seconds": seconds,
@@ -308,17 +309,19 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
                   out_json: str | Path | None = "figures/benchmark.json", threads: Sequence[int] = (1, 2),
                   reps: int = 10, singles_per_rep: int = 20, batches_per_rep: int = 2, warmup: int = 3,
                   calibration: list[np.ndarray] | None = None, onnx_dir: str | Path | None = None,
-                  memory: bool = True, plot: str | Path | None = "figures/benchmark.png",
+                  memory: bool = True, cli_main: Callable[[list[str]], int] | None = None,
                   cli_plates: int = 1024, cli_workers: Sequence[int] = (0, 2)) -> dict:
     """Measure the four backends on `samples` (labelled crops) and write the result as JSON.
 
     The ONNX models are exported from `fp32_path` into `onnx_dir` (a temporary folder if None);
     the ONNX INT8 model is calibrated on `calibration` (grey crops from train or val, never the
-    samples being scored); without it the ONNX INT8 backend is left out. The `predict` command is
-    timed on `cli_plates` crop files with each of `cli_workers` (0 skips it).
-    Returns the result dict (`report.table_rows` and friends give compact views).
+    samples being scored); without it the ONNX INT8 backend is left out. The `predict` command
+    (`cli_main`, the entry point `anpr_ocr.cli.main.main`; None skips it) is timed on `cli_plates` crop
+    files with each of `cli_workers`. Returns the result dict (`report.tables.table_rows` and friends
+    give compact views; `report.plots.plot_benchmark` draws it).
     """
-    from .checkpoint import file_sha256, load_model
+    from ..core.files import file_sha256
+    from ..reader.checkpoint import load_model
 
     if not samples:
         raise ValueError("run_benchmark needs at least one sample")
@@ -333,7 +336,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
         files = {"fp32_eager": fp32_path, "int8_fx": int8_path}
         try:
-            from .onnx_backend import export_onnx, quantize_onnx
+            from ..reader.onnx_backend import export_onnx, quantize_onnx
 
             onnx_fp32 = folder / f"{fp32_path.stem}.onnx"
             onnx_diff = export_onnx(load_model(fp32_path), onnx_fp32)
@@ -375,8 +378,8 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         torch.set_num_threads(max(threads))
         result["predict"] = _predict_timings(files, [s.image for s in samples], singles, x_batch, max(threads),
                                              reps, singles_per_rep, batches_per_rep, warmup)
-        if cli_plates > 0:
-            result["cli"] = _cli_timings(files, samples, Path(tmp) / "cli", cli_plates, cli_workers)
+        if cli_main is not None and cli_plates > 0:
+            result["cli"] = _cli_timings(cli_main, files, samples, Path(tmp) / "cli", cli_plates, cli_workers)
         torch.set_num_threads(old_threads)
         timing_seconds = time.time() - started
 
@@ -390,7 +393,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         "onnx_max_abs_logit_diff": onnx_diff, "calibration_images": len(calibration or []),
         "torch": torch.__version__, "onnxruntime": _version("onnxruntime"),
         "quantized_engine": torch.backends.quantized.engine, "python": platform.python_version(),
-        "machine": platform.machine(), "processor": _cpu_name(), "cpu_count": os.cpu_count(),
+        "machine": platform.machine(), "processor": cpu_name(), "cpu_count": os.cpu_count(),
         "loadavg_before": list(load_before), "loadavg_after": list(os.getloadavg()),
         "other_processes_cpus_busy": other_load,  # per thread count, from /proc/stat minus this process
         "timing_seconds": timing_seconds, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -404,10 +407,6 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         out_json = Path(out_json)
         out_json.parent.mkdir(parents=True, exist_ok=True)
         out_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    if plot is not None:
-        from .plots import plot_benchmark
-
-        plot_benchmark(result, plot)
     return result
 
 
@@ -416,14 +415,3 @@ def _version(module: str) -> str | None:
         return __import__(module).__version__
     except ImportError:
         return None
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor()
-

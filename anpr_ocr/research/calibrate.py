@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .alphabet import ALPHABET
-from .decode import ctc_log_likelihood, decode, softmax
+from ..core.alphabet import ALPHABET
+from ..reader.decode import ctc_log_likelihood, decode, softmax
 
 DEFAULT_GRID = tuple(float(t) for t in np.geomspace(0.25, 8.0, 71))  # about 5% apart
 _EPS = 1e-6
@@ -138,7 +138,7 @@ def coverage_curve(confidences, correct) -> list[tuple[float, float, float]]:
 
 def store_temperature(path: str | Path, temperature: float) -> None:
     """Write `temperature` into an existing checkpoint, keeping all its other keys (atomic)."""
-    from .checkpoint import read_checkpoint, save_atomic
+    from ..reader.checkpoint import read_checkpoint, save_atomic
 
     if not np.isfinite(temperature) or temperature <= 0:
         raise ValueError(f"temperature must be a positive number, got {temperature}")

@@ -12,7 +12,7 @@ real crop of train + val is read by a model that never trained on it:
   fold's model is the one after the recipe's last fine-tuning epoch, and the per-epoch held-out
   curve is only recorded, so that the folds can set the epoch count (`epochs_from_folds`). The
   held-out crops are read greedily and by predict's default decoder at a temperature fitted on all
-  out-of-fold logits, and scored by the proxies of `anpr_ocr.proxies` (tilted, trimmed, degraded).
+  out-of-fold logits, and scored by the proxies of `anpr_ocr.research.proxies` (tilted, trimmed, degraded).
   The pretraining's schedule is built for fold 0's training-set size; a fold whose size gives
   another step count rebuilds it (see `train.fit`, `start_from`).
 - Finished work is reused: a pretraining or fold found in out_dir with the same fingerprint
@@ -41,15 +41,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import calibrate, metrics, train as training
-from .data import Sample
-from .evaluate import frame_logits
-from .formats import format_key
-from .model import CRNN
-from .predict import DEFAULT_DECODER
+from ..core import metrics
+from ..core.data import Sample
+from ..core.formats import format_key
+from ..reader.infer import frame_logits
+from ..reader.model import CRNN
+from ..reader.predict import DEFAULT_DECODER
+from ..train import reader as training
+from ..train.reader import TrainConfig
+from . import calibrate
+from .machine import environment
 from .proxies import count_keys, proxy_scores
-from .report import environment
-from .train import TrainConfig
 
 FINGERPRINT = "cv_fingerprint.json"
 

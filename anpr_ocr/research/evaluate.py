@@ -5,32 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 from torch import nn
 
-from . import metrics
-from .alphabet import ALPHABET
-from .data import Sample
-from .decode import Decoded, greedy_decode, softmax
-from .preprocess import batch_tensor
-
-
-@torch.inference_mode()
-def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """Per-frame class logits (N, T, C) for grey crops, in batches."""
-    out = []
-    device = next((p.device for p in model.parameters()), torch.device("cpu"))
-    for i in range(0, len(greys), batch_size):
-        out.append(model(batch_tensor(greys[i:i + batch_size]).to(device)).float().cpu().numpy())
-    if not out:
-        config = getattr(model, "config", None)
-        return np.zeros((0, getattr(config, "time_steps", 0), getattr(config, "num_classes", 0)), np.float32)
-    return np.concatenate(out)
-
-
-def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """Per-frame class probabilities (N, T, C) for grey crops, in batches."""
-    return softmax(frame_logits(model, greys, batch_size))
+from ..core import metrics
+from ..core.alphabet import ALPHABET
+from ..core.data import Sample
+from ..reader.decode import Decoded, greedy_decode
+from ..reader.infer import frame_probs
 
 
 def read_plates(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> list[Decoded]:

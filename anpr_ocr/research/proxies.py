@@ -12,7 +12,7 @@ each as the count of crops read exactly, and
 - four copies degraded by the training augmentation (`augment.train_augmentation(seed=123)`, no
   tilted boxes), key "degraded": [exact match, CER, number of degraded crops].
 
-scripts/judge.py scores val by them; `anpr_ocr.crossval` scores every held-out fold by them.
+scripts/judge.py scores val by them; `anpr_ocr.research.crossval` scores every held-out fold by them.
 Every proxy is deterministic, so runs compare.
 """
 
@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .augment import apply, train_augmentation
-from .data import Sample
+from ..core.data import Sample
+from ..train.augment import apply, train_augmentation
 from .evaluate import evaluate
 from .robustness import degrade_samples, tilt, trim_left, trim_right
 

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from .augment import tilt
-from .data import Sample
+from ..core.data import Sample
+from ..train.augment import tilt
 
 Degrade = Callable[[np.ndarray, float], np.ndarray]
 

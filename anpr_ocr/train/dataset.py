@@ -6,10 +6,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .alphabet import encode
+from ..core.alphabet import encode
+from ..core.data import Sample
+from ..core.images import preprocess
 from .augment import apply
-from .data import Sample
-from .preprocess import preprocess
 from .recombine import BODY, swap_region
 from .synth import PlateRenderer
 

@@ -29,14 +29,13 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .checkpoint import CheckpointError, save_atomic
-from .detect import DetectorConfig, PlateDetector, detect_batch, focal_loss, offset_loss
-from .detect_metrics import average_precision, corner_error
-from .model import count_parameters
-from .photos import Photo, PlateScenes
+from ..core.files import save_atomic
+from ..detector.checkpoint import save_detector
+from ..detector.measures import evaluate_detector
+from ..detector.net import DetectorConfig, PlateDetector, focal_loss, offset_loss
+from ..reader.model import count_parameters
+from .scenes import Photo, PlateScenes
 from .synth import PlateRenderer, SynthConfig
-
-DETECTOR_FORMAT = 1
 
 
 @dataclass
@@ -73,64 +72,6 @@ class DetectFitResult:
     best: dict
     wall_seconds: float
     parameters: int
-
-
-def save_detector(model: PlateDetector, path: str | Path, **extra) -> None:
-    """A detector checkpoint: weights, architecture, format version, and `extra` facts."""
-    save_atomic({"format_version": DETECTOR_FORMAT, "kind": "plate_detector", "config": model.config.to_dict(),
-                 "state_dict": model.state_dict(), **extra}, path)
-
-
-def set_threshold(path: str | Path, threshold: float) -> None:
-    """Store the detector score threshold chosen on val in a detector checkpoint (read_plates' default)."""
-    ckpt = _read_detector(Path(path))
-    ckpt["threshold"] = float(threshold)
-    save_atomic(ckpt, path)
-
-
-def detector_threshold(path: str | Path) -> float | None:
-    """The score threshold stored with a detector checkpoint (None when it has none)."""
-    value = _read_detector(Path(path)).get("threshold")
-    return None if value is None else float(value)
-
-
-def load_detector(path: str | Path) -> PlateDetector:
-    """A detector checkpoint (weights only) as a model in eval mode; CheckpointError names a bad file."""
-    path = Path(path)
-    ckpt = _read_detector(path)
-    try:
-        model = PlateDetector(DetectorConfig.from_dict(ckpt["config"]))
-        model.load_state_dict(ckpt["state_dict"])
-    except (TypeError, KeyError, RuntimeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit the detector its config describes: {exc}") from exc
-    return model.eval()
-
-
-def _read_detector(path: Path) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no detector checkpoint at {path}")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a readable PyTorch checkpoint: {exc}") from exc
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != "plate_detector":
-        raise CheckpointError(f"{path} is not a plate detector checkpoint")
-    if ckpt.get("format_version") != DETECTOR_FORMAT:
-        raise CheckpointError(f"{path} has detector format {ckpt.get('format_version')}, expected {DETECTOR_FORMAT}")
-    return ckpt
-
-
-def evaluate_detector(model: PlateDetector, photos: list[Photo], threshold: float = 0.05) -> dict:
-    """AP@0.5, AP@0.75 and mean corner error (px) of `model` on annotated photos (low threshold: AP
-    needs the whole ranking)."""
-    found = detect_batch(model, [p.grey for p in photos], threshold)
-    dets = [[(d.box, d.score) for d in f] for f in found]
-    truths = [[pl.box for pl in p.plates] for p in photos]
-    ap50, ap75 = average_precision(dets, truths, 0.5), average_precision(dets, truths, 0.75)
-    err = corner_error([[d.corners for d in f if d.score >= 0.3] for f in found],
-                       [[pl.corners for pl in p.plates] for p in photos])
-    return {"ap50": ap50, "ap75": ap75, "ap": (ap50 + ap75) / 2, "corner_error_px": err}
 
 
 def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> DetectFitResult:

@@ -23,10 +23,10 @@ checkpoints, history and config, and shows progress bars. A single process never
 torch.distributed.
 
 With `real_region_swap` > 0, some real crops take another crop's region code in fine-tuning
-(`anpr_ocr.recombine`); where each crop is cut is placed once, when fine-tuning starts, by the model
+(`anpr_ocr.train.recombine`); where each crop is cut is placed once, when fine-tuning starts, by the model
 as pretraining left it (it has seen rendered plates only), and kept in last.pth for a resume.
 
-Cross-validation (`anpr_ocr.crossval`) splits a run in two: `stop_epoch` ends it after the
+Cross-validation (`anpr_ocr.research.crossval`) splits a run in two: `stop_epoch` ends it after the
 pretraining epochs, and `start_from` starts another run from that end state (weights, optimiser,
 schedule position, random state) with its own train and val sets; on the same train set the two
 halves train bit for bit what one uninterrupted run does.
@@ -48,14 +48,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
 from tqdm import tqdm
 
-from . import metrics
-from .alphabet import ALPHABET
+from ..core import metrics
+from ..core.alphabet import ALPHABET
+from ..core.data import Sample
+from ..reader.checkpoint import checkpoint_dict, save_atomic
+from ..reader.decode import greedy_decode
+from ..reader.model import CRNN, CRNNConfig, count_parameters
 from .augment import train_augmentation
-from .checkpoint import checkpoint_dict, save_atomic
-from .data import Sample
 from .dataset import RealPlates, SyntheticPlates, collate
-from .decode import greedy_decode
-from .model import CRNN, CRNNConfig, count_parameters
 from .recombine import cut_columns
 from .synth import PlateRenderer, SynthConfig
 
@@ -86,7 +86,7 @@ class TrainConfig:
     # a quarter of the real crops cut as the box around the crop tilted by up to 10 degrees (docs/experiments.md)
     real_box_tilt: float = 10.0  # degrees; 0 turns it off
     real_box_tilt_fraction: float = 0.25
-    real_region_swap: float = 0.0  # share of real crops given another crop's region code (anpr_ocr.recombine)
+    real_region_swap: float = 0.0  # share of real crops given another crop's region code (anpr_ocr.train.recombine)
     batch_size: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-2
@@ -104,7 +104,7 @@ class TrainConfig:
 
 
 # Fields that act on the real crops only, so only in fine-tuning: recipes that differ in these alone share one
-# pretraining (anpr_ocr.crossval runs it once for all of them).
+# pretraining (anpr_ocr.research.crossval runs it once for all of them).
 FINETUNE_ONLY = ("real_box_tilt", "real_box_tilt_fraction", "real_region_swap")
 
 
@@ -160,7 +160,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
 
     val None: nothing is validated or selected; best.pth (and best_pretrain.pth) hold the last epoch
     (of pretraining), as for a final model trained on every real crop with its epoch count fixed
-    beforehand (by cross-validation, `anpr_ocr.crossval`).
+    beforehand (by cross-validation, `anpr_ocr.research.crossval`).
 
     stop_epoch: end after this many epochs of the plan (e.g. `config.pretrain_epochs`); last.pth
     then holds the state to go on from. start_from: a last.pth to go on from (unless out_dir holds

@@ -19,10 +19,10 @@ import cv2
 import numpy as np
 import torch
 
-from .data import Sample
-from .decode import char_frames, softmax
-from .evaluate import frame_logits
-from .formats import FORMATS, LAYOUTS
+from ..core.data import Sample
+from ..core.formats import FORMATS, LAYOUTS
+from ..reader.decode import char_frames, softmax
+from ..reader.infer import frame_logits
 
 BODY = len(LAYOUTS["private"].body)  # characters before the region code
 SKIP = 0.4  # share of the span between the two characters' frames left out on the letter's side

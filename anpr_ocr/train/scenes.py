@@ -1,7 +1,5 @@
-"""Whole photos with annotated plates: loading, synthetic scenes, and the detector's training samples.
+"""Scenes for the plate detector: synthetic photos and the detector's training samples.
 
-`load_photos(split_dir)` reads a COCO keypoints split (`annotations.json` + `img/`, as
-`vkcv-photos/<split>` ships): every photo as grey with its plates' four corners and texts.
 `synthetic_photos` draws stand-in scenes (textured backgrounds with rendered plates) for the
 notebook's embedded default. `PlateScenes` is the torch dataset the detector trains on: each item
 warps a photo by one random homography (scale, rotation, perspective, crop around a plate or
@@ -11,75 +9,16 @@ they are extra targets), changes its light, blur and noise, and encodes the targ
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
-from pathlib import Path
-
 import cv2
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm import tqdm
 
-from .detect import DetectorConfig, corners_to_box, encode_targets
-from .synth import PAD_X, PAD_Y, PLATE_H, PLATE_W, PlateRenderer, _dirt_and_light, _frame
-
-
-@dataclass
-class Plate:
-    corners: np.ndarray  # (4, 2) float: top-left, top-right, bottom-right, bottom-left, photo pixels
-    text: str | None  # None where the annotation could not read it
-
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        return corners_to_box(self.corners)
-
-
-@dataclass
-class Photo:
-    name: str
-    grey: np.ndarray  # uint8, the photo's own pixels
-    plates: list[Plate]
-    path: str | None = None
-
-
-def load_photos(split_dir: str | Path, progress: bool = False) -> list[Photo]:
-    """A COCO keypoints split (annotations.json, images under the split folder) as grey photos."""
-    split_dir = Path(split_dir)
-    ann_path = split_dir / "annotations.json"
-    if not ann_path.is_file():
-        raise FileNotFoundError(f"no annotations.json in {split_dir}")
-    try:
-        coco = json.loads(ann_path.read_text(encoding="utf-8"))
-        images = {im["id"]: im for im in coco["images"]}
-        plates: dict[int, list[Plate]] = {i: [] for i in images}
-        for a in coco["annotations"]:
-            corners = np.asarray(a["keypoints"], np.float64).reshape(4, 3)[:, :2]
-            plates[a["image_id"]].append(Plate(corners, a.get("text")))
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ValueError(f"{ann_path}: not a COCO keypoints file with four corners a plate ({exc})") from exc
-    photos = []
-    for image_id, im in tqdm(images.items(), desc=f"photos {split_dir.name}", disable=not progress):
-        path = split_dir / im["file_name"]
-        grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
-        if grey is None:
-            raise FileNotFoundError(f"{ann_path}: cannot read image {path}")
-        photos.append(Photo(Path(im["file_name"]).stem, grey, plates[image_id], str(path)))
-    return photos
-
+from ..detector.net import DetectorConfig, corners_to_box, encode_targets
+from ..detector.photos import Photo, Plate
+from .synth import PAD_X, PAD_Y, PLATE_H, PLATE_W, PlateRenderer
 
 # ---- rendered plates pasted into images -----------------------------------------------------------
-def render_plate_canvas(renderer: PlateRenderer, rng: np.random.Generator) -> tuple[np.ndarray, str]:
-    """A rendered plate on its grey canvas (float32), the plate at (PAD_X, PAD_Y) .. + (PLATE_W, PLATE_H).
-    The renderer's own scene steps, without its crop warp: the caller warps it into a photo."""
-    kind, text = renderer.sample_text(rng)
-    canvas = renderer._scene(rng)
-    renderer._draw_plate(canvas, rng, kind, text)
-    _frame(canvas, rng)
-    _dirt_and_light(canvas, rng)
-    return canvas, text
-
-
 PLATE_SRC = np.array([[PAD_X, PAD_Y], [PAD_X + PLATE_W, PAD_Y], [PAD_X + PLATE_W, PAD_Y + PLATE_H],
                       [PAD_X, PAD_Y + PLATE_H]], np.float32)
 
@@ -131,7 +70,7 @@ def synthetic_photos(renderer: PlateRenderer, n: int, seed: int, size: tuple[int
             quad = random_quad(rng, width, centre)
             if any(_overlaps(quad, p.corners) for p in plates):
                 continue
-            canvas, text = render_plate_canvas(renderer, rng)
+            canvas, text = renderer.render_canvas(rng)
             paste_plate(image, canvas, quad, rng)
             plates.append(Plate(quad, text))
         photos.append(Photo(f"synthetic_{i}", cv2.GaussianBlur(image, (3, 3), 0.6), plates))
@@ -203,7 +142,7 @@ class PlateScenes(Dataset):
                 quad = random_quad(rng, width, rng.uniform(width * 0.6, s - width * 0.6, 2))
                 if any(_overlaps(quad, q) for q in quads):
                     continue
-                canvas, _ = render_plate_canvas(self.renderer, rng)
+                canvas, _ = self.renderer.render_canvas(rng)
                 paste_plate(image, canvas, quad, rng)
                 quads.append(quad)
         return photometric(image, rng), quads

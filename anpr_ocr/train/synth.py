@@ -23,8 +23,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .alphabet import DIGITS, LETTERS
-from .formats import FORMATS, LAYOUTS, REGION_CODES, Layout
+from ..core.alphabet import DIGITS, LETTERS
+from ..core.formats import FORMATS, LAYOUTS, REGION_CODES, Layout
 
 PLATE_W, PLATE_H = 520, 112  # GOST R 50577 type 1, millimetres
 PAD_X, PAD_Y = 45, 30  # surroundings rendered around the plate, millimetres
@@ -122,6 +122,17 @@ class PlateRenderer:
     def render(self, rng: np.random.Generator, text: str | None = None,
                kind: str | None = None) -> tuple[np.ndarray, str]:
         """One synthetic crop (grey uint8, native size) and its label."""
+        canvas, text = self.render_canvas(rng, text, kind)
+        grey = self._warp(canvas, rng)
+        if rng.random() < 0.15:  # night / IR: one strong contrast curve over the whole crop
+            grey = _ir_look(grey, rng)
+        return grey, text
+
+    def render_canvas(self, rng: np.random.Generator, text: str | None = None,
+                      kind: str | None = None) -> tuple[np.ndarray, str]:
+        """A plate drawn on its grey canvas (float32) with its surroundings, frame, dirt and light, and its
+        label: the plate at (PAD_X, PAD_Y) .. + (PLATE_W, PLATE_H). `render` warps it into a crop; the
+        detector's scenes warp it into a photo."""
         if text is None:
             kind, text = self.sample_text(rng)
         kind = kind or next((k for k in PLATE_TYPES if _fits(k, text)), "private")
@@ -129,10 +140,7 @@ class PlateRenderer:
         self._draw_plate(canvas, rng, kind, text)
         _frame(canvas, rng)
         _dirt_and_light(canvas, rng)
-        grey = self._warp(canvas, rng)
-        if rng.random() < 0.15:  # night / IR: one strong contrast curve over the whole crop
-            grey = _ir_look(grey, rng)
-        return grey, text
+        return canvas, text
 
     def _scene(self, rng: np.random.Generator) -> np.ndarray:
         """Car body around the plate, sometimes a dark plate holder with dealer text below."""
@@ -399,7 +407,7 @@ def _ir_look(grey: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def render_samples(renderer: PlateRenderer, n: int, seed: int, name: str = "synthetic") -> list:
     """`n` rendered plates as `Sample`s (the embedded default data set when no real data is given)."""
-    from .data import Sample
+    from ..core.data import Sample
 
     rng = np.random.default_rng(seed)
     return [Sample(*renderer.render(rng), f"{name}/{i}") for i in range(n)]

@@ -1,0 +1,1 @@
+"""The `anpr-ocr` command line (`python -m anpr_ocr`)."""

@@ -1,0 +1,54 @@
+"""Detector checkpoints: weights, architecture, format version and the score threshold chosen on val,
+read weights-only. Reading them needs nothing of training (`read_plates` loads detectors from here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..core.files import CheckpointError, load_weights_only, save_atomic
+from .net import DetectorConfig, PlateDetector
+
+DETECTOR_FORMAT = 1
+
+
+def save_detector(model: PlateDetector, path: str | Path, **extra) -> None:
+    """A detector checkpoint: weights, architecture, format version, and `extra` facts."""
+    save_atomic({"format_version": DETECTOR_FORMAT, "kind": "plate_detector", "config": model.config.to_dict(),
+                 "state_dict": model.state_dict(), **extra}, path)
+
+
+def set_threshold(path: str | Path, threshold: float) -> None:
+    """Store the detector score threshold chosen on val in a detector checkpoint (read_plates' default)."""
+    ckpt = read_detector(path)
+    ckpt["threshold"] = float(threshold)
+    save_atomic(ckpt, path)
+
+
+def detector_threshold(path: str | Path) -> float | None:
+    """The score threshold stored with a detector checkpoint (None when it has none)."""
+    value = read_detector(path).get("threshold")
+    return None if value is None else float(value)
+
+
+def load_detector(path: str | Path, ckpt: dict | None = None) -> PlateDetector:
+    """A detector checkpoint (weights only) as a model in eval mode; CheckpointError names a bad file.
+    `ckpt`: the checkpoint dict when the caller has read it already."""
+    path = Path(path)
+    ckpt = read_detector(path) if ckpt is None else ckpt
+    try:
+        model = PlateDetector(DetectorConfig.from_dict(ckpt["config"]))
+        model.load_state_dict(ckpt["state_dict"])
+    except (TypeError, KeyError, RuntimeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: weights do not fit the detector its config describes: {exc}") from exc
+    return model.eval()
+
+
+def read_detector(path: str | Path) -> dict:
+    """A detector checkpoint's dict, checked for its kind and format; CheckpointError names a bad file."""
+    path = Path(path)
+    ckpt = load_weights_only(path, "detector checkpoint")
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != "plate_detector":
+        raise CheckpointError(f"{path} is not a plate detector checkpoint")
+    if ckpt.get("format_version") != DETECTOR_FORMAT:
+        raise CheckpointError(f"{path} has detector format {ckpt.get('format_version')}, expected {DETECTOR_FORMAT}")
+    return ckpt

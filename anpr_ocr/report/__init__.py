@@ -1,0 +1,1 @@
+"""Reports: tables, model cards, the README results block, plots."""
