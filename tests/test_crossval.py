@@ -19,7 +19,6 @@ from anpr_ocr.research.crossval import (
     assign_folds,
     coverage_at,
     epochs_from_folds,
-    flag_curve,
     mean_curve,
     paired_difference,
     region_stratum,
@@ -222,9 +221,6 @@ def test_coverage_at_by_hand():
     assert coverage_at(conf, right, coverage=1.0)["accuracy"] == pytest.approx(0.7)
     tied = coverage_at([0.9, 0.5, 0.5, 0.5], [1, 1, 0, 1], coverage=0.5)  # the tie is kept whole
     assert tied["coverage"] == 1.0 and tied["accuracy"] == 0.75
-    curve = flag_curve(conf, right)
-    assert curve[0] == pytest.approx({"threshold": 0.9, "flagged": 0.9, "accuracy": 1.0})
-    assert curve[-1] == pytest.approx({"threshold": 0.05, "flagged": 0.0, "accuracy": 0.7})
     with pytest.raises(ValueError, match="coverage"):
         coverage_at(conf, right, coverage=0.0)
 

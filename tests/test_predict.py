@@ -17,7 +17,8 @@ from PIL import Image
 
 from anpr_ocr.core.alphabet import to_cyrillic
 from anpr_ocr.core.data import load_samples
-from anpr_ocr.core.files import CheckpointError
+from anpr_ocr.core.files import CheckpointError, save_atomic
+from anpr_ocr.reader.checkpoint import read_checkpoint
 from anpr_ocr.reader.infer import frame_logits
 from anpr_ocr.reader.loader import DEFAULT_WEIGHTS, load_reader
 from anpr_ocr.reader.predict import PlateReading, predict
@@ -188,14 +189,13 @@ def test_predict_onnx_backend_refuses_an_int8_checkpoint(crop, tmp_path):
 def test_predict_uses_the_checkpoint_temperature(crop, tmp_path):
     hot = tmp_path / "hot.pth"
     shutil.copy(DEFAULT_WEIGHTS, hot)
-    calibrate.store_temperature(hot, 3.0)
+    ckpt = read_checkpoint(hot)
+    save_atomic({**ckpt, "temperature": 3.0}, hot)
     assert load_reader(hot).temperature == 3.0
     base = predict(crop.image, decoder="greedy")
     soft = predict(crop.image, weights=hot, decoder="greedy")
     assert soft.text == base.text  # the temperature never changes the greedy reading...
     assert soft.confidence < base.confidence  # ...only how sure it is
-    with pytest.raises(ValueError):
-        calibrate.store_temperature(hot, -1.0)
 
 
 def test_predict_refuses_a_bad_stored_temperature(crop, tmp_path):
@@ -351,7 +351,6 @@ def test_calibrate_reliability_and_coverage_tables():
     assert sum(r["n"] for r in rows) == 6
     assert rows[-1] == {"lo": 0.8, "hi": 1.0, "n": 3, "confidence": pytest.approx(0.9),
                         "accuracy": pytest.approx(2 / 3)}
-    assert 0.0 <= calibrate.expected_calibration_error(conf, correct, bins=5) <= 1.0
     curve = calibrate.coverage_curve(conf, correct)
     assert curve[0] == (0.95, pytest.approx(1 / 6), 1.0)
     assert curve[-1] == (0.3, 1.0, pytest.approx(4 / 6))  # the tie at 0.3 is one threshold

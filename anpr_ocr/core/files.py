@@ -2,16 +2,20 @@
 
 Both models' checkpoints (`reader.checkpoint`, `detector.checkpoint`) are written with `save_atomic`
 and read with `load_weights_only`, so a crash never leaves half a file and a checkpoint can hold no
-code; a file that is not a checkpoint raises `CheckpointError` naming it.
+code; a file that is not a checkpoint raises `CheckpointError` naming it. `FileCache` keeps what was
+loaded from a file until the file changes: both models are loaded once per checkpoint through it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
+import threading
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import torch
 
@@ -53,3 +57,35 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+T = TypeVar("T")
+
+
+class FileCache(Generic[T]):
+    """What `load` made of a file, kept per file version: (device, inode, modification time, size) from one
+    `os.stat`, so a file rewritten in place is loaded again and a hit costs a stat and a dict look-up.
+    Safe from several threads; `load` runs once per version (and `extra` key)."""
+
+    def __init__(self, what: str = "checkpoint"):
+        self.what = what
+        self._entries: dict[tuple, T] = {}
+        self._lock = threading.Lock()
+
+    def get(self, path: str | os.PathLike, load: Callable[[Path], T], extra: Hashable = None) -> T:
+        if not isinstance(path, (str, os.PathLike)):  # os.stat would take an int as a file descriptor
+            raise TypeError(f"{self.what} must be a path, got {type(path).__name__}")
+        try:  # one stat names the file (however the path is spelled) and its version
+            st = os.stat(path)
+        except OSError:
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            raise FileNotFoundError(f"no {self.what} at {path}")
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, extra)
+        cached = self._entries.get(key)  # a hit needs no lock: dict reads are atomic, entries never replaced
+        if cached is not None:
+            return cached
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = load(Path(path))
+            return self._entries[key]

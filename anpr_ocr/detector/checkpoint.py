@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..core.files import CheckpointError, load_weights_only, save_atomic
-from .net import DetectorConfig, PlateDetector
+from ..core.files import CheckpointError, FileCache, load_weights_only, save_atomic
+from .net import DetectorConfig, PlateDetector, fuse_for_inference
 
 DETECTOR_FORMAT = 1
+DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
 
 
 def save_detector(model: PlateDetector, path: str | Path, **extra) -> None:
@@ -52,3 +53,18 @@ def read_detector(path: str | Path) -> dict:
     if ckpt.get("format_version") != DETECTOR_FORMAT:
         raise CheckpointError(f"{path} has detector format {ckpt.get('format_version')}, expected {DETECTOR_FORMAT}")
     return ckpt
+
+
+_detectors: FileCache[tuple[PlateDetector, float]] = FileCache("detector checkpoint")
+
+
+def load_plate_detector(path: str | Path) -> tuple[PlateDetector, float]:
+    """The detector behind a checkpoint (BatchNorm folded) and its score threshold (the one chosen on val
+    and stored with it, else DEFAULT_THRESHOLD), loaded once and cached by file version."""
+    return _detectors.get(path, _load_for_inference)
+
+
+def _load_for_inference(path: Path) -> tuple[PlateDetector, float]:
+    ckpt = read_detector(path)
+    threshold = ckpt.get("threshold")
+    return fuse_for_inference(load_detector(path, ckpt)), DEFAULT_THRESHOLD if threshold is None else float(threshold)

@@ -35,16 +35,6 @@ MARGIN_X, MARGIN_Y = 0.06, 0.16  # crop margins of the VKCV training crops (of t
 
 
 # ---- geometry ---------------------------------------------------------------------------------
-def order_corners(corners: np.ndarray) -> np.ndarray:
-    """(4, 2) points as top-left, top-right, bottom-right, bottom-left (the left pair by x, then y)."""
-    c = np.asarray(corners, np.float64).reshape(4, 2)
-    by_x = c[np.argsort(c[:, 0], kind="stable")]
-    left, right = by_x[:2], by_x[2:]
-    tl, bl = left[np.argsort(left[:, 1], kind="stable")]
-    tr, br = right[np.argsort(right[:, 1], kind="stable")]
-    return np.array([tl, tr, br, bl])
-
-
 def corners_to_box(corners: np.ndarray) -> tuple[float, float, float, float]:
     """(x0, y0, x1, y1): the axis-aligned box around four (x, y) corners."""
     c = np.asarray(corners, np.float64).reshape(-1, 2)

@@ -25,8 +25,6 @@ detector can run at a lower threshold and the reader's confidence removes most o
 from __future__ import annotations
 
 import os
-import stat
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,13 +36,12 @@ from ..core.alphabet import to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
-from ..detector.checkpoint import detector_threshold, load_detector
-from ..detector.net import PlateDetector, cut_plate, detect_batch, fuse_for_inference, plate_size
+from ..detector.checkpoint import load_plate_detector
+from ..detector.net import cut_plate, detect_batch, plate_size
 from ..reader.predict import DEFAULT_DECODER, check_options, read_greys
 
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
-DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
 MIN_READING_CONFIDENCE = 0.2  # readings the reader is less sure of are not reported (see the module docstring)
 
 
@@ -63,34 +60,9 @@ class PhotoReading:
     score: float  # the detector's confidence that a plate is there, 0..1
 
 
-_detectors: dict[tuple[int, int, int, int], tuple[PlateDetector, float]] = {}
-_lock = threading.Lock()
-
-
 def default_detector() -> Path:
     """The committed detector, or the checkpoint named by the ANPR_DETECTOR_WEIGHTS environment variable."""
     return Path(os.environ.get("ANPR_DETECTOR_WEIGHTS", DEFAULT_DETECTOR))
-
-
-def load_plate_detector(path: str | Path | None = None) -> tuple[PlateDetector, float]:
-    """The detector behind a checkpoint (BatchNorm folded) and its score threshold (the one chosen on val
-    and stored with it, else DEFAULT_THRESHOLD), loaded once and cached by file and version."""
-    path = default_detector() if path is None else path
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"detector must be a path, got {type(path).__name__}")
-    try:
-        st = os.stat(path)
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISREG(st.st_mode):
-        raise FileNotFoundError(f"no detector checkpoint at {path}")
-    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
-    with _lock:
-        if key not in _detectors:
-            threshold = detector_threshold(path)
-            _detectors[key] = (fuse_for_inference(load_detector(path)),
-                               DEFAULT_THRESHOLD if threshold is None else threshold)
-        return _detectors[key]
 
 
 def read_plates(images: Any, weights: str | Path | None = None, detector: str | Path | None = None,
@@ -114,7 +86,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     greys, single = as_greys(images)
-    model, stored = load_plate_detector(detector)
+    model, stored = load_plate_detector(default_detector() if detector is None else detector)
     threshold = stored if threshold is None else threshold
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
              for dets in detect_batch(model, greys, threshold)]

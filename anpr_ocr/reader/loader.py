@@ -1,23 +1,19 @@
 """The one way the reader's models are loaded: any checkpoint (FP32 or FX INT8), for either backend,
-read once and cached by file version with its calibrated temperature.
+read once and cached by file version (`core.files.FileCache`) with its calibrated temperature.
 
-`load_reader` is what `predict`, `read_plates`, the command line and the benchmark all use. The
-cache key is one `os.stat` (device, inode, modification time, size and the backend), so a checkpoint
-rewritten in place is read again, and a hit costs a stat and a dict look-up on every call.
+`load_reader` is what `predict`, `read_plates`, the command line and the benchmark all use.
 """
 
 from __future__ import annotations
 
 import math
 import os
-import stat
-import threading
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
 
-from ..core.files import CheckpointError
+from ..core.files import CheckpointError, FileCache
 from ..core.shipped import FP32_WEIGHTS
 from .checkpoint import load_model, read_checkpoint
 from .quantize import fx_deprecations_silenced, load_quantized
@@ -34,8 +30,7 @@ class Reader(NamedTuple):
     temperature: float
 
 
-_cache: dict[tuple[int, int, int, int, str], Reader] = {}  # (device, inode, mtime, size, backend)
-_cache_lock = threading.Lock()
+_readers: FileCache[Reader] = FileCache("checkpoint")  # per file version and backend
 
 
 def default_weights() -> Path:
@@ -56,30 +51,18 @@ def load_reader(weights: str | Path | None = None, backend: str = "torch") -> Re
     """The model behind a checkpoint (default: `default_weights()`) for `backend`, with its calibrated
     temperature (1.0 when it stores none); loaded once and cached by file version."""
     path = weights if weights is not None else default_weights()
-    if not isinstance(path, (str, os.PathLike)):  # os.stat would take an int as a file descriptor
-        raise TypeError(f"weights must be a path, got {type(path).__name__}")
-    try:  # one stat names the file (however the path is spelled) and its version: cheap on every call
-        st = os.stat(path)
-    except OSError:
-        st = None
-    if st is None or not stat.S_ISREG(st.st_mode):
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, backend)
-    cached = _cache.get(key)  # a hit needs no lock: dict reads are atomic, and entries are never replaced
-    if cached is not None:
-        return cached
-    path = Path(path)
-    with _cache_lock:
-        if key not in _cache:
-            model, ckpt = load_any(path)
-            temperature = ckpt.get("temperature", 1.0)
-            if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
-                    or not math.isfinite(temperature) or temperature <= 0:
-                raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
-            if backend == "onnx":
-                model = _onnx_reader(path, model, ckpt.get("kind", "fp32"))
-            _cache[key] = Reader(model, float(temperature))
-        return _cache[key]
+    return _readers.get(path, lambda p: _load(p, backend), backend)
+
+
+def _load(path: Path, backend: str) -> Reader:
+    model, ckpt = load_any(path)
+    temperature = ckpt.get("temperature", 1.0)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
+            or not math.isfinite(temperature) or temperature <= 0:
+        raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
+    if backend == "onnx":
+        model = _onnx_reader(path, model, ckpt.get("kind", "fp32"))
+    return Reader(model, float(temperature))
 
 
 def _onnx_reader(path: Path, model: torch.nn.Module, kind: str):

@@ -2,24 +2,14 @@
 
 `predict` reports the probability of the whole string under the CTC model. A network trained with
 CTC is usually over- or under-confident, so that probability is softened or sharpened by one
-temperature T (logits / T before the softmax), fitted on the val split so that "confidence 0.9"
-means "right about 9 times in 10". The temperature lives in the checkpoint under "temperature".
-
-Notebook steps after training (val only; never fit on test):
-
-    from anpr_ocr import calibrate
-    from anpr_ocr.checkpoint import load_model
-    from anpr_ocr.data import load_samples
-    samples, _ = load_samples(DATA / "val")
-    model = load_model(CKPT)
-    logits = frame_logits(model, [s.image for s in samples])  # anpr_ocr.evaluate
-    t = calibrate.fit_temperature(logits, [s.text for s in samples])
-    calibrate.store_temperature(CKPT, t)        # keeps every other key of the checkpoint
+temperature T (logits / T before the softmax) so that "confidence 0.9" means "right about 9 times
+in 10". `fit_temperature` fits T on labelled logits (a pure function: no model, no files): the
+notebook fits it on the out-of-fold logits of cross-validation (on val when it runs without), never
+on test, and stores it in the checkpoint under "temperature", which `predict` applies. `reliability`
+and `coverage_curve` are the tables that check it.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 
@@ -113,13 +103,6 @@ def reliability(confidences, correct, bins: int = 10) -> list[dict]:
     return rows
 
 
-def expected_calibration_error(confidences, correct, bins: int = 10) -> float:
-    """ECE: the count-weighted mean |accuracy - confidence| over the reliability bins."""
-    conf, _ = _pair(confidences, correct)
-    rows = reliability(confidences, correct, bins)
-    return float(sum(r["n"] * abs(r["accuracy"] - r["confidence"]) for r in rows) / len(conf))
-
-
 def coverage_curve(confidences, correct) -> list[tuple[float, float, float]]:
     """Accuracy against coverage: for each distinct confidence as a threshold (high to low),
     (threshold, share of readings at or above it, accuracy of those readings)."""
@@ -134,17 +117,6 @@ def coverage_curve(confidences, correct) -> list[tuple[float, float, float]]:
             continue  # report each threshold once, with everything tied at it included
         out.append((float(conf[i]), (i + 1) / n, float(hits[i] / (i + 1))))
     return out
-
-
-def store_temperature(path: str | Path, temperature: float) -> None:
-    """Write `temperature` into an existing checkpoint, keeping all its other keys (atomic)."""
-    from ..reader.checkpoint import read_checkpoint, save_atomic
-
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive number, got {temperature}")
-    ckpt = read_checkpoint(path)
-    ckpt["temperature"] = float(temperature)
-    save_atomic(ckpt, path)
 
 
 def _pair(confidences, correct) -> tuple[np.ndarray, np.ndarray]:

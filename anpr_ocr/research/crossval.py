@@ -24,8 +24,8 @@ real crop of train + val is read by a model that never trained on it:
   crop its fold, truth, readings and calibrated confidence. The frame logits stay in out_dir (npz).
 
 The summaries are pure functions of records: `summarize` (the recipe table), `paired_difference`
-(two recipes fold by fold), `epochs_from_folds`, and `oof_readings` with `coverage_at` and
-`flag_curve` (how flagging unsure readings trades coverage for accuracy).
+(two recipes fold by fold), `epochs_from_folds`, and `oof_readings` with `coverage_at`
+(how flagging unsure readings trades coverage for accuracy).
 """
 
 from __future__ import annotations
@@ -428,13 +428,6 @@ def oof_readings(record: dict) -> tuple[np.ndarray, np.ndarray]:
     crops = record["crops"]
     return (np.array([c["confidence"] for c in crops], np.float64),
             np.array([c["read"] == c["truth"] for c in crops], bool))
-
-
-def flag_curve(confidences, correct) -> list[dict]:
-    """For each confidence threshold (high to low): the share of readings flagged (below it) and the
-    exact match of the rest (at or above it)."""
-    return [{"threshold": t, "flagged": 1.0 - covered, "accuracy": accuracy}
-            for t, covered, accuracy in calibrate.coverage_curve(confidences, correct)]
 
 
 def coverage_at(confidences, correct, coverage: float = 0.95) -> dict:
