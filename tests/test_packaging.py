@@ -221,3 +221,12 @@ def test_reading_and_scoring_crops_needs_no_extra(data_root, tmp_path):
     assert f"{crop}\t{label}" in run.stdout  # the committed model reads this crop right
     scores = json.loads(run.stdout[run.stdout.index("{"):run.stdout.index("RESULT")])
     assert scores["n"] > 0 and 0.0 <= scores["cer"] <= 1.0
+
+
+def test_a_training_command_without_the_extra_names_it(tmp_path):
+    run, _ = _without_extras(tmp_path, "-m", "anpr_ocr", "train", "--data", str(tmp_path), "--out",
+                             str(tmp_path / "run"), code="")
+    assert run.returncode == 1
+    (line,) = [s for s in run.stderr.splitlines() if s.startswith("anpr-ocr:")]
+    assert line.startswith("anpr-ocr: error: train needs the train extra (No module named ")
+    assert line.endswith('pip install "anpr_ocr[train]"') and "Traceback" not in run.stderr

@@ -33,6 +33,10 @@ from typing import Any
 from ..core.images import IMAGE_SUFFIXES, read_files
 from ..reader.decode import DECODERS
 
+# The optional dependencies' packages, by the extra that installs them (pyproject.toml).
+EXTRAS = {"train": ("albumentations", "matplotlib", "rapidfuzz", "tqdm", "pandas", "papermill", "nbformat"),
+          "onnx": ("onnx", "onnxruntime", "onnxscript")}
+
 
 class CliError(Exception):
     """An error to report in one line, without a traceback."""
@@ -469,6 +473,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except CliError as exc:
         print(f"anpr-ocr: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as exc:
+        extra = next((name for name, modules in EXTRAS.items() if (exc.name or "").split(".")[0] in modules), None)
+        if extra is None:
+            print(f"anpr-ocr: error: {_one_line(exc)}", file=sys.stderr)
+        else:
+            command = next((a for a in argv if not a.startswith("-")), "this command")
+            print(f"anpr-ocr: error: {command} needs the {extra} extra ({_one_line(exc)}): "
+                  f'pip install "anpr_ocr[{extra}]"', file=sys.stderr)
         return 1
     except (ValueError, TypeError, OSError, NotImplementedError, ImportError) as exc:
         print(f"anpr-ocr: error: {_one_line(exc)}", file=sys.stderr)
