@@ -62,3 +62,14 @@ def photos_root() -> Path:
     """The whole VKCV photos (COCO keypoints splits) the plate detector is trained and scored on."""
     return _shared("ANPR_PHOTOS", "shared/data/vkcv-photos", lambda p: (p / "val" / "annotations.json").is_file(),
                    "whole photos")
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """One line saying why tests skipped, so that `pytest -q` tells a newcomer what to set."""
+    reasons = [str(r.longrepr[2]) if isinstance(r.longrepr, tuple) else str(r.longrepr)
+               for r in terminalreporter.stats.get("skipped", [])]
+    missing = sorted({reason.split("(set ")[-1].rstrip(")") for reason in reasons if "(set " in reason})
+    if missing:
+        terminalreporter.write_line(
+            f"{len(reasons)} skipped: the real data, font or plate strings were not found; set "
+            f"{', '.join(missing)} (see tests/conftest.py: by default ../shared beside the checkout)")

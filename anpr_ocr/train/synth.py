@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core.alphabet import DIGITS, LETTERS
 from ..core.formats import FORMATS, LAYOUTS, REGION_CODES, Layout
+from .weather import weather
 
 PLATE_W, PLATE_H = 520, 112  # GOST R 50577 type 1, millimetres
 PAD_X, PAD_Y = 45, 30  # surroundings rendered around the plate, millimetres
@@ -59,6 +60,7 @@ class SynthConfig:
     texts_path: str | None = None  # real plate strings; None draws every text at random
     real_text_fraction: float = 0.5  # share of private plates whose text comes from texts_path
     box_crop_fraction: float = 0.4  # axis-aligned box around a tilted plate, else rectified
+    weather_fraction: float = 0.0  # share of plates given winter or wear (anpr_ocr.train.weather)
 
 
 class PlateRenderer:
@@ -139,6 +141,8 @@ class PlateRenderer:
         canvas = self._scene(rng)
         self._draw_plate(canvas, rng, kind, text)
         _frame(canvas, rng)
+        if self.config.weather_fraction and rng.random() < self.config.weather_fraction:
+            weather(canvas, rng, (PAD_X, PAD_Y, PAD_X + PLATE_W, PAD_Y + PLATE_H))
         _dirt_and_light(canvas, rng)
         return canvas, text
 
