@@ -14,9 +14,9 @@ enforces it), so reading plates never imports training code:
 - `cli`: the `anpr-ocr` command, one module per subcommand.
 """
 
-from .core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
+from .core.shipped import FP32_WEIGHTS, INT8_WEIGHTS, VERSION
 from .pipeline.read import PhotoReading, read_plates
 from .reader.predict import PlateReading, predict
 
 __all__ = ["FP32_WEIGHTS", "INT8_WEIGHTS", "PhotoReading", "PlateReading", "predict", "read_plates"]
-__version__ = "0.1.0"
+__version__ = VERSION

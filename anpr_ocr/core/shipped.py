@@ -1,4 +1,4 @@
-"""Where the committed models are, wherever the package runs from.
+"""The package's version, and where the committed models are, wherever the package runs from.
 
 `weights/` at the top of the repository is their source: the notebook writes it, git tracks it.
 A wheel ships the same files inside the package, as `anpr_ocr/weights/` (pyproject.toml maps the
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+VERSION = "0.1.0"  # the package's version: anpr_ocr.__version__, `anpr-ocr --version`, pyproject.toml's
 _PACKAGE = Path(__file__).resolve().parents[1]  # anpr_ocr/, this file sits in anpr_ocr/core/
 WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
 FP32_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"  # predict's default model
