@@ -32,13 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from ..core.alphabet import to_cyrillic
+from ..core.alphabet import LabelError, normalise_label, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
 from ..detector.checkpoint import load_plate_detector
 from ..detector.net import cut_plate, detect_batch, plate_size
 from ..reader.predict import DEFAULT_DECODER, check_options, read_greys
+from .draw import draw_label, label_height, label_size
 
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
@@ -110,19 +111,31 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
 
 
 def draw_readings(image: np.ndarray, readings: Sequence[PhotoReading]) -> np.ndarray:
-    """A BGR copy of `image` with each plate's corners outlined and its reading written beside it."""
+    """A BGR copy of `image` with each plate's corners outlined and a label above it (below it at the top
+    edge): "A636OA199  conf 0.98", its zeros slashed, on green for a valid plate read with confidence,
+    on orange for one flagged or not a valid plate (`pipeline.draw`)."""
     import cv2
 
     canvas = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    scale = max(canvas.shape[:2]) / 1000
+    height = label_height(canvas.shape)
     for r in readings:
-        quad = np.round(np.array(r.corners)).astype(np.int32)
         colour = (0, 200, 0) if r.valid and not r.flagged else (0, 165, 255)
-        cv2.polylines(canvas, [quad], True, colour, max(1, round(2 * scale)), cv2.LINE_AA)
-        x, y = int(r.box[0]), int(r.box[1]) - max(4, round(6 * scale))
-        label = f"{r.text} {r.confidence:.2f}"
-        for thickness, c in ((max(2, round(5 * scale)), (0, 0, 0)), (max(1, round(2 * scale)), colour)):
-            cv2.putText(canvas, label, (x, max(y, 12)), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * max(scale, 0.5), c,
-                        thickness, cv2.LINE_AA)
+        quad = np.round(np.array(r.corners)).astype(np.int32)
+        line = max(2, round(height / 8))
+        cv2.polylines(canvas, [quad], True, colour, line, cv2.LINE_AA)
+        text = f"{_latin(r.text)}  conf {r.confidence:.2f}"
+        w, h = label_size(text, height)
+        gap = line // 2 + 2  # clear of the outline
+        above, below = int(r.box[1]) - gap - h, int(np.ceil(r.box[3])) + gap
+        x = min(max(int(r.box[0]), 0), max(canvas.shape[1] - w, 0))
+        y = above if above >= 0 else min(below, canvas.shape[0] - h)
+        draw_label(canvas, text, (x, max(y, 0)), height, colour)
     return canvas
 
+
+def _latin(text: str) -> str:
+    """A reading in Latin look-alikes (the drawing's font has no Cyrillic); "?" for an empty one."""
+    try:
+        return normalise_label(text)
+    except LabelError:
+        return text or "?"
