@@ -1,4 +1,4 @@
-"""The command line: `python -m anpr_ocr predict|eval|bench`."""
+"""The command line: `python -m anpr_ocr predict|eval|bench`, its help, --version and --quiet."""
 
 from __future__ import annotations
 
@@ -127,7 +127,7 @@ def test_cli_predict_streams_a_tree_in_sorted_order_with_workers(crop_tree, caps
 
 
 def test_cli_predict_prints_each_batch_before_reading_the_next(crop_tree, capsys, monkeypatch):
-    from anpr_ocr.cli import main as cli
+    from anpr_ocr.cli import predict as cli
 
     printed_before = []
     real = cli.read_files
@@ -177,3 +177,94 @@ def test_cli_bench_parses_its_arguments(monkeypatch, data_root, tmp_path, capsys
     assert (seen["n"], seen["reps"], seen["threads"], seen["memory"]) == (102, 3, [1], False)
     assert seen["calibration"] and drawn == [tmp_path / "b.png"] and seen["out_json"] == tmp_path / "b.json"
     assert seen["cli_main"] is main  # the command times itself through the entry point it is given
+
+
+# -- what the command says about itself: help, version, extras -----------------------------------------
+
+def _help(capsys, *argv: str) -> str:
+    assert main([*argv, "--help"]) == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+
+
+def test_help_describes_crops_photos_training_and_extras(capsys):
+    text = _help(capsys)
+    for words in ("crops:", "photos:", "training:", "train-detector", 'pip install "anpr_ocr[train]"',
+                  'pip install "anpr_ocr[onnx]"', "--version"):
+        assert words in text, words
+    for command in ("predict", "read"):  # --json prints one object per line
+        assert "JSON Lines" in _help(capsys, command)
+    assert "SPLIT/img/" in _help(capsys, "eval") and "annotations.json" in _help(capsys, "train-detector")
+
+
+def test_help_gives_the_default_values(capsys):
+    from anpr_ocr.pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
+    from anpr_ocr.reader.predict import DEFAULT_DECODER
+    from anpr_ocr.train.detector import DetectConfig
+    from anpr_ocr.train.reader import TrainConfig
+
+    read = _help(capsys, "read")
+    for shown in (f"(default: {MIN_PLATE_WIDTH})", f"(default: {MIN_READING_CONFIDENCE})",
+                  f"(default: {DEFAULT_DECODER})", "(default: torch)", "(default: 64)"):
+        assert shown in read, shown
+    assert "anpr_ocr." not in read and "MIN_" not in read  # values, not symbol names
+    train, recipe = _help(capsys, "train"), TrainConfig()
+    for flag, value in (("--pretrain-epochs", recipe.pretrain_epochs), ("--finetune-epochs", recipe.finetune_epochs),
+                        ("--synth-per-epoch", recipe.synth_per_epoch), ("--seed", recipe.seed),
+                        ("--threads", recipe.threads)):
+        assert f"{flag} N " in train and f"(default: {value})" in train.split(f"{flag} N ", 1)[1].split(" --")[0]
+    assert "recipe's" not in train and "../shared" not in train
+    assert "$ANPR_FONT" in train and "DejaVu Sans" in train and "$ANPR_TEXTS" in train and "at random" in train
+    detector, recipe = _help(capsys, "train-detector"), DetectConfig()
+    for flag, value in (("--epochs N", recipe.epochs), ("--crops-per-epoch N", recipe.crops_per_epoch),
+                        ("--input-size N", recipe.model.input_size), ("--minutes MINUTES", recipe.minutes)):
+        assert f"(default: {value})" in detector.split(flag + " ", 1)[1].split(" --")[0], flag
+
+
+def test_version(capsys):
+    import anpr_ocr
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"anpr-ocr {anpr_ocr.__version__}"
+    done = _run("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"anpr-ocr {anpr_ocr.__version__}"
+
+
+def test_predict_quiet_skips_without_a_line_each(crops, tmp_path, capsys, monkeypatch):
+    from anpr_ocr.cli import common
+
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    monkeypatch.setattr(common, "is_tty", lambda stream: True)  # as on a terminal: a progress bar
+    assert main(["predict", str(bad), str(crops[0])]) == 1
+    loud = capsys.readouterr()
+    assert f"anpr-ocr: skipped {bad}: " in loud.err and " plates" in loud.err  # the line, and tqdm's bar
+    assert main(["predict", str(bad), str(crops[0]), "--quiet"]) == 1
+    quiet = capsys.readouterr()
+    assert quiet.err.splitlines() == ["anpr-ocr: skipped 1 unreadable image"] and quiet.out == loud.out
+
+
+def _block(monkeypatch, *packages: str) -> None:
+    """Make `packages` unimportable in this process (as in a wheel without the extra), and forget the
+    package's modules that import them, so that they are imported again."""
+    import sys
+
+    for name in packages:
+        monkeypatch.setitem(sys.modules, name, None)  # `import name` raises ModuleNotFoundError
+    for name in [m for m in sys.modules if m.startswith(("anpr_ocr.train", "anpr_ocr.reader.onnx_backend"))]:
+        monkeypatch.delitem(sys.modules, name)
+
+
+def test_a_missing_extra_is_named_with_its_quoted_install_command(crops, tmp_path, capsys, monkeypatch):
+    _block(monkeypatch, "tqdm", "albumentations", "onnx", "onnxruntime", "onnxscript")
+    for argv in (["train-detector", "--data", str(tmp_path), "--out", str(tmp_path / "run")],
+                 ["train-detector", "--help"], ["train", "--help"]):
+        assert main(argv) == 1, argv
+        (line,) = capsys.readouterr().err.splitlines()
+        assert line.startswith(f"anpr-ocr: error: {argv[0]} needs the train extra (") and "tqdm" in line
+        assert line.endswith('pip install "anpr_ocr[train]"')
+    weights = tmp_path / "model.pth"  # a file of its own: the reader cache holds no ONNX session for it
+    shutil.copy(DEFAULT_WEIGHTS, weights)
+    assert main(["predict", str(crops[0]), "--weights", str(weights), "--backend", "onnx"]) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("anpr-ocr: error: ") and "onnx" in line and line.endswith('pip install "anpr_ocr[onnx]"')
+    assert main(["predict", str(crops[0]), "--help"]) == 0  # reading needs no extra, nor does its help

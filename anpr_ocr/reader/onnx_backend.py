@@ -10,7 +10,7 @@ The graph has one input "image" of shape (batch, 1, 32, 128) with a dynamic batc
 output "logits" (batch, 32, classes). ONNX Runtime quantization is static (calibrated) QDQ with
 per-channel INT8 weights and UINT8 activations (MinMax calibration on train/val crops): convs, the
 LSTM's surrounding matmuls and the head run as INT8; ONNX Runtime keeps the LSTM op itself float
-in static mode. onnx, onnxruntime and onnxscript are optional: `pip install anpr_ocr[onnx]`.
+in static mode. onnx, onnxruntime and onnxscript are optional: `pip install "anpr_ocr[onnx]"`.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def _require(module: str):
     try:
         return __import__(module, fromlist=["_"])
     except ImportError as exc:
-        raise ImportError(f"the ONNX backend needs {module.split('.')[0]}: pip install anpr_ocr[onnx]") from exc
+        raise ImportError(f"the ONNX backend needs {module.split('.')[0]}, from the onnx extra: "
+                          'pip install "anpr_ocr[onnx]"') from exc
 
 
 def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 17) -> float | None:

@@ -90,7 +90,7 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     probability of the whole string, with the checkpoint's calibrated temperature applied;
     readings under `min_confidence` are returned with `flagged=True`, never dropped.
     `backend="onnx"` runs an FP32 checkpoint in ONNX Runtime (faster on a CPU at batch 1; needs the
-    optional onnxruntime: `pip install anpr_ocr[onnx]`).
+    optional onnxruntime: `pip install "anpr_ocr[onnx]"`).
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
     greys, single = as_greys(images)

@@ -1,0 +1,200 @@
+"""What the subcommands share: one-line errors, the extras and how to install them, the help format,
+the reader's options, the walk over the inputs, the progress bar, and the silencing of C libraries'
+own messages on stderr (so that an error is reported in our one line only)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from ..core.images import IMAGE_SUFFIXES
+
+# The optional dependencies' packages, by the extra that installs them (pyproject.toml).
+EXTRAS = {"train": ("albumentations", "matplotlib", "rapidfuzz", "tqdm", "pandas", "papermill", "nbformat"),
+          "onnx": ("onnx", "onnxruntime", "onnxscript")}
+
+# How labelled crops (eval, train) and annotated photos (train-detector) are laid out on disk.
+CROP_LAYOUT = """\
+  Nomeroff     SPLIT/img/<stem>.png (or .jpg ...) with SPLIT/ann/<stem>.json: {"description": "A123BC77"}
+  file names   SPLIT/A123BC77.png or SPLIT/0001_A123BC77.jpg (any image suffix; Cyrillic or Latin)
+  CSV          a file of path,text rows, paths relative to it"""
+PHOTO_LAYOUT = """\
+  COCO         SPLIT/annotations.json with, per plate, four corner keypoints (top-left first, clockwise)
+               and its "text"; the images where its file_names say (SPLIT/img/..., as vkcv-photos ships)"""
+
+
+class CliError(Exception):
+    """An error to report in one line, without a traceback."""
+
+
+def install_hint(extra: str) -> str:
+    """The command that installs an extra, quoted as zsh needs it."""
+    return f'pip install "anpr_ocr[{extra}]"'
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (its type's name when it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions keep their line breaks; an option whose help has no "(default: ...)" and whose
+    default is in `recipe` (a function giving {dest: value}) gets the value appended. The recipe is
+    asked only when help is printed: the training configs need the train extra, which the other
+    commands do without."""
+
+    def __init__(self, prog: str, recipe: Callable[[], dict] | None = None, **kwargs):
+        super().__init__(prog, max_help_position=32, **kwargs)
+        self.recipe = recipe
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        help_text = action.help or ""
+        if self.recipe is not None and "(default" not in help_text:
+            values = self.recipe()
+            if action.dest in values:
+                return f"{help_text} (default: {values[action.dest]})"
+        return action.help
+
+
+def add_reader_options(p: argparse.ArgumentParser) -> None:
+    """The plate reader's options: checkpoint, backend, decoder, batch size."""
+    from ..reader.decode import DECODERS
+    from ..reader.loader import BACKENDS
+    from ..reader.predict import DEFAULT_DECODER
+
+    p.add_argument("--weights", metavar="PTH", help="reader checkpoint, FP32 or FX INT8 (default: $ANPR_OCR_WEIGHTS, "
+                   "else the committed FP32 model)")
+    p.add_argument("--backend", choices=BACKENDS, default="torch", help="run the reader in PyTorch, or export the "
+                   f"FP32 checkpoint to ONNX Runtime (needs {install_hint('onnx')}) (default: %(default)s)")
+    p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
+                   help="CTC decoder: format prefers a valid plate the model finds nearly as likely "
+                   "(default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="N",
+                   help="plates per model call (default: %(default)s)")
+
+
+def add_reading_options(p: argparse.ArgumentParser) -> None:
+    """How readings are written and flagged."""
+    p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
+                   help="letters as Latin look-alikes or as the Cyrillic printed on plates (default: %(default)s)")
+    p.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
+                   help="readings below this confidence are flagged (default: %(default)s)")
+
+
+def add_quiet_option(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--quiet", action="store_true", help=f"no progress bar and no line per unreadable {what} on "
+                   "stderr: one line at the end says how many were skipped")
+
+
+def iter_inputs(inputs: list[str]) -> Iterator[Path]:
+    """Files as given; folders walked lazily for image files (recursively, in sorted order).
+
+    Every input is checked to exist before the first path comes out; a folder without image
+    files is reported when the walk reaches it."""
+    paths = [Path(item) for item in inputs]
+    for path in paths:
+        if not path.exists():
+            raise CliError(f"no such file or folder: {path}")
+    for path in paths:
+        if path.is_dir():
+            found = 0
+            for image in _walk(path):
+                found += 1
+                yield image
+            if not found:
+                raise CliError(f"no image files in folder {path}")
+        else:
+            yield path
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    """Image files under `folder`, depth first with each folder's entries sorted by name: the order
+    of `sorted(folder.rglob(...))`, without holding the whole listing."""
+    with os.scandir(folder) as entries:
+        ordered = sorted(entries, key=lambda e: e.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):  # as rglob: linked folders are not entered (no loops)
+            yield from _walk(Path(entry.path))
+        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
+            yield Path(entry.path)
+
+
+class Skips:
+    """Unreadable inputs: each reported in one line on stderr as it comes, or, when quiet, counted and
+    reported in one line at the end (`finish`, which gives the exit status: 1 when any was skipped)."""
+
+    def __init__(self, quiet: bool, what: str):
+        self.quiet, self.what, self.count = quiet, what, 0
+
+    def skip(self, path: Path, reason: str) -> None:
+        self.count += 1
+        if not self.quiet:
+            print(f"anpr-ocr: skipped {path}: {reason}", file=sys.stderr)
+
+    def finish(self) -> int:
+        if self.quiet and self.count:
+            print(f"anpr-ocr: skipped {self.count} unreadable {self.what}{'s' if self.count > 1 else ''}",
+                  file=sys.stderr)
+        return 1 if self.count else 0
+
+
+def progress_bar(quiet: bool, unit: str):
+    """A tqdm bar on stderr when it is a terminal and tqdm (the train extra) is installed; else None."""
+    if quiet or not is_tty(sys.stderr):
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    return tqdm(unit=unit, file=sys.stderr)
+
+
+def printing_beside(bar):
+    """A context in which prints do not break the progress bar `bar` (None: no bar, nothing to do)."""
+    return bar.external_write_mode(file=sys.stdout) if bar is not None else contextlib.nullcontext()
+
+
+def flags(r) -> str:
+    """What a text line says after a reading that is not a valid plate, or is flagged."""
+    return ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
+
+
+def is_tty(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+@contextlib.contextmanager
+def quiet_native_stderr():
+    """Silence what C libraries (libpng, libjpeg via OpenCV) write straight to file descriptor 2,
+    so that an error is reported in our one line only. Python-level output is unaffected."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (embedded use): nothing to silence
+        yield
+        return
+    python_stderr = sys.stderr
+    try:
+        with open(os.devnull, "w") as devnull, os.fdopen(os.dup(saved), "w") as real:
+            os.dup2(devnull.fileno(), 2)
+            if _fileno(python_stderr) == 2:
+                sys.stderr = real  # our own messages still reach the terminal
+            yield
+    finally:
+        sys.stderr = python_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _fileno(stream) -> int | None:
+    try:
+        return stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
