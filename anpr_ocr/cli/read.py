@@ -82,9 +82,10 @@ def run(args: argparse.Namespace) -> int:
                 with printing_beside(bar):
                     skips.skip(path, image)
                 continue
-            readings = read_plates(image, args.weights, args.detector, args.alphabet, args.decoder,
-                                   args.min_confidence, args.threshold, args.min_width, args.min_reading_confidence,
-                                   args.batch_size, args.backend)
+            readings = read_plates(image, args.weights, args.detector, alphabet=args.alphabet, decoder=args.decoder,
+                                   min_confidence=args.min_confidence, threshold=args.threshold,
+                                   min_width=args.min_width, min_reading_confidence=args.min_reading_confidence,
+                                   batch_size=args.batch_size, backend=args.backend)
             if args.draw:
                 out = Path(args.draw) / f"{path.stem}.jpg"
                 out.parent.mkdir(parents=True, exist_ok=True)
