@@ -35,7 +35,11 @@ from .shipped import FP32_WEIGHTS
 DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.shipped)
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
-BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install anpr_ocr[onnx])
+# "torch": PyTorch (FP32 eager, or the frozen FX INT8 graph); "onnx": ONNX Runtime (an FP32 checkpoint exported
+# on load, or the INT8 graph an INT8 checkpoint carries; pip install anpr_ocr[onnx]); "auto" (default): "torch"
+# for FP32 checkpoints, and for INT8 ones whichever anpr_ocr.cpu.int8_backend picks for this CPU
+BACKENDS = ("auto", "torch", "onnx")
+DEFAULT_BACKEND = "auto"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,7 @@ class PlateReading:
 class _Reader(NamedTuple):
     model: torch.nn.Module
     temperature: float
+    backend: str  # what runs it: "torch" or "onnx"
 
 
 _cache: dict[tuple[int, int, int, int, str], _Reader] = {}  # (device, inode, mtime, size, backend)
@@ -64,7 +69,7 @@ def default_weights() -> Path:
     return Path(os.environ.get("ANPR_OCR_WEIGHTS", DEFAULT_WEIGHTS))
 
 
-def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reader:
+def _reader(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> _Reader:
     path = weights if weights is not None else default_weights()
     if not isinstance(path, (str, os.PathLike)):  # os.stat would take an int as a file descriptor
         raise TypeError(f"weights must be a path, got {type(path).__name__}")
@@ -88,29 +93,55 @@ def _reader(weights: str | Path | None = None, backend: str = "torch") -> _Reade
             if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
                     or not math.isfinite(temperature) or temperature <= 0:
                 raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
-            if backend == "onnx":
-                model = _onnx_reader(path, model, ckpt.get("kind", "fp32"))
-            _cache[key] = _Reader(model, float(temperature))
+            runs = _resolve_backend(backend, ckpt)
+            if runs == "onnx":
+                model = _onnx_reader(path, model, ckpt)
+            _cache[key] = _Reader(model, float(temperature), runs)
         return _cache[key]
 
 
-def _onnx_reader(path: Path, model: torch.nn.Module, kind: str):
-    """The FP32 checkpoint exported to ONNX (checked against torch) and opened in ONNX Runtime."""
-    if kind != "fp32":
-        raise CheckpointError(f"{path}: backend='onnx' runs FP32 checkpoints; this one holds a {kind} model")
-    import tempfile
+def _resolve_backend(backend: str, ckpt: dict) -> str:
+    """What "auto" means for this checkpoint: FP32 runs in torch; INT8 as anpr_ocr.cpu.int8_backend says,
+    in torch when the checkpoint carries no ONNX Runtime INT8 graph."""
+    if backend != "auto":
+        return backend
+    if ckpt.get("kind", "fp32") == "fp32" or ckpt.get("onnx_int8") is None:
+        return "torch"
+    from .cpu import int8_backend
 
+    return int8_backend()
+
+
+def _onnx_reader(path: Path, model: torch.nn.Module, ckpt: dict):
+    """An ONNX Runtime session: the INT8 graph an INT8 checkpoint carries, or the FP32 checkpoint
+    exported to ONNX on load."""
     from .onnx_backend import OnnxReader, export_onnx
+    from .quantize import onnx_int8_graph
+
+    threads = torch.get_num_threads()
+    if ckpt.get("kind", "fp32") != "fp32":
+        graph = onnx_int8_graph(ckpt)
+        if graph is None:
+            raise CheckpointError(f"{path} carries no ONNX Runtime INT8 graph (made without onnxruntime); "
+                                  "use backend='torch', or quantize it again with onnxruntime installed")
+        return OnnxReader(graph, threads=threads)
+    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:  # the session keeps the graph in memory
         onnx_path = Path(tmp) / "model.onnx"
         export_onnx(model, onnx_path, check=False)
-        return OnnxReader(onnx_path, threads=torch.get_num_threads())
+        return OnnxReader(onnx_path, threads=threads)
 
 
-def load_reader(weights: str | Path | None = None) -> torch.nn.Module:
-    """The model behind a checkpoint (FP32 or INT8), loaded once and cached by file and modification time."""
-    return _reader(weights).model
+def load_reader(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> torch.nn.Module:
+    """The model behind a checkpoint (FP32 or INT8) as `predict` runs it with `backend`, loaded once and
+    cached by file and modification time."""
+    return _reader(weights, backend).model
+
+
+def reader_backend(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> str:
+    """What runs a checkpoint when `predict` is asked for `backend`: "torch" or "onnx"."""
+    return _reader(weights, backend).backend
 
 
 def reader_temperature(weights: str | Path | None = None) -> float:
@@ -143,7 +174,7 @@ def _probs(reader: _Reader, greys: list[np.ndarray]) -> np.ndarray:
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64, backend: str = "torch") -> list[Decoded]:
+               batch_size: int = 64, backend: str = DEFAULT_BACKEND) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
     reader = _reader(weights, backend)
     out: list[Decoded] = []
@@ -154,7 +185,7 @@ def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decod
 
 def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",
             decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5, batch_size: int = 64,
-            backend: str = "torch") -> PlateReading | list[PlateReading]:
+            backend: str = DEFAULT_BACKEND) -> PlateReading | list[PlateReading]:
     """Read plate crops. One image gives one `PlateReading`, a list or tuple gives a list.
 
     `weights` selects a checkpoint (default: the committed best model, or $ANPR_OCR_WEIGHTS);
@@ -164,8 +195,10 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     search: the most probable string) or "greedy" (best path; fastest). `confidence` is the
     probability of the whole string, with the checkpoint's calibrated temperature applied;
     readings under `min_confidence` are returned with `flagged=True`, never dropped.
-    `backend="onnx"` runs an FP32 checkpoint in ONNX Runtime (faster on a CPU at batch 1; needs the
-    optional onnxruntime: `pip install anpr_ocr[onnx]`).
+    `backend`: "auto" (default) runs an FP32 checkpoint in PyTorch and an INT8 one in the INT8
+    backend that is faster on this CPU (`anpr_ocr.cpu`: ONNX Runtime without VNNI, FX with it; FX
+    when onnxruntime is not installed); "torch" or "onnx" choose (ONNX Runtime runs an FP32
+    checkpoint exported on load, or an INT8 checkpoint's own INT8 graph; `pip install anpr_ocr[onnx]`).
     """
     _check_options(alphabet, decoder, backend, min_confidence, batch_size)
     single = not isinstance(images, (list, tuple))

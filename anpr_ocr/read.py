@@ -37,7 +37,7 @@ import numpy as np
 from .alphabet import to_cyrillic
 from .detect import PlateDetector, cut_plate, detect_batch, fuse_for_inference, plate_size
 from .formats import plate_type
-from .predict import DEFAULT_DECODER, _check_options, _input_name, read_greys
+from .predict import DEFAULT_BACKEND, DEFAULT_DECODER, _check_options, _input_name, read_greys
 from .preprocess import as_grey
 from .shipped import DETECTOR_WEIGHTS
 
@@ -98,7 +98,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
                 threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
                 min_reading_confidence: float = MIN_READING_CONFIDENCE, batch_size: int = 64,
-                backend: str = "torch") -> list[PhotoReading] | list[list[PhotoReading]]:
+                backend: str = DEFAULT_BACKEND) -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
