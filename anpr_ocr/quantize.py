@@ -162,8 +162,12 @@ def save_quantized(qmodel: torch.nn.Module, config: CRNNConfig, path: str | Path
     save_atomic(ckpt, path)
 
 
-def onnx_int8_graph(ckpt: dict) -> bytes | None:
-    """The ONNX Runtime INT8 graph an INT8 checkpoint dict carries (the bytes of an ONNX file), or None."""
+def onnx_int8_graph(ckpt: dict | str | Path) -> bytes | None:
+    """The ONNX Runtime INT8 graph an INT8 checkpoint (its dict, or its path) carries, as the bytes of
+    an ONNX file, or None."""
+    if not isinstance(ckpt, dict):
+        with _fx_deprecations_silenced():
+            ckpt = read_checkpoint(ckpt)
     graph = ckpt.get("onnx_int8")
     return None if graph is None else graph.numpy().tobytes()
 
