@@ -65,18 +65,25 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     rows = report.table_rows(result)
     assert len(rows) == 4 and all(len(r) == len(report.TABLE_HEADER) for r in rows)
     assert "INT8 FX" in report.format_table(result)
+    # the INT8 checkpoint's own ONNX Runtime graph is timed, and the row predict(backend="auto") runs is marked
+    from anpr_ocr.core.cpu import cpu_features, int8_backend
+
+    assert saved["meta"]["ort_int8_source"] == "int8 checkpoint"
+    assert saved["meta"]["cpu"] == cpu_features() and saved["meta"]["int8_default"] == bench.INT8_KINDS[int8_backend()]
+    assert sum("(INT8 default here)" in r[0] for r in rows) == 1
+    assert cpu_features()["isa"] in report.machine_row(result)[0]
     through = saved["predict"]
     assert through["threads"] == 1 and list(through["decoders"]) == ["greedy", "format"]
     for per_kind in through["decoders"].values():
-        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32"}
+        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32", "ort_int8"}
         assert per_kind["fp32_eager"]["speedup_batch64"] == pytest.approx(1.0)
         assert all(t["batch1_median_ms"] > 0 and t["batch64_plates_per_s"] > 0 for t in per_kind.values())
         for kind, t in per_kind.items():  # what predict adds = its median minus the bare model call's
             model = through["model_call"][kind]["batch1_median_ms"]
             assert t["adds_batch1_ms"] == pytest.approx(t["batch1_median_ms"] - model)
-    assert set(through["model_call"]) == {"fp32_eager", "int8_fx", "ort_fp32"}
+    assert set(through["model_call"]) == {"fp32_eager", "int8_fx", "ort_fp32", "ort_int8"}
     predict_rows = report.predict_rows(result)
-    assert len(predict_rows) == 6 and all(len(r) == len(report.PREDICT_HEADER) for r in predict_rows)
+    assert len(predict_rows) == 8 and all(len(r) == len(report.PREDICT_HEADER) for r in predict_rows)
     for row in predict_rows:  # batch-1 ms = the model call + the rest, each rounded to 0.01 ms
         assert float(row[2]) == pytest.approx(float(row[3]) + float(row[4]), abs=0.011)
     assert "via backend='onnx'" in report.format_predict_table(result)

@@ -1,4 +1,4 @@
-"""Command line: `python -m anpr_ocr {predict,eval,read,train,bench} ...` (installed as `anpr-ocr`).
+"""Command line: `python -m anpr_ocr {predict,eval,read,train,bench,make-int8} ...` (installed as `anpr-ocr`).
 
     anpr-ocr predict crop.png more_crops/ [--json] [--workers 2] [--alphabet cyrillic] [--decoder format]
     anpr-ocr eval DATA/val [--weights W]
@@ -6,6 +6,7 @@
     torchrun --nproc_per_node N -m anpr_ocr train ...   (data-parallel over N processes)
     anpr-ocr read photo.jpg photos/ [--json] [--draw OUT_DIR]   (find and read plates in whole photos)
     anpr-ocr bench [--fp32 W] [--int8 W] [--data DATA/test] [--out figures/benchmark.json]
+    anpr-ocr make-int8 DATA [--fp32 W] [--out W] [--calibration-crops N]   (the INT8 checkpoint and its card)
 
 `predict` streams: folders are walked lazily, images are decoded (in worker processes with
 --workers) and read batch by batch, and each batch's lines are printed as soon as it is read, so
@@ -47,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="anpr-ocr",
                                      description="Read Russian licence plates from cropped plate images.")
-    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,train,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,train,bench,make-int8}")
     sub.required = True
 
     def reading_options(p: argparse.ArgumentParser) -> None:
@@ -121,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
 
     _bench_parser(sub)
+    _make_int8_parser(sub)
     return parser
 
 
@@ -413,6 +415,38 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _make_int8_parser(sub) -> None:
+    from ..reader.loader import DEFAULT_WEIGHTS
+    from ..research.make_int8 import CALIBRATION_CROPS
+
+    m = sub.add_parser("make-int8", help="make the INT8 checkpoint and its card from the FP32 one",
+                       description="Quantize the FP32 checkpoint on the first train crops of DATA into one INT8 "
+                       "checkpoint holding the FX model and (with onnxruntime) the ONNX Runtime INT8 model, and "
+                       "write its card beside it (see anpr_ocr.research.make_int8).")
+    m.add_argument("data", type=Path, metavar="DATA", help="dataset root with train/, val/ and test/ (VKCV crops)")
+    m.add_argument("--fp32", type=Path, default=DEFAULT_WEIGHTS, help="FP32 checkpoint")
+    m.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth"),
+                   help="INT8 checkpoint to write (its card: the same name with .json)")
+    m.add_argument("--calibration-crops", type=int, default=CALIBRATION_CROPS,
+                   help=f"first train crops to calibrate on (default: {CALIBRATION_CROPS})")
+
+
+def _make_int8(args: argparse.Namespace) -> int:
+    """Make the INT8 checkpoint and its card; print what it reads by backend."""
+    from ..research.make_int8 import make_int8
+
+    if not args.fp32.is_file():
+        raise CliError(f"--fp32: no checkpoint at {args.fp32}")
+    if not (args.data / "train").exists():
+        raise CliError(f"DATA: no train/ split in {args.data}")
+    if args.calibration_crops < 1:
+        raise CliError("--calibration-crops must be at least 1")
+    card = make_int8(args.fp32, args.data, args.out, calibration_crops=args.calibration_crops)
+    print(json.dumps({k: card[k] for k in ("predict_metrics", "reads_by_backend")}, indent=1))
+    print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
+    return 0
+
+
 @contextlib.contextmanager
 def _quiet_native_stderr():
     """Silence what C libraries (libpng, libjpeg via OpenCV) write straight to file descriptor 2,
@@ -454,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command == "bench":
             return _bench(args)
+        if args.command == "make-int8":
+            return _make_int8(args)
         with _quiet_native_stderr():
             if args.command == "predict":
                 return _predict(args)
