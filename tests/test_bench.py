@@ -11,7 +11,7 @@ import torch
 from anpr_ocr.cli.main import main
 from anpr_ocr.core.data import Sample
 from anpr_ocr.core.files import file_sha256
-from anpr_ocr.reader.checkpoint import save_checkpoint
+from anpr_ocr.reader.checkpoint import load_model, save_checkpoint
 from anpr_ocr.reader.model import CRNN, CRNNConfig
 from anpr_ocr.reader.quantize import quantize_fx, save_quantized
 from anpr_ocr.report import tables as report
@@ -97,6 +97,20 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     header, rows = report.cli_table(result)
     assert header[2:] == ("plates/s, 0 decoding workers", "plates/s, 1 decoding workers") and len(rows) == 4
     assert "on 6 crop files" in report.format_cli_table(result)
+
+
+def test_an_int8_checkpoint_without_an_onnx_graph_gets_one_quantized_here(checkpoints, tmp_path):
+    """ONNX Runtime INT8 is then timed as a model only: predict(backend="onnx") cannot run that checkpoint."""
+    pytest.importorskip("onnxruntime")
+    fp32, _, samples, calibration = checkpoints
+    int8 = tmp_path / "fx_only.pth"
+    save_quantized(quantize_fx(load_model(fp32), calibration, onnx=False), TINY, int8)
+    result = bench.run_benchmark(fp32, int8, samples, threads=(1,), reps=1, singles_per_rep=1, batches_per_rep=1,
+                                 warmup=0, calibration=calibration, memory=False)
+    assert set(result["backends"]) == set(bench.BACKENDS)
+    assert result["meta"]["ort_int8_source"] == "quantized here" and result["meta"]["int8_default"] == "int8_fx"
+    for per_kind in result["predict"]["decoders"].values():
+        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32"}
 
 
 def test_peak_memory_probe_measures_a_subprocess(checkpoints):

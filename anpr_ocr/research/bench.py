@@ -234,7 +234,9 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], singles: l
     from ..reader.loader import load_reader
     from ..reader.predict import DEFAULT_DECODER, predict
 
-    kinds = [k for k in PREDICT_ARGS if k in files]
+    # ort_int8 goes through predict only as the INT8 checkpoint's own graph: one quantized here is no checkpoint's
+    own_graph = "int8_fx" in files and _checkpoint_graph(files["int8_fx"]) is not None
+    kinds = [k for k in PREDICT_ARGS if k in files and (k != "ort_int8" or own_graph)]
     decoders = list(dict.fromkeys(("greedy", DEFAULT_DECODER)))
     batch = [greys[i % len(greys)] for i in range(THROUGHPUT_BATCH)]
     calls = {(k, d): (lambda x, k=k, d=d: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=d,
