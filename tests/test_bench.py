@@ -105,8 +105,8 @@ def test_an_int8_checkpoint_without_an_onnx_graph_gets_one_quantized_here(checkp
     fp32, _, samples, calibration = checkpoints
     int8 = tmp_path / "fx_only.pth"
     save_quantized(quantize_fx(load_model(fp32), calibration, onnx=False), TINY, int8)
-    result = bench.run_benchmark(fp32, int8, samples, threads=(1,), reps=1, singles_per_rep=1, batches_per_rep=1,
-                                 warmup=0, calibration=calibration, memory=False)
+    result = bench.run_benchmark(fp32, int8, samples, out_json=None, threads=(1,), reps=1, singles_per_rep=1,
+                                 batches_per_rep=1, warmup=0, calibration=calibration, memory=False)
     assert set(result["backends"]) == set(bench.BACKENDS)
     assert result["meta"]["ort_int8_source"] == "quantized here" and result["meta"]["int8_default"] == "int8_fx"
     for per_kind in result["predict"]["decoders"].values():
