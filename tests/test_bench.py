@@ -11,7 +11,7 @@ import torch
 from anpr_ocr.cli.main import main
 from anpr_ocr.core.data import Sample
 from anpr_ocr.core.files import file_sha256
-from anpr_ocr.reader.checkpoint import save_checkpoint
+from anpr_ocr.reader.checkpoint import load_model, save_checkpoint
 from anpr_ocr.reader.model import CRNN, CRNNConfig
 from anpr_ocr.reader.quantize import quantize_fx, save_quantized
 from anpr_ocr.report import tables as report
@@ -65,18 +65,25 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     rows = report.table_rows(result)
     assert len(rows) == 4 and all(len(r) == len(report.TABLE_HEADER) for r in rows)
     assert "INT8 FX" in report.format_table(result)
+    # the INT8 checkpoint's own ONNX Runtime graph is timed, and the row predict(backend="auto") runs is marked
+    from anpr_ocr.core.cpu import cpu_features, int8_backend
+
+    assert saved["meta"]["ort_int8_source"] == "int8 checkpoint"
+    assert saved["meta"]["cpu"] == cpu_features() and saved["meta"]["int8_default"] == bench.INT8_KINDS[int8_backend()]
+    assert sum("(INT8 default here)" in r[0] for r in rows) == 1
+    assert cpu_features()["isa"] in report.machine_row(result)[0]
     through = saved["predict"]
     assert through["threads"] == 1 and list(through["decoders"]) == ["greedy", "format"]
     for per_kind in through["decoders"].values():
-        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32"}
+        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32", "ort_int8"}
         assert per_kind["fp32_eager"]["speedup_batch64"] == pytest.approx(1.0)
         assert all(t["batch1_median_ms"] > 0 and t["batch64_plates_per_s"] > 0 for t in per_kind.values())
         for kind, t in per_kind.items():  # what predict adds = its median minus the bare model call's
             model = through["model_call"][kind]["batch1_median_ms"]
             assert t["adds_batch1_ms"] == pytest.approx(t["batch1_median_ms"] - model)
-    assert set(through["model_call"]) == {"fp32_eager", "int8_fx", "ort_fp32"}
+    assert set(through["model_call"]) == {"fp32_eager", "int8_fx", "ort_fp32", "ort_int8"}
     predict_rows = report.predict_rows(result)
-    assert len(predict_rows) == 6 and all(len(r) == len(report.PREDICT_HEADER) for r in predict_rows)
+    assert len(predict_rows) == 8 and all(len(r) == len(report.PREDICT_HEADER) for r in predict_rows)
     for row in predict_rows:  # batch-1 ms = the model call + the rest, each rounded to 0.01 ms
         assert float(row[2]) == pytest.approx(float(row[3]) + float(row[4]), abs=0.011)
     assert "via backend='onnx'" in report.format_predict_table(result)
@@ -90,6 +97,20 @@ def test_run_benchmark_writes_json_and_plot(checkpoints, tmp_path):
     header, rows = report.cli_table(result)
     assert header[2:] == ("plates/s, 0 decoding workers", "plates/s, 1 decoding workers") and len(rows) == 4
     assert "on 6 crop files" in report.format_cli_table(result)
+
+
+def test_an_int8_checkpoint_without_an_onnx_graph_gets_one_quantized_here(checkpoints, tmp_path):
+    """ONNX Runtime INT8 is then timed as a model only: predict(backend="onnx") cannot run that checkpoint."""
+    pytest.importorskip("onnxruntime")
+    fp32, _, samples, calibration = checkpoints
+    int8 = tmp_path / "fx_only.pth"
+    save_quantized(quantize_fx(load_model(fp32), calibration, onnx=False), TINY, int8)
+    result = bench.run_benchmark(fp32, int8, samples, out_json=None, threads=(1,), reps=1, singles_per_rep=1,
+                                 batches_per_rep=1, warmup=0, calibration=calibration, memory=False)
+    assert set(result["backends"]) == set(bench.BACKENDS)
+    assert result["meta"]["ort_int8_source"] == "quantized here" and result["meta"]["int8_default"] == "int8_fx"
+    for per_kind in result["predict"]["decoders"].values():
+        assert set(per_kind) == {"fp32_eager", "int8_fx", "ort_fp32"}
 
 
 def test_peak_memory_probe_measures_a_subprocess(checkpoints):

@@ -198,13 +198,14 @@ def test_help_describes_crops_photos_training_and_extras(capsys):
 
 def test_help_gives_the_default_values(capsys):
     from anpr_ocr.pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
+    from anpr_ocr.reader.loader import DEFAULT_BACKEND
     from anpr_ocr.reader.predict import DEFAULT_DECODER
     from anpr_ocr.train.detector import DetectConfig
     from anpr_ocr.train.reader import TrainConfig
 
     read = _help(capsys, "read")
     for shown in (f"(default: {MIN_PLATE_WIDTH})", f"(default: {MIN_READING_CONFIDENCE})",
-                  f"(default: {DEFAULT_DECODER})", "(default: torch)", "(default: 64)"):
+                  f"(default: {DEFAULT_DECODER})", f"(default: {DEFAULT_BACKEND})", "(default: 64)"):
         assert shown in read, shown
     assert "anpr_ocr." not in read and "MIN_" not in read  # values, not symbol names
     train, recipe = _help(capsys, "train"), TrainConfig()

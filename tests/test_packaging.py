@@ -125,12 +125,18 @@ BLOCKED = TRAIN_EXTRA + ("papermill", "nbformat", "onnx", "onnxruntime", "onnxsc
 # On the interpreter's path as sitecustomize.py, so `python -m anpr_ocr ...` runs without the extras too;
 # at exit it says which of them were loaded (none may be).
 SITECUSTOMIZE = f"""
-import atexit, sys
+import atexit, importlib.machinery, sys
 
-class NotInstalled:  # as if only the core dependencies were installed
+class NotInstalled:  # as if only the core dependencies were installed: importing one raises ModuleNotFoundError
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in {BLOCKED!r}:
-            raise ModuleNotFoundError(f"No module named {{name!r}} (blocked)", name=name)
+        if name.split(".")[0] in {BLOCKED!r}:  # a spec without origin (torch's own find_spec probes skip it)
+            return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
+        raise ModuleNotFoundError(f"No module named {{spec.name!r}} (blocked)", name=spec.name)
+
+    def exec_module(self, module):
+        pass
 
 sys.meta_path.insert(0, NotInstalled())
 atexit.register(lambda: print("extras loaded:", sorted(m for m in {BLOCKED!r} if m in sys.modules), file=sys.stderr))
@@ -221,6 +227,32 @@ def test_reading_and_scoring_crops_needs_no_extra(data_root, tmp_path):
     assert f"{crop}\t{label}" in run.stdout  # the committed model reads this crop right
     scores = json.loads(run.stdout[run.stdout.index("{"):run.stdout.index("RESULT")])
     assert scores["n"] > 0 and 0.0 <= scores["cer"] <= 1.0
+
+
+INT8_WITHOUT_ONNXRUNTIME = """
+import json, sys
+import anpr_ocr
+from anpr_ocr.reader.loader import reader_backend
+readings = anpr_ocr.predict(sys.argv[1:], weights=anpr_ocr.INT8_WEIGHTS)
+print("RESULT", json.dumps({"backend": reader_backend(anpr_ocr.INT8_WEIGHTS),
+                            "texts": [r.text for r in readings], "confidences": [r.confidence for r in readings]}))
+"""
+
+
+def test_the_int8_model_reads_without_onnxruntime(data_root, tmp_path):
+    """predict(weights=INT8) under backend="auto" where onnxruntime cannot be imported: the FX model, read
+    as backend="torch" reads in this process, whatever this CPU would pick with onnxruntime."""
+    from anpr_ocr import INT8_WEIGHTS, predict
+
+    files = [str(p) for p, _ in _crops(data_root, 4)]
+    expected = predict(files, weights=INT8_WEIGHTS, backend="torch")
+    run, loaded = _without_extras(tmp_path, *files, code=INT8_WITHOUT_ONNXRUNTIME)
+    assert run.returncode == 0, run.stderr
+    assert loaded == "extras loaded: []"
+    got = json.loads(run.stdout.split("RESULT ", 1)[1])
+    assert got["backend"] == "torch"
+    assert got["texts"] == [r.text for r in expected]
+    assert np.allclose(got["confidences"], [r.confidence for r in expected], atol=1e-4)
 
 
 def test_a_training_command_without_the_extra_names_it(tmp_path):

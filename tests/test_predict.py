@@ -175,15 +175,34 @@ def test_predict_onnx_backend_reads_like_torch(test_crops):
         assert a.confidence == pytest.approx(b.confidence, abs=1e-3)
 
 
-def test_predict_onnx_backend_refuses_an_int8_checkpoint(crop, tmp_path):
+def test_int8_checkpoint_without_an_onnx_graph_runs_fx_and_refuses_onnx(crop, tmp_path):
     pytest.importorskip("onnxruntime")
+    from anpr_ocr.reader.loader import reader_backend
     from anpr_ocr.reader.quantize import quantize_fx, save_quantized
 
     path = tmp_path / "int8.pth"
     model = load_reader().model
-    save_quantized(quantize_fx(model, [crop.image]), model.config, path)
+    save_quantized(quantize_fx(model, [crop.image], onnx=False), model.config, path)
+    assert reader_backend(path) == "torch"  # "auto" has nothing else to run
     with pytest.raises(CheckpointError, match="int8.pth"):
         predict(crop.image, weights=path, backend="onnx")
+
+
+def test_committed_int8_backends_read_like_fp32(test_crops):
+    pytest.importorskip("onnxruntime")
+    from anpr_ocr.core.cpu import int8_backend
+    from anpr_ocr.reader.loader import reader_backend
+
+    int8 = DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth")
+    greys = [s.image for s in test_crops[:16]]
+    fp32 = predict(greys, decoder="greedy")
+    for backend in ("torch", "onnx"):
+        assert reader_backend(int8, backend) == backend
+        readings = predict(greys, weights=int8, decoder="greedy", backend=backend)
+        assert sum(a.text != b.text for a, b in zip(readings, fp32)) <= 1
+        assert max(abs(a.confidence - b.confidence) for a, b in zip(readings, fp32)) < 0.1
+    assert reader_backend(int8) == int8_backend()
+    assert reader_backend(DEFAULT_WEIGHTS) == "torch"  # FP32 stays in PyTorch under "auto"
 
 
 def test_predict_uses_the_checkpoint_temperature(crop, tmp_path):
@@ -380,7 +399,7 @@ def test_predict_at_batch_1_equals_an_independent_computation(test_crops, weight
     path = DEFAULT_WEIGHTS.parent / weights
     if not path.is_file():
         pytest.skip(f"no committed {path}")
-    model, temperature = load_reader(path)
+    model, temperature, _ = load_reader(path)
     for sample in test_crops:
         grey = sample.image
         area = cv2.INTER_AREA if grey.shape[1] > 128 else cv2.INTER_LINEAR

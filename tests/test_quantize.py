@@ -164,3 +164,26 @@ def test_onnx_export_matches_torch(tmp_path):
     int8 = quantize_onnx(path, tmp_path / "tiny_int8.onnx", _greys(8))
     out8 = OnnxReader(int8, threads=1)(x)
     assert out8.shape == ref.shape and torch.isfinite(out8).all()
+
+
+def test_int8_checkpoint_carries_an_onnx_graph_that_tracks_fp32(quantized, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from anpr_ocr.reader.onnx_backend import FLOAT_NODES, OnnxReader
+    from anpr_ocr.reader.quantize import onnx_int8_graph
+
+    model, qmodel = quantized
+    path = tmp_path / "int8.pth"
+    save_quantized(qmodel, TINY, path)
+    ckpt = read_checkpoint(path)  # weights-only, like every load
+    graph = onnx_int8_graph(ckpt)
+    assert graph is not None and ckpt["quantization"]["onnx_int8"]["float_nodes"] == list(FLOAT_NODES)
+    assert "reduce_range" in ckpt["quantization"]["onnx_int8"]["weights"]
+    x = batch_tensor(_greys(5, seed=7))
+    with torch.inference_mode():
+        ref = model(x)
+    out = OnnxReader(graph, threads=1)(x)
+    assert out.shape == ref.shape
+    assert (out - ref).abs().max() < 0.25 * ref.abs().max() + 0.05
+    plain = tmp_path / "fx_only.pth"
+    save_quantized(quantize_fx(model, _greys(8), onnx=False), TINY, plain)
+    assert onnx_int8_graph(read_checkpoint(plain)) is None and "onnx_int8" not in read_checkpoint(plain)["quantization"]

@@ -63,13 +63,15 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """The plate reader's options: checkpoint, backend, decoder, batch size."""
     from ..reader.decode import DECODERS
-    from ..reader.loader import BACKENDS
+    from ..reader.loader import BACKENDS, DEFAULT_BACKEND
     from ..reader.predict import DEFAULT_DECODER
 
     p.add_argument("--weights", metavar="PTH", help="reader checkpoint, FP32 or FX INT8 (default: $ANPR_OCR_WEIGHTS, "
                    "else the committed FP32 model)")
-    p.add_argument("--backend", choices=BACKENDS, default="torch", help="run the reader in PyTorch, or export the "
-                   f"FP32 checkpoint to ONNX Runtime (needs {install_hint('onnx')}) (default: %(default)s)")
+    p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                   help="auto: PyTorch for an FP32 checkpoint; for an INT8 one the faster INT8 model on this CPU "
+                   "(ONNX Runtime without VNNI, FX with it); torch or onnx choose (onnx needs "
+                   f"{install_hint('onnx')}) (default: %(default)s)")
     p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
                    help="CTC decoder: format prefers a valid plate the model finds nearly as likely "
                    "(default: %(default)s)")

@@ -15,5 +15,5 @@ VERSION = "0.1.0"  # the package's version: anpr_ocr.__version__, `anpr-ocr --ve
 _PACKAGE = Path(__file__).resolve().parents[1]  # anpr_ocr/, this file sits in anpr_ocr/core/
 WEIGHTS_DIR = _PACKAGE / "weights" if (_PACKAGE / "weights").is_dir() else _PACKAGE.parent / "weights"
 FP32_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_best.pth"  # predict's default model
-INT8_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_int8_fx.pth"  # torch FX INT8 of the same model (x86 CPUs)
+INT8_WEIGHTS = WEIGHTS_DIR / "crnn_ocr_model_int8_fx.pth"  # FX and ONNX Runtime INT8 of the same model (x86 CPUs)
 DETECTOR_WEIGHTS = WEIGHTS_DIR / "plate_detector.pth"  # read_plates' plate detector

@@ -38,7 +38,7 @@ from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
 from ..detector.checkpoint import load_plate_detector
 from ..detector.net import cut_plate, detect_batch, plate_size
-from ..reader.predict import DEFAULT_DECODER, check_options, read_greys
+from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options, read_greys
 from .draw import draw_label, label_height, label_size
 
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
@@ -70,7 +70,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
                 threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
                 min_reading_confidence: float = MIN_READING_CONFIDENCE, batch_size: int = 64,
-                backend: str = "torch") -> list[PhotoReading] | list[list[PhotoReading]]:
+                backend: str = DEFAULT_BACKEND) -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 

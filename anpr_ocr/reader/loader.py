@@ -1,7 +1,13 @@
-"""The one way the reader's models are loaded: any checkpoint (FP32 or FX INT8), for either backend,
-read once and cached by file version (`core.files.FileCache`) with its calibrated temperature.
+"""The one way the reader's models are loaded: any checkpoint (FP32 or INT8), for any backend, read
+once and cached by file version (`core.files.FileCache`) with its calibrated temperature.
 
 `load_reader` is what `predict`, `read_plates`, the command line and the benchmark all use.
+
+Backends: "torch" runs PyTorch (FP32 eager, or the frozen FX INT8 graph); "onnx" runs ONNX Runtime (an
+FP32 checkpoint exported on load, or the INT8 graph an INT8 checkpoint carries; `pip install
+"anpr_ocr[onnx]"`); "auto", the default, runs FP32 checkpoints in PyTorch and INT8 ones in whichever
+INT8 model `core.cpu.int8_backend` picks for this CPU (ONNX Runtime's without VNNI, FX's with VNNI or
+when onnxruntime cannot be imported), so reading never needs the onnx extra.
 """
 
 from __future__ import annotations
@@ -16,18 +22,20 @@ import torch
 from ..core.files import CheckpointError, FileCache
 from ..core.shipped import FP32_WEIGHTS
 from .checkpoint import load_model, read_checkpoint
-from .quantize import fx_deprecations_silenced, load_quantized
+from .quantize import fx_deprecations_silenced, load_quantized, onnx_int8_graph
 
 DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.core.shipped)
-BACKENDS = ("torch", "onnx")  # "onnx": the FP32 checkpoint exported to ONNX Runtime (pip install "anpr_ocr[onnx]")
+BACKENDS = ("auto", "torch", "onnx")  # see the module docstring
+DEFAULT_BACKEND = "auto"
 
 
 class Reader(NamedTuple):
-    """A loaded model (a torch module, or an ONNX Runtime session called like one) and the temperature its
-    logits are divided by before the softmax."""
+    """A loaded model (a torch module, or an ONNX Runtime session called like one), the temperature its
+    logits are divided by before the softmax, and what runs it: "torch" or "onnx" ("auto" resolved)."""
 
     model: torch.nn.Module
     temperature: float
+    backend: str
 
 
 _readers: FileCache[Reader] = FileCache("checkpoint")  # per file version and backend
@@ -47,11 +55,16 @@ def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
     return load_quantized(path, ckpt), ckpt
 
 
-def load_reader(weights: str | Path | None = None, backend: str = "torch") -> Reader:
-    """The model behind a checkpoint (default: `default_weights()`) for `backend`, with its calibrated
-    temperature (1.0 when it stores none); loaded once and cached by file version."""
+def load_reader(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> Reader:
+    """The model behind a checkpoint (default: `default_weights()`) as `predict` runs it with `backend`,
+    with its calibrated temperature (1.0 when it stores none); loaded once and cached by file version."""
     path = weights if weights is not None else default_weights()
     return _readers.get(path, lambda p: _load(p, backend), backend)
+
+
+def reader_backend(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> str:
+    """What runs a checkpoint when `predict` is asked for `backend`: "torch" or "onnx"."""
+    return load_reader(weights, backend).backend
 
 
 def _load(path: Path, backend: str) -> Reader:
@@ -60,20 +73,39 @@ def _load(path: Path, backend: str) -> Reader:
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
             or not math.isfinite(temperature) or temperature <= 0:
         raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
-    if backend == "onnx":
-        model = _onnx_reader(path, model, ckpt.get("kind", "fp32"))
-    return Reader(model, float(temperature))
+    runs = _resolve_backend(backend, ckpt)
+    if runs == "onnx":
+        model = _onnx_reader(path, model, ckpt)
+    return Reader(model, float(temperature), runs)
 
 
-def _onnx_reader(path: Path, model: torch.nn.Module, kind: str):
-    """The FP32 checkpoint exported to ONNX (checked against torch) and opened in ONNX Runtime."""
-    if kind != "fp32":
-        raise CheckpointError(f"{path}: backend='onnx' runs FP32 checkpoints; this one holds a {kind} model")
-    import tempfile
+def _resolve_backend(backend: str, ckpt: dict) -> str:
+    """What "auto" means for this checkpoint: FP32 runs in torch; INT8 as `core.cpu.int8_backend` says,
+    in torch when the checkpoint carries no ONNX Runtime INT8 graph."""
+    if backend != "auto":
+        return backend
+    if ckpt.get("kind", "fp32") == "fp32" or ckpt.get("onnx_int8") is None:
+        return "torch"
+    from ..core.cpu import int8_backend
 
+    return int8_backend()
+
+
+def _onnx_reader(path: Path, model: torch.nn.Module, ckpt: dict):
+    """An ONNX Runtime session: the INT8 graph an INT8 checkpoint carries, or the FP32 checkpoint
+    exported to ONNX on load."""
     from .onnx_backend import OnnxReader, export_onnx
+
+    threads = torch.get_num_threads()
+    if ckpt.get("kind", "fp32") != "fp32":
+        graph = onnx_int8_graph(ckpt)
+        if graph is None:
+            raise CheckpointError(f"{path} carries no ONNX Runtime INT8 graph (made without onnxruntime); "
+                                  "use backend='torch', or quantize it again with onnxruntime installed")
+        return OnnxReader(graph, threads=threads)
+    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:  # the session keeps the graph in memory
         onnx_path = Path(tmp) / "model.onnx"
         export_onnx(model, onnx_path, check=False)
-        return OnnxReader(onnx_path, threads=torch.get_num_threads())
+        return OnnxReader(onnx_path, threads=threads)

@@ -7,10 +7,20 @@
     logits = reader(batch_tensor(greys))                  # (B, T, C) torch tensor, like CRNN
 
 The graph has one input "image" of shape (batch, 1, 32, 128) with a dynamic batch axis and one
-output "logits" (batch, 32, classes). ONNX Runtime quantization is static (calibrated) QDQ with
-per-channel INT8 weights and UINT8 activations (MinMax calibration on train/val crops): convs, the
-LSTM's surrounding matmuls and the head run as INT8; ONNX Runtime keeps the LSTM op itself float
-in static mode. onnx, onnxruntime and onnxscript are optional: `pip install "anpr_ocr[onnx]"`.
+output "logits" (batch, 32, classes). onnx, onnxruntime and onnxscript are optional:
+`pip install "anpr_ocr[onnx]"`; reading plates never needs them (the FX INT8 model runs without).
+
+ONNX Runtime INT8 (`quantize_onnx`) is static (calibrated) QDQ with per-channel INT8 weights and
+UINT8 activations, MinMax calibration on train crops: the convs run as INT8, the LSTM op stays float
+(ONNX Runtime has no static INT8 LSTM), and so does the CTC head (`FLOAT_NODES`), as in the FX model.
+Weights use 7 of their 8 bits (`reduce_range`): without VNNI, ONNX Runtime multiplies UINT8 by
+INT8 with VPMADDUBSW, whose 16-bit sums of pairs saturate; on an AVX2-only EPYC the full-range model
+read 24 of 887 uncalibrated train and val crops otherwise than FP32 (RMS logit error 0.41), the
+7-bit one 2 (0.044 with the head float; docs/experiments.md, 2026-12-03). The same file then reads
+alike on CPUs with and without VNNI.
+
+`onnx_int8_bytes` and `OnnxReader(bytes)` keep a graph in memory: the INT8 checkpoint carries its ONNX
+Runtime INT8 graph (`anpr_ocr.reader.quantize.save_quantized`), so no file is written at load time.
 """
 
 from __future__ import annotations
@@ -27,6 +37,7 @@ from .model import CRNN
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
+FLOAT_NODES = ("/head/MatMul", "/head/Add")  # the CTC head, as torch.onnx names it: kept float (module docstring)
 
 
 def _require(module: str):
@@ -75,8 +86,11 @@ class _CalibrationReader:
 
 
 def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: list[np.ndarray],
-                  batch_size: int = 32) -> Path:
-    """Static INT8 quantization (QDQ, per-channel weights, MinMax) calibrated on grey crops."""
+                  batch_size: int = 32, reduce_range: bool = True,
+                  float_nodes: tuple[str, ...] = FLOAT_NODES) -> Path:
+    """Static INT8 quantization (QDQ, per-channel weights, MinMax) calibrated on grey crops (train
+    crops, never the split it is scored on); `reduce_range` and `float_nodes` as the module
+    docstring says (`reduce_range=False, float_nodes=()` is the recipe before 2026-12-03)."""
     quantization = _require("onnxruntime.quantization")
     if not calibration:
         raise ValueError("quantize_onnx needs at least one calibration image")
@@ -89,19 +103,37 @@ def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: lis
             quantization.quant_pre_process(str(fp32_onnx), str(prepared), skip_symbolic_shape=True)
             quantization.quantize_static(
                 str(prepared), str(int8_onnx), _CalibrationReader(calibration, batch_size),
-                quant_format=quantization.QuantFormat.QDQ, per_channel=True,
+                quant_format=quantization.QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
                 activation_type=quantization.QuantType.QUInt8, weight_type=quantization.QuantType.QInt8,
-                calibrate_method=quantization.CalibrationMethod.MinMax)
+                calibrate_method=quantization.CalibrationMethod.MinMax, nodes_to_exclude=list(float_nodes))
     return int8_onnx
 
 
-class OnnxReader:
-    """An ONNX Runtime session that is called like the torch model: (B, 1, H, W) -> (B, T, C) logits."""
+def onnx_int8_recipe() -> dict:
+    """How `quantize_onnx` makes the INT8 graph by default, for the checkpoint and its card."""
+    return {"tool": "onnxruntime.quantization.quantize_static", "onnxruntime": _require("onnxruntime").__version__,
+            "format": "QDQ", "weights": "int8 per channel, 7-bit range (reduce_range)",
+            "activations": "uint8 per tensor", "calibration_method": "MinMax", "float_nodes": list(FLOAT_NODES),
+            "lstm": "float (ONNX Runtime LSTM op)"}
 
-    def __init__(self, path: str | Path, threads: int = 1):
+
+def onnx_int8_bytes(model: CRNN, calibration: list[np.ndarray]) -> bytes:
+    """An FP32 CRNN exported and quantized by `quantize_onnx` (the default recipe), as the bytes of
+    the ONNX file: what `anpr_ocr.reader.quantize.save_quantized` stores beside the FX INT8 weights."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        export_onnx(model, fp32, check=False)
+        return quantize_onnx(fp32, Path(tmp) / "int8.onnx", calibration).read_bytes()
+
+
+class OnnxReader:
+    """An ONNX Runtime session that is called like the torch model: (B, 1, H, W) -> (B, T, C) logits.
+    `model`: an ONNX file, or its bytes."""
+
+    def __init__(self, model: str | Path | bytes, threads: int = 1):
         ort = _require("onnxruntime")
-        self.path = Path(path)
-        if not self.path.is_file():
+        self.path = None if isinstance(model, bytes) else Path(model)
+        if self.path is not None and not self.path.is_file():
             raise FileNotFoundError(f"no ONNX model at {self.path}")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -113,7 +145,8 @@ class OnnxReader:
         # process (decoding's CTC likelihood): predict(backend="onnx") at batch 1 measured 3.1-5.7 ms
         # spinning and 1.4 ms not, for ~0.05 ms more on the session call itself
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        source = model if self.path is None else str(self.path)
+        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
         self.threads = threads
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

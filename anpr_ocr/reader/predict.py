@@ -24,7 +24,7 @@ from ..core.alphabet import ALPHABET, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys, batch_tensor
 from .decode import DECODERS, Decoded, decode, softmax
-from .loader import BACKENDS, Reader, load_reader
+from .loader import BACKENDS, DEFAULT_BACKEND, Reader, load_reader
 
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
@@ -68,7 +68,7 @@ def _probs(reader: Reader, greys: list[np.ndarray]) -> np.ndarray:
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64, backend: str = "torch") -> list[Decoded]:
+               batch_size: int = 64, backend: str = DEFAULT_BACKEND) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
     reader = load_reader(weights, backend)
     out: list[Decoded] = []
@@ -79,7 +79,7 @@ def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decod
 
 def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",
             decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5, batch_size: int = 64,
-            backend: str = "torch") -> PlateReading | list[PlateReading]:
+            backend: str = DEFAULT_BACKEND) -> PlateReading | list[PlateReading]:
     """Read plate crops. One image gives one `PlateReading`, a list or tuple gives a list.
 
     `weights` selects a checkpoint (default: the committed best model, or $ANPR_OCR_WEIGHTS);
@@ -89,8 +89,10 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     search: the most probable string) or "greedy" (best path; fastest). `confidence` is the
     probability of the whole string, with the checkpoint's calibrated temperature applied;
     readings under `min_confidence` are returned with `flagged=True`, never dropped.
-    `backend="onnx"` runs an FP32 checkpoint in ONNX Runtime (faster on a CPU at batch 1; needs the
-    optional onnxruntime: `pip install "anpr_ocr[onnx]"`).
+    `backend`: "auto" (default) runs an FP32 checkpoint in PyTorch and an INT8 one in the INT8
+    backend that is faster on this CPU (`anpr_ocr.core.cpu`: ONNX Runtime without VNNI, FX with it; FX
+    when onnxruntime is not installed); "torch" or "onnx" choose (ONNX Runtime runs an FP32
+    checkpoint exported on load, or an INT8 checkpoint's own INT8 graph; `pip install "anpr_ocr[onnx]"`).
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
     greys, single = as_greys(images)

@@ -27,6 +27,12 @@ CPU; x86's reduce_range guards the 16-bit accumulation of non-VNNI kernels again
 `load_quantized` rebuilds the graph from the stored config and returns it traced and frozen with
 TorchScript, which takes Python out of the call. The measurements behind each choice are in
 docs/experiments.md.
+
+The checkpoint also carries a second INT8 model of the same FP32 weights, calibrated on the same
+crops: the ONNX Runtime INT8 graph (`anpr_ocr.reader.onnx_backend.quantize_onnx`), as the bytes of its ONNX
+file (`onnx_int8_graph`). `quantize_fx` makes it when onnxruntime is installed. Why two: on CPUs
+without VNNI (AVX2-only ones) the float LSTM of the FX model keeps it under 2x FP32, and ONNX
+Runtime's LSTM kernel is cheaper; `predict(backend="auto")` picks one by the CPU (`anpr_ocr.core.cpu`).
 """
 
 from __future__ import annotations
@@ -107,11 +113,13 @@ def _convert(prepared: torch.nn.Module) -> torch.nn.Module:
 
 
 def quantize_fx(model: CRNN, calibration: list[np.ndarray], batch_size: int = 64, lstm: str = "float",
-                float_modules: Sequence[str] = DEFAULT_FLOAT_MODULES) -> torch.nn.Module:
+                float_modules: Sequence[str] = DEFAULT_FLOAT_MODULES, onnx: bool = True) -> torch.nn.Module:
     """Post-training static INT8 quantization of an FP32 CRNN, calibrated on grey uint8 crops.
 
     The model is copied, not changed. `calibration` should be train or val crops (a hundred or so
     is plenty), never the test split. `float_modules` names submodules to keep FP32 (e.g. "head").
+    With `onnx` and onnxruntime installed, the ONNX Runtime INT8 graph of the same model and crops
+    is made too and kept on the result for `save_quantized` (without onnxruntime, none is made).
     """
     if not calibration:
         raise ValueError("quantize_fx needs at least one calibration image")
@@ -125,6 +133,16 @@ def quantize_fx(model: CRNN, calibration: list[np.ndarray], batch_size: int = 64
     qmodel.anpr_quantization = {"backend": BACKEND, "lstm": lstm, "float_modules": float_modules,
                                 "float_ops": list(SHAPE_OPS_IN_FLOAT),
                                 "calibration_images": len(calibration)}
+    if onnx:
+        try:
+            from .onnx_backend import onnx_int8_bytes, onnx_int8_recipe
+        except ImportError:
+            return qmodel
+        try:
+            qmodel.anpr_onnx_int8 = onnx_int8_bytes(model, calibration)
+        except ImportError:  # onnx or onnxruntime missing: the FX model alone
+            return qmodel
+        qmodel.anpr_quantization["onnx_int8"] = {**onnx_int8_recipe(), "calibration_images": len(calibration)}
     return qmodel
 
 
@@ -137,7 +155,22 @@ def save_quantized(qmodel: torch.nn.Module, config: CRNNConfig, path: str | Path
     ckpt = {"format_version": FORMAT_VERSION, "kind": KIND, "config": config.to_dict(),
             "alphabet": config.alphabet, "input_size": [config.height, config.width],
             "state_dict": qmodel.state_dict(), "quantization": settings, **meta}
+    graph = getattr(qmodel, "anpr_onnx_int8", None)
+    if graph is not None:  # a uint8 tensor: weights-only loading takes it
+        ckpt["onnx_int8"] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)
+    else:
+        settings.pop("onnx_int8", None)
     save_atomic(ckpt, path)
+
+
+def onnx_int8_graph(ckpt: dict | str | Path) -> bytes | None:
+    """The ONNX Runtime INT8 graph an INT8 checkpoint (its dict, or its path) carries, as the bytes of
+    an ONNX file, or None."""
+    if not isinstance(ckpt, dict):
+        with fx_deprecations_silenced():
+            ckpt = read_checkpoint(ckpt)
+    graph = ckpt.get("onnx_int8")
+    return None if graph is None else graph.numpy().tobytes()
 
 
 def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModule:

@@ -69,9 +69,9 @@ def table_rows(result: dict, threads: int | None = None) -> list[tuple]:
     (default: the largest thread count measured), formatted as strings; header in TABLE_HEADER."""
     threads = threads or max(result["meta"]["threads"])
     rows = []
-    for info in result["backends"].values():
+    for kind, info in result["backends"].items():
         t = info["timing"][str(threads)]
-        rows.append((info["label"], f"{info['exact_match']:.2%}", f"{info['cer']:.2%}",
+        rows.append((info["label"] + _default_mark(result, kind), f"{info['exact_match']:.2%}", f"{info['cer']:.2%}",
                      f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
                      f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x"))
     return rows
@@ -84,7 +84,8 @@ def predict_rows(result: dict) -> list[tuple]:
     through = result.get("predict", {})
     for decoder, per_kind in through.get("decoders", {}).items():
         for kind, t in per_kind.items():
-            label = BACKENDS[kind] + (" via backend='onnx'" if PREDICT_ARGS[kind][1] == "onnx" else "")
+            label = (BACKENDS[kind] + (" via backend='onnx'" if PREDICT_ARGS[kind][1] == "onnx" else "")
+                     + _default_mark(result, kind))
             model = through.get("model_call", {}).get(kind)
             adds = t.get("adds_batch1_ms")
             rows.append((label, decoder, f"{t['batch1_median_ms']:.2f}",
@@ -105,6 +106,19 @@ def cli_table(result: dict) -> tuple[tuple, list[tuple]]:
     return header, [(BACKENDS[b], d, *(speed.get((b, d, n), "-") for n in workers)) for b, d in cases]
 
 
+def _default_mark(result: dict, kind: str) -> str:
+    """" (INT8 default here)" on the INT8 backend predict(backend="auto") ran on the benchmark's CPU."""
+    return " (INT8 default here)" if result["meta"].get("int8_default") == kind else ""
+
+
+def cpu_label(result: dict) -> str:
+    """The benchmark's CPU with its INT8-relevant features, e.g. "AMD EPYC 7B13 (AVX2, no VNNI)"."""
+    from ..core.cpu import describe
+
+    cpu = result["meta"].get("cpu")
+    return result["meta"].get("processor", "?") + (f" ({describe(cpu)})" if cpu else "")
+
+
 def machine_row(result: dict) -> tuple:
     """(CPU, date, FX INT8 batch-1 ms, batch-64 plates/s, its speed-up over FP32 for the model call and through
     `predict` with each decoder, b1 / b64) at the largest thread count: one machine's line in the README."""
@@ -113,7 +127,7 @@ def machine_row(result: dict) -> tuple:
     decoders = result.get("predict", {}).get("decoders", {})
     through = [f"{d['int8_fx']['speedup_batch1']:.2f}x / {d['int8_fx']['speedup_batch64']:.2f}x"
                if "int8_fx" in (d := decoders.get(name, {})) else "—" for name in ("greedy", "format")]
-    return (result["meta"].get("processor", "?"), result["meta"].get("date_utc", "?"),
+    return (cpu_label(result), result["meta"].get("date_utc", "?"),
             f"{t['batch1_median_ms']:.2f}", f"{t['batch64_plates_per_s']:.0f}",
             f"{t['speedup_batch1']:.2f}x / {t['speedup_batch64']:.2f}x", *through)
 

@@ -25,6 +25,11 @@ How it measures (all in this one process, CPU only):
   FP32 and FX INT8 checkpoints, both decoders, with 0 and 2 decoding worker processes: wall time
   from the call to the last line, in plates/s. A small untimed run of each setting goes first, so
   the one-time start of the worker pool's server is not counted.
+- Which INT8 model is the default: `predict(weights=INT8)` runs the one `anpr_ocr.core.cpu.int8_backend`
+  picks for this CPU; the JSON's meta holds the CPU's features (AVX2 / AVX-512 / VNNI / AMX) and
+  that choice ("int8_default"), and the tables mark its rows.
+- ONNX Runtime INT8 is the graph the INT8 checkpoint carries (what `predict(backend="onnx")` runs),
+  written out as a file; an INT8 checkpoint without one gets a graph quantized here on `calibration`.
 - Accuracy: exact match and CER of greedy CTC decoding on the given samples.
 - Size: bytes of the model file (.pth or .onnx), and its SHA-256, which says exactly what was timed.
 - Peak memory: for each backend a fresh Python subprocess imports torch, numpy and onnxruntime,
@@ -64,12 +69,15 @@ BACKENDS = {  # key: label
     "ort_fp32": "ONNX Runtime FP32",
     "ort_int8": "ONNX Runtime INT8",
 }
+# predict(weights=INT8, backend="auto") runs one of these, by the CPU (anpr_ocr.core.cpu); the JSON says which
+INT8_KINDS = {"torch": "int8_fx", "onnx": "ort_int8"}
 BASELINE = "fp32_eager"
 THROUGHPUT_BATCH = 64
 PREDICT_ARGS = {  # backend key -> (which checkpoint, predict's backend argument)
     "fp32_eager": ("fp32_eager", "torch"),
     "int8_fx": ("int8_fx", "torch"),
     "ort_fp32": ("fp32_eager", "onnx"),
+    "ort_int8": ("int8_fx", "onnx"),  # the ONNX Runtime INT8 graph the INT8 checkpoint carries
 }
 
 
@@ -226,8 +234,9 @@ def _predict_timings(files: dict[str, Path], greys: list[np.ndarray], singles: l
     from ..reader.loader import load_reader
     from ..reader.predict import DEFAULT_DECODER, predict
 
-    kinds = [k for k, (ckpt, backend) in PREDICT_ARGS.items()
-             if ckpt in files and (backend != "onnx" or "ort_fp32" in files)]
+    # ort_int8 goes through predict only as the INT8 checkpoint's own graph: one quantized here is no checkpoint's
+    own_graph = "int8_fx" in files and _checkpoint_graph(files["int8_fx"]) is not None
+    kinds = [k for k in PREDICT_ARGS if k in files and (k != "ort_int8" or own_graph)]
     decoders = list(dict.fromkeys(("greedy", DEFAULT_DECODER)))
     batch = [greys[i % len(greys)] for i in range(THROUGHPUT_BATCH)]
     calls = {(k, d): (lambda x, k=k, d=d: predict(x, weights=files[PREDICT_ARGS[k][0]], decoder=d,
@@ -341,7 +350,11 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
             onnx_fp32 = folder / f"{fp32_path.stem}.onnx"
             onnx_diff = export_onnx(load_model(fp32_path), onnx_fp32)
             files["ort_fp32"] = onnx_fp32
-            if calibration:
+            graph = _checkpoint_graph(int8_path)
+            if graph is not None:
+                files["ort_int8"] = folder / f"{int8_path.stem}_ort_int8.onnx"
+                files["ort_int8"].write_bytes(graph)
+            elif calibration:
                 files["ort_int8"] = quantize_onnx(onnx_fp32, folder / f"{fp32_path.stem}_int8.onnx", calibration)
         except ImportError as exc:
             print(f"skipping ONNX Runtime backends: {exc}", file=sys.stderr)
@@ -387,10 +400,16 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
             result["backends"][kind]["peak_rss_mb"] = (
                 _peak_memory_mb(kind, files[kind], max(threads)) if memory else None)
 
+    from ..core.cpu import cpu_features
+    from ..reader.loader import reader_backend
+
     result["meta"] = {
         "n_samples": len(samples), "threads": list(threads), "reps": reps, "singles_per_rep": singles_per_rep,
         "batches_per_rep": batches_per_rep, "warmup": warmup, "throughput_batch": THROUGHPUT_BATCH,
-        "onnx_max_abs_logit_diff": onnx_diff, "calibration_images": len(calibration or []),
+        "onnx_max_abs_logit_diff": onnx_diff,
+        "ort_int8_source": "int8 checkpoint" if _checkpoint_graph(int8_path) is not None else "quantized here",
+        "calibration_images": len(calibration or []),
+        "cpu": cpu_features(), "int8_default": INT8_KINDS[reader_backend(int8_path)],
         "torch": torch.__version__, "onnxruntime": _version("onnxruntime"),
         "quantized_engine": torch.backends.quantized.engine, "python": platform.python_version(),
         "machine": platform.machine(), "processor": cpu_name(), "cpu_count": os.cpu_count(),
@@ -408,6 +427,12 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         out_json.parent.mkdir(parents=True, exist_ok=True)
         out_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     return result
+
+
+def _checkpoint_graph(int8_path: Path) -> bytes | None:
+    from ..reader.quantize import onnx_int8_graph
+
+    return onnx_int8_graph(int8_path)
 
 
 def _version(module: str) -> str | None:

@@ -1,0 +1,111 @@
+"""Make the committed INT8 checkpoint from the FP32 one, and its card, in one command:
+
+    python -m anpr_ocr make-int8 ../shared/data/vkcv-ocr   # writes weights/crnn_ocr_model_int8_fx.pth and .json
+    make_int8(FP32_WEIGHTS, "../shared/data/vkcv-ocr", INT8_WEIGHTS)   # the same, from Python
+
+What it does, as the training notebook's INT8 cell does (same function, same crops): quantizes the
+FP32 checkpoint with `reader.quantize.quantize_fx` calibrated on the first 256 train crops, which makes
+both INT8 models (the FX graph and, with onnxruntime installed, the ONNX Runtime INT8 graph; see
+`anpr_ocr.reader.quantize`), saves them in one checkpoint with the FP32 checkpoint's temperature, then reads
+with each INT8 backend and with FP32 and writes the card: how each model was made, what `predict`
+reads with each on test, and how often each reads otherwise than FP32 on the train crops it was not
+calibrated on plus val (the "out of fold" check: never tuned on, and not the test split). The test
+split is scored, never used to choose anything here. The FP32 checkpoint and its card are not touched.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ..core import metrics
+from ..core.cpu import cpu_features
+from ..core.data import load_samples
+from ..reader.checkpoint import load_model, read_checkpoint
+from ..reader.predict import DEFAULT_DECODER, read_greys
+from ..reader.quantize import fx_deprecations_silenced, quantize_fx, save_quantized
+from .machine import environment
+
+CALIBRATION_CROPS = 256  # the first train crops, as the notebook calibrates
+COMMAND = "python -m anpr_ocr make-int8"  # the command line's way in (anpr_ocr.cli.main), named on the card
+
+
+def _scores(truths: list[str], preds: list[str]) -> dict:
+    return {"n": len(truths), "exact_match": metrics.exact_match(truths, preds), "cer": metrics.cer(truths, preds)}
+
+
+def make_int8(fp32_path: str | Path, data_root: str | Path, out_path: str | Path,
+              card_path: str | Path | None = None, calibration_crops: int = CALIBRATION_CROPS) -> dict:
+    """Quantize `fp32_path` on the first `calibration_crops` train crops of `data_root` into `out_path`
+    and write its card (`card_path`, default: beside it with .json); returns the card."""
+    fp32_path, out_path, data_root = Path(fp32_path), Path(out_path), Path(data_root)
+    card_path = Path(card_path) if card_path is not None else out_path.with_suffix(".json")
+    ckpt = read_checkpoint(fp32_path)
+    model = load_model(fp32_path, ckpt)
+    splits = {name: load_samples(data_root / name)[0] for name in ("train", "val", "test")}
+    calibration = [s.image for s in splits["train"][:calibration_crops]]
+    qmodel = quantize_fx(model, calibration)
+    save_quantized(qmodel, model.config, out_path, temperature=ckpt.get("temperature", 1.0),
+                   calibration=f"{len(calibration)} train crops")
+    with fx_deprecations_silenced():  # reading quantized tensors trips FX's deprecation notices
+        quantization = read_checkpoint(out_path).get("quantization")
+    held = splits["train"][calibration_crops:] + splits["val"]  # not calibrated on; not test
+    backends = {"fp32": (fp32_path, "torch"), "int8_fx": (out_path, "torch")}
+    if "onnx_int8" in quantization:
+        backends["int8_onnx"] = (out_path, "onnx")
+    reads: dict[str, dict] = {}
+    for name, (weights, backend) in backends.items():
+        row = {}
+        for split, samples in (("test", splits["test"]), ("uncalibrated_train_and_val", held)):
+            greys, truths = [s.image for s in samples], [s.text for s in samples]
+            for decoder in dict.fromkeys((DEFAULT_DECODER, "greedy")):
+                texts = [d.text for d in read_greys(greys, weights, decoder, backend=backend)]
+                row[f"{split} {decoder}"] = {**_scores(truths, texts), "texts": texts}
+        reads[name] = row
+
+    def differ(name: str, key: str) -> int:
+        return sum(a != b for a, b in zip(reads[name][key]["texts"], reads["fp32"][key]["texts"]))
+
+    def summary(name: str) -> dict:
+        return {key: {**{k: v for k, v in row.items() if k != "texts"},
+                      **({"differs_from_fp32": differ(name, key)} if name != "fp32" else {})}
+                for key, row in reads[name].items()}
+
+    test_key = f"test {DEFAULT_DECODER}"
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    card.update({
+        "file": _shown(out_path), "kind": "int8_fx", "made_from": _shown(fp32_path),
+        "method": "two INT8 models of the same FP32 weights, calibrated on the same crops: "
+                  "torch.ao.quantization.quantize_fx post-training static quantization, x86 backend "
+                  "(convs INT8, LSTM and head float; predict backend='torch'), and ONNX Runtime "
+                  "quantize_static QDQ (convs INT8 with 7-bit per-channel weights, LSTM and head float; "
+                  "predict backend='onnx'); predict(backend='auto') runs ONNX Runtime's on CPUs without "
+                  "VNNI and FX's on CPUs with it (anpr_ocr.core.cpu)",
+        "quantization": quantization, "calibration": f"{len(calibration)} train crops",
+        "temperature": ckpt.get("temperature", 1.0),
+        "metrics": {"test": {k: v for k, v in reads["int8_fx"]["test greedy"].items() if k != "texts"}},
+        "predict_metrics": {"decoder": DEFAULT_DECODER,
+                            "test": {k: reads["int8_fx"][test_key][k] for k in ("exact_match", "cer")}},
+        "reads_by_backend": {name: summary(name) for name in reads},
+        "command": f"{COMMAND} DATA (anpr_ocr.research.make_int8.make_int8; DATA = {data_root.name})",
+        "environment": {**environment(), "cpu": cpu_features(), "onnxruntime": _version("onnxruntime")},
+        "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    })
+    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return card
+
+
+def _shown(path: Path) -> str:
+    """A path as the cards write it: relative to the working directory when it lies under it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _version(module: str) -> str | None:
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return None
