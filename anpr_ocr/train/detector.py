@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -150,7 +151,9 @@ def _train_epoch(model, dataset, optimizer, progress, step: int, config: DetectC
                         num_workers=config.num_workers, prefetch_factor=4 if config.num_workers else None)
     totals = np.zeros(3)
     count = 0
-    for x, heat, offsets, mask in tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=15.0):
+    # nested under the run's bar: only on a terminal (in a log, each redraw would leave "\x1b[A")
+    for x, heat, offsets, mask in tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=15.0,
+                                       disable=not sys.stderr.isatty()):
         p = progress(step)
         if p >= 1.0:
             break

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -390,7 +391,8 @@ def _train_epoch(model, dataset, optimizer, scheduler, config: TrainConfig, devi
         loader = DataLoader(dataset, batch_size=config.batch_size, shuffle=True,
                             drop_last=len(dataset) > config.batch_size, generator=generator, **workers)
     total, count = 0.0, 0
-    quiet = dist.is_initialized() and dist.get_rank() != 0
+    # the epoch's bar nests under the run's: only on a terminal (in a log, each redraw would leave "\x1b[A")
+    quiet = (dist.is_initialized() and dist.get_rank() != 0) or not sys.stderr.isatty()
     for images, targets, lengths, _ in tqdm(loader, desc=f"epoch {epoch}", leave=False, mininterval=15.0,
                                             disable=quiet):
         logits = model(images.to(device, non_blocking=True))
