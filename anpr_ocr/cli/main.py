@@ -272,24 +272,23 @@ def _is_tty(stream) -> bool:
 def _eval(args: argparse.Namespace) -> int:
     from ..core import metrics
     from ..core.data import load_samples
-    from ..reader.predict import read_greys
+    from ..research.evaluate import evaluate
 
     samples, report = load_samples(args.data)
     if not samples:
         raise CliError(f"no readable labelled samples in {args.data} ({report})")
-    decoded = read_greys([s.image for s in samples], args.weights, args.decoder, args.batch_size)
-    truths = [s.text for s in samples]
-    preds = [d.text for d in decoded]
+    ev = evaluate(args.weights, samples, args.decoder, args.batch_size)  # as predict reads
     scores = {"data": str(args.data), "decoder": args.decoder, "n": len(samples),
               "skipped": sum(report.skipped.values()), "skipped_reasons": dict(report.skipped),
-              "exact_match": metrics.exact_match(truths, preds), "cer": metrics.cer(truths, preds),
-              "by_format": metrics.grouped(truths, preds)}
+              "exact_match": ev.exact_match, "cer": ev.cer, "greedy_exact_match": ev.greedy_exact_match,
+              "by_format": metrics.grouped(ev.truths, ev.preds)}
     if args.json:
         print(json.dumps(scores, ensure_ascii=False, indent=1))
         return 0
     print(report)
     print(f"decoder {args.decoder}: exact match {scores['exact_match']:.4f}  CER {scores['cer']:.4f}  "
-          f"({len(samples)} plates, {scores['skipped']} skipped)")
+          f"({len(samples)} plates, {scores['skipped']} skipped; greedy decoding: exact match "
+          f"{scores['greedy_exact_match']:.4f})")
     print(f"{'format':<16}{'n':>6}{'exact':>9}{'CER':>9}")
     for name, row in scores["by_format"].items():
         print(f"{name:<16}{row['n']:>6}{row['exact_match']:>9.4f}{row['cer']:>9.4f}")
