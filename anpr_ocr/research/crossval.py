@@ -39,13 +39,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..core import metrics
 from ..core.data import Sample
 from ..core.formats import format_key
+from ..reader.checkpoint import load_training_model
 from ..reader.infer import frame_logits
-from ..reader.model import CRNN
 from ..reader.predict import DEFAULT_DECODER
 from ..train import reader as training
 from ..train.reader import TrainConfig
@@ -197,9 +196,7 @@ def _run_fold(config: CVConfig, train_config: TrainConfig, train: list[Sample], 
     start = None if pretrain_dir is None else pretrain_dir / "last.pth"
     result = training.fit(_run_config(train_config, run_dir, fingerprint), train, held_out, start_from=start)
     started = time.perf_counter()
-    model = CRNN(train_config.model)
-    model.load_state_dict(torch.load(run_dir / "last.pth", map_location="cpu", weights_only=True)["model"])
-    model.eval()  # the model after the last epoch: nothing chosen on the held-out fold
+    model = load_training_model(run_dir / "last.pth", train_config.model)  # the last epoch's: nothing chosen
     logits = frame_logits(model, [s.image for s in held_out])
     np.savez_compressed(oof, logits=logits.astype(np.float32), truths=np.array([s.text for s in held_out]))
     row = {"fold": fold, "n": len(held_out), "wall_seconds": result.history[-1]["seconds"],

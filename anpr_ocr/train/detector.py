@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..core.files import save_atomic
-from ..detector.checkpoint import save_detector
+from ..detector.checkpoint import read_detector_training_state, save_detector
 from ..detector.measures import evaluate_detector
 from ..detector.net import DetectorConfig, PlateDetector, focal_loss, offset_loss
 from ..reader.model import count_parameters
@@ -98,7 +98,7 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
     best: dict = {"val_ap": -1.0, "val_corner_error_px": math.inf}
     start, elapsed, step = 0, 0.0, 0
     if resume:
-        state = torch.load(out / "last.pth", map_location="cpu", weights_only=True)
+        state = read_detector_training_state(out / "last.pth")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, best, start, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
