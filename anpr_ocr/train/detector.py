@@ -173,3 +173,15 @@ def _train_epoch(model, dataset, optimizer, progress, step: int, config: DetectC
     totals /= max(count, 1)
     return {"train_loss": float(totals[0]), "heat_loss": float(totals[1]), "offset_loss": float(totals[2]),
             "steps": count}, step
+
+
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)  # detector scores the notebook sweeps on val
+
+
+def choose_threshold(sweep: list[dict]) -> float:
+    """The detector score threshold to store with a detector, from rows of a sweep on val photos (each with
+    "threshold", "read_rate" and "extra_per_photo", as `detector.measures.score_photos` gives them): the most
+    plates read less the extra readings a photo; ties go to the higher threshold."""
+    if not sweep:
+        raise ValueError("choose_threshold needs at least one row")
+    return max(sweep, key=lambda r: (r["read_rate"] - r["extra_per_photo"], r["threshold"]))["threshold"]
