@@ -18,7 +18,7 @@ def created_now() -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
-def scores(evaluations: dict[str, Evaluation | None]) -> dict[str, dict]:
+def summaries(evaluations: dict[str, Evaluation | None]) -> dict[str, dict]:
     """{split: evaluate's summary} for the splits scored (None: not scored, e.g. val for a model trained on it)."""
     return {name: ev.summary() for name, ev in evaluations.items() if ev is not None}
 
@@ -33,7 +33,7 @@ def reader_card(file: str, *, recipe: str, data: str, splits: dict[str, int], tr
             "selected_on": selected_on, "seed": seed, "best_epoch": best_epoch, "epochs": epochs,
             "wall_minutes": wall_minutes, "parameters": parameters, "train_config": train_config,
             "temperature": temperature, "temperature_fitted_on": temperature_fitted_on,
-            "metrics": scores(evaluations), "command": command, "environment": environment(),
+            "metrics": summaries(evaluations), "command": command, "environment": environment(),
             "created": created_now()}
 
 
@@ -44,7 +44,7 @@ def int8_card(file: str, fp32: dict, *, quantization: dict | None, calibration: 
     return {"file": file, "kind": "int8_fx", "made_from": fp32["file"],
             "method": "torch.ao.quantization.quantize_fx post-training static quantization, x86 backend",
             "quantization": quantization, "calibration": calibration, "data": fp32["data"], "seed": fp32["seed"],
-            "temperature": fp32["temperature"], "metrics": scores(evaluations), "benchmark": benchmark,
+            "temperature": fp32["temperature"], "metrics": summaries(evaluations), "benchmark": benchmark,
             "command": fp32["command"], "environment": environment(), "created": fp32["created"]}
 
 
