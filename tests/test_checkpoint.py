@@ -161,3 +161,44 @@ def test_file_sha256_names_the_exact_bytes(tmp_path):
     path = tmp_path / "weights.pth"
     path.write_bytes(b"abc")
     assert file_sha256(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"  # FIPS 180-2 example
+
+
+def _training_state(model: CRNN) -> dict:
+    """A last.pth as train.reader.fit writes one (its keys; values a fresh optimiser's)."""
+    optimizer = torch.optim.AdamW(model.parameters())
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=1e-3, total_steps=10)
+    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+            "history": [{"epoch": 0}], "best": {"epoch": 0}, "epoch": 0, "elapsed": 1.5,
+            "rng": {"cpu": torch.get_rng_state(), "cuda": []}, "cuts": None}
+
+
+def test_training_state_reads_back_and_gives_its_model(tmp_path):
+    from anpr_ocr.reader.checkpoint import load_training_model, read_training_state
+
+    model = _model()
+    path = tmp_path / "last.pth"
+    save_atomic(_training_state(model), path)
+    state = read_training_state(path)
+    assert state["epoch"] == 0 and state["history"] == [{"epoch": 0}] and state["elapsed"] == 1.5
+    loaded = load_training_model(path, SMALL)
+    assert not loaded.training
+    x = torch.randn(2, 1, 32, 128)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded(x))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_training_model(path, CRNNConfig())  # weights of another architecture
+
+
+def test_a_model_checkpoint_is_no_training_state(tmp_path):
+    from anpr_ocr.detector.checkpoint import read_detector_training_state
+    from anpr_ocr.reader.checkpoint import read_training_state
+
+    path = tmp_path / "best.pth"
+    save_checkpoint(_model(), path)
+    with pytest.raises(CheckpointError, match="not a reader's training state"):
+        read_training_state(path)
+    save_atomic(_training_state(_model()), path)  # a reader's last.pth has no detector "step"
+    with pytest.raises(CheckpointError, match="not a detector's training state"):
+        read_detector_training_state(path)
+    with pytest.raises(FileNotFoundError, match="no training state"):
+        read_training_state(tmp_path / "missing.pth")

@@ -380,3 +380,25 @@ def test_run_cv_refuses_a_recipe_without_fine_tuning(tmp_path, font_path, texts_
     config = CVConfig(train=_config(tmp_path, font_path, texts_path, finetune_epochs=0))
     with pytest.raises(ValueError, match="finetune_epochs"):
         run_cv(config, _labelled({"2": 10}), tmp_path)
+
+
+def test_select_gives_the_kept_recipes_epochs_temperature_and_floor_only_when_it_ran_this_recipe():
+    records = [_record("A", 1, (4, 2)), _record("A", 2, (4, 4)), _record("B", 1, (3, 3)), _record("B", 2, (4, 3))]
+    for r, temperature in zip(records, (0.8, 1.0, 2.0, 2.0)):
+        r["temperature"], r["train_config"] = temperature, {}  # {}: every field at its default (TrainConfig())
+    chosen = crossval.select(records, "A", TrainConfig())
+    assert chosen.applied and chosen.differs == []
+    assert [r["recipe"] for r in chosen.rows] == ["A", "B"]
+    # A minus B fold by fold: 1 - 0.75, 0.5 - 0.75, 1 - 1, 1 - 0.75
+    assert chosen.differences["B"]["mean"] == pytest.approx(0.0625) and chosen.differences["B"]["n"] == 4
+    assert chosen.finetune_epochs == 1 and chosen.temperature == pytest.approx(0.9)
+    # every confidence 0.9: the floor keeps all 16 out-of-fold readings, 14 of them right
+    assert chosen.right.tolist() == [True] * 6 + [False] * 2 + [True] * 8
+    assert chosen.coverage["kept"] == 16 and chosen.coverage["accuracy"] == 0.875
+    assert chosen.summary()["temperature"] == chosen.temperature and chosen.summary()["kept"] == "A"
+    other = crossval.select(records, "A", replace(TrainConfig(), lr=1e-3))
+    assert not other.applied and other.differs == ["lr"] and other.temperature is None and other.coverage is None
+    assert other.differences["B"]["mean"] == pytest.approx(0.0625)  # the table and comparison still hold
+    none = crossval.select(records[2:], "A", TrainConfig())
+    assert not none.applied and [r["recipe"] for r in none.rows] == ["B"] and none.differences == {}
+    assert crossval.select([], "A", TrainConfig()).rows == []

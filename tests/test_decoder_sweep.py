@@ -21,8 +21,20 @@ def _logits(text: str, steps: int = 32) -> np.ndarray:
     return logits
 
 
-def _write_seed(tmp_path: Path, seed: int, truths: list[str], spelled: list[str]) -> None:
-    """A two-fold record of recipe "R" and its out-of-fold logits, one crop a fold."""
+def _unsure_second_seven() -> np.ndarray:
+    """Logits spelling A123BC77 whose last frame of the region's second 7 is unsure: blank 0.45 (reading
+    A123BC7, no valid plate), 7 0.35 (A123BC77, valid), X 0.20 (A123BC7X, no valid plate)."""
+    logits = _logits("A123BC77")
+    frame = 14  # A _ 1 _ 2 _ 3 _ B _ C _ 7 _ [7] _
+    logits[frame] = -30.0
+    logits[frame, [0, ALPHABET.index("7") + 1, ALPHABET.index("X") + 1]] = np.log([0.45, 0.35, 0.20])
+    return logits
+
+
+def _write_seed(tmp_path: Path, seed: int, truths: list[str], spelled: list[str],
+                logits: dict[int, np.ndarray] | None = None) -> None:
+    """A two-fold record of recipe "R" and its out-of-fold logits, one crop a fold (`logits`: crop index ->
+    its logits, for crops not simply spelled)."""
     crops = [{"source": f"c{i}", "fold": i, "truth": t, "greedy": s, "read": s, "confidence": 0.9}
              for i, (t, s) in enumerate(zip(truths, spelled))]
     folds = [{"fold": i, "n": 1, "exact_match": 1.0, "cer": 0.0, "exact_match_read": 1.0, "cer_read": 0.0,
@@ -34,7 +46,7 @@ def _write_seed(tmp_path: Path, seed: int, truths: list[str], spelled: list[str]
     for i, (truth, text) in enumerate(zip(truths, spelled)):
         fold = tmp_path / "runs" / "R" / f"seed{seed}" / f"fold{i}"
         fold.mkdir(parents=True)
-        np.savez(fold / "oof.npz", logits=_logits(text)[None], truths=np.array([truth]))
+        np.savez(fold / "oof.npz", logits=(logits or {}).get(i, _logits(text))[None], truths=np.array([truth]))
 
 
 def _run(tmp_path: Path, *ratios: str) -> subprocess.CompletedProcess:
@@ -54,6 +66,16 @@ def test_decoder_sweep_scores_each_seed_and_pools(tmp_path):
         assert (row["read"], row["n"]) == (3, 4)
         assert row["seeds"] == {"1": {"read": 2, "n": 2, "cer": 0.0},
                                 "2": {"read": 1, "n": 2, "cer": pytest.approx(1 / 17)}}  # one edit in 17 characters
+
+
+def test_the_swept_ratio_changes_what_is_read(tmp_path):
+    """At max_ratio 1 the more probable invalid A123BC7 is read; at 20 the valid A123BC77, 0.35 / 0.45 as likely."""
+    _write_seed(tmp_path, 1, ["A123BC77", "E456KM199"], ["A123BC77", "E456KM199"], {0: _unsure_second_seven()})
+    assert _run(tmp_path, "1", "20").returncode == 0
+    rows = {r["max_ratio"]: r for r in json.loads((tmp_path / "out.json").read_text())["rows"]}
+    assert rows[1]["seeds"]["1"] == {"read": 1, "n": 2, "cer": pytest.approx(1 / 17)}  # one character lost of 17
+    assert rows[20]["seeds"]["1"] == {"read": 2, "n": 2, "cer": 0.0}
+    assert (rows[1]["exact_match"], rows[20]["exact_match"]) == (0.5, 1.0)
 
 
 def test_decoder_sweep_refuses_logits_of_other_crops(tmp_path):

@@ -8,7 +8,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from anpr_ocr.detector.checkpoint import detector_threshold
+from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.pipeline.read import MIN_READING_CONFIDENCE
+from anpr_ocr.train.detector import THRESHOLDS
 
 papermill = pytest.importorskip("papermill")
 
@@ -35,6 +38,18 @@ def test_detect_notebook_fast_mode_on_real_photos(tmp_path, photos_root):
     assert card["splits"]["test"]["photos"] == 8
     assert 0.0 <= card["metrics"]["test"]["ap50"] <= 1.0 and card["speed"]["array_median_ms"] > 0
     assert card["read_plates"]["min_reading_confidence"] == MIN_READING_CONFIDENCE
+    # what the fast mode fixes, counted here from the photos themselves: the first 8 test photos, 3 timed, 1 epoch
+    plates = sum(len(p.plates) for p in load_photos(photos_root / "test")[:8])
+    assert card["splits"]["test"] == {"photos": 8, "plates": plates}
+    test = card["metrics"]["test"]
+    assert (test["photos"], test["plates"]) == (8, plates)
+    assert (test["found_rate"], test["read_rate"], test["extra_per_photo"]) == \
+        (test["found"] / plates, test["read"] / plates, test["extra"] / 8)
+    assert test["ap"] == pytest.approx((test["ap50"] + test["ap75"]) / 2)
+    assert card["epochs"] == 1 and card["speed"]["photos"] == 3
+    # the threshold chosen on val is one of those swept, and the one stored with the committed detector file
+    assert card["read_plates"]["threshold"] in THRESHOLDS
+    assert detector_threshold(run / "weights/plate_detector.pth") == card["read_plates"]["threshold"]
     assert "EMBEDDED DEFAULT" not in text
 
 

@@ -86,13 +86,31 @@ def test_eval_is_deterministic_and_batch_independent():
     torch.testing.assert_close(full[2:3], single, atol=1e-5, rtol=1e-5)
 
 
-def test_ctc_loss_is_finite_and_mean_per_char():
+def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
+    """CTC's reading of a frame path: merge repeats, then drop blanks (0)."""
+    merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+    return tuple(c for c in merged if c != 0)
+
+
+def test_ctc_loss_is_the_mean_per_char_of_every_paths_probability():
+    """The oracle sums the probability of every one of the 4**6 frame paths that collapses to each label."""
+    import itertools
+    import math
+
     torch.manual_seed(0)
-    logits = torch.zeros(2, 32, 23)  # uniform: every path equally likely
-    targets = torch.tensor([11, 2, 3, 4, 12, 19, 8, 8, 1, 2])
-    lengths = torch.tensor([8, 2])
-    loss = ctc_loss(logits, targets, lengths)
-    assert torch.isfinite(loss) and loss.item() > 0
+    logits = torch.randn(2, 6, 4)  # 6 frames, blank + 3 classes
+    labels = [(1, 2, 2), (3,)]  # a repeat needs a blank between: fewer paths
+    probs = torch.softmax(logits.double(), dim=-1)
+    per_char = []
+    for b, label in enumerate(labels):
+        p = sum(math.prod(probs[b, t, c].item() for t, c in enumerate(path))
+                for path in itertools.product(range(4), repeat=6) if _collapse(path) == label)
+        per_char.append(-math.log(p) / len(label))
+    loss = ctc_loss(logits, torch.tensor([c for label in labels for c in label]), torch.tensor([3, 1]))
+    assert loss.item() == pytest.approx(sum(per_char) / 2, rel=1e-5)
+    # uniform frames: every path has probability 4**-6, so the loss counts the paths; (1,) has 6 + 5 + 4 + ... = 21
+    uniform = ctc_loss(torch.zeros(1, 6, 4), torch.tensor([1]), torch.tensor([1]))
+    assert uniform.item() == pytest.approx(6 * math.log(4) - math.log(21), rel=1e-5)
     # a target that cannot fit (longer than T) gives 0 instead of inf (zero_infinity)
     long = ctc_loss(torch.zeros(1, 4, 23), torch.ones(9, dtype=torch.long), torch.tensor([9]))
     assert long.item() == 0.0

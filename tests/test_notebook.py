@@ -90,6 +90,7 @@ def test_notebook_fast_mode_on_real_crops_with_crossvalidation_records(tmp_path,
     assert card["trained_on"] == "train + val" and card["selected_on"] == f"cross-validation ({records})"
     assert card["temperature"] == 1.234 and card["temperature_fitted_on"] == "out-of-fold readings"
     assert set(card["metrics"]) == {"test"} and 0.0 <= card["metrics"]["test"]["exact_match"] <= 1.0
+    assert card["metrics"]["test"]["decoder"] == "format" and "greedy_exact_match" in card["metrics"]["test"]
     history = json.loads((run / "synth_then_real" / "history.json").read_text())
     assert len(history) == 2 and "val_exact_match" not in history[-1]  # trained on val: not validated on it
     cv = json.loads((run / "figures/crossval.json").read_text())

@@ -76,6 +76,20 @@ def test_results_markdown_states_what_predict_reads(tmp_path):
             "75.00%, CER 3.12%. The tables decode greedily.") in results_markdown(weights, figures)
 
 
+def test_results_markdown_reads_cards_whose_metrics_are_what_predict_reads(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    card = json.loads((weights / "crnn_ocr_model_best.json").read_text())
+    card["metrics"]["test"].update(decoder="format", greedy_exact_match=0.5)
+    (weights / "crnn_ocr_model_best.json").write_text(json.dumps(card))
+    (weights / "crnn_ocr_model_int8_fx.json").write_text(json.dumps(
+        {"metrics": {"test": {"decoder": "format", "exact_match": 0.5, "cer": 0.0625, "greedy_exact_match": 0.25}}}))
+    # 3 of 4: Wilson 95% interval 30.1%-95.4% (scipy's binomtest agrees)
+    assert ("As `predict` reads by default (format decoder, calibrated temperature), the committed FP32 model reads "
+            "75.00% of the test crops exactly (3 of 4; 95% Wilson interval 30.1% to 95.4%), CER 3.12%; FX INT8 "
+            "50.00%, CER 6.25%. Greedy decoding reads 50.00%; every exact match here is what `predict` reads."
+            ) in results_markdown(weights, figures)
+
+
 def test_results_markdown_without_a_run(tmp_path):
     assert results_markdown(tmp_path, tmp_path) == "_No committed run yet._"
 

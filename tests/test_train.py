@@ -1,4 +1,3 @@
-import ast
 import json
 import os
 import subprocess
@@ -243,31 +242,17 @@ def _notebook_cell(tag_or_text: str) -> str:
     return "".join((tagged or [c for c in cells if tag_or_text in "".join(c["source"])])[0]["source"])
 
 
-def _literal_keywords(source: str, call: str) -> dict:
-    """The literal keyword arguments of the first call to `call` in `source`."""
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == call:
-            return {k.arg: ast.literal_eval(k.value) for k in node.keywords
-                    if k.arg and isinstance(k.value, ast.Constant)}
-    raise AssertionError(f"no call to {call}")
-
-
-def test_default_config_is_the_notebooks_recipe(monkeypatch):
+def test_the_notebooks_settings_default_from_the_recipe(monkeypatch):
+    """ocr_train.ipynb's parameters cell takes its training settings from TrainConfig(): the recipe is written once."""
     monkeypatch.chdir(REPO)  # the notebook's default paths are relative to the repository
     params: dict = {}
     exec(_notebook_cell("parameters"), params)
-    base = _literal_keywords(_notebook_cell("base = dict("), "dict")
-    main_run = _literal_keywords(_notebook_cell("main_config = TrainConfig("), "TrainConfig")
-    default = TrainConfig()
-    assert (default.seed, default.pretrain_epochs, default.synth_per_epoch, default.finetune_epochs) == \
-        (params["SEED"], params["PRETRAIN_EPOCHS"], params["SYNTH_PER_EPOCH"], params["FINETUNE_EPOCHS"])
-    assert (default.num_workers, default.threads, default.synth_mix) == \
-        (base["num_workers"], base["threads"], main_run["synth_mix"])
-    font, texts = params["FONT"], params["TEXTS"]  # the notebook's synth_config
-    assert default.synth == SynthConfig(font_path=font if Path(font).is_file() else None,
-                                        texts_path=texts if Path(texts).is_file() else None)
-    assert default.model == CRNNConfig()
-    assert (default.real_box_tilt, default.real_box_tilt_fraction) == (10.0, 0.25)
+    recipe = TrainConfig()
+    assert params["RECIPE"] == recipe
+    assert (params["SEED"], params["PRETRAIN_EPOCHS"], params["SYNTH_PER_EPOCH"], params["FINETUNE_EPOCHS"]) == \
+        (recipe.seed, recipe.pretrain_epochs, recipe.synth_per_epoch, recipe.finetune_epochs)
+    assert "replace(RECIPE," in _notebook_cell("main_config = ")  # the kept recipe is the recipe, resized
+    assert recipe.model == CRNNConfig() and (recipe.real_box_tilt, recipe.real_box_tilt_fraction) == (10.0, 0.25)
 
 
 def test_recipe_synth_takes_the_environment_and_falls_back(monkeypatch, tmp_path, font_path):

@@ -55,6 +55,20 @@ def read_detector(path: str | Path) -> dict:
     return ckpt
 
 
+DETECTOR_TRAINING_STATE = ("model", "optimizer", "step", "history", "best", "epoch")  # fit_detector's last.pth
+
+
+def read_detector_training_state(path: str | Path) -> dict:
+    """A detector's training state (`train.detector.fit_detector` writes it as last.pth after every epoch),
+    read weights-only onto the CPU; CheckpointError names a file that is not one."""
+    path = Path(path)
+    state = load_weights_only(path, "detector training state")
+    if not isinstance(state, dict) or not set(DETECTOR_TRAINING_STATE) <= set(state):
+        raise CheckpointError(f"{path} is not a detector's training state "
+                              f"(needs {', '.join(DETECTOR_TRAINING_STATE)})")
+    return state
+
+
 _detectors: FileCache[tuple[PlateDetector, float]] = FileCache("detector checkpoint")
 
 

@@ -57,3 +57,28 @@ def load_model(path: str | Path, ckpt: dict | None = None) -> CRNN:
         raise CheckpointError(f"{path}: weights do not fit the model its config describes: {exc}") from exc
     return model.eval()
 
+
+
+TRAINING_STATE = ("model", "optimizer", "scheduler", "history", "best", "epoch")  # what fit's last.pth holds
+
+
+def read_training_state(path: str | Path) -> dict:
+    """A reader's training state (`train.reader.fit` writes it as last.pth after every epoch: the weights under
+    "model", optimiser, schedule, history, best, epoch, random state), read weights-only onto the CPU;
+    CheckpointError names a file that is not one."""
+    path = Path(path)
+    state = load_weights_only(path, "training state")
+    if not isinstance(state, dict) or not set(TRAINING_STATE) <= set(state):
+        raise CheckpointError(f"{path} is not a reader's training state (needs {', '.join(TRAINING_STATE)})")
+    return state
+
+
+def load_training_model(path: str | Path, config: CRNNConfig) -> CRNN:
+    """The model of a training state (last.pth stores weights, not the architecture: `config` gives it), in
+    eval mode."""
+    model = CRNN(config)
+    try:
+        model.load_state_dict(read_training_state(path)["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the model {config} describes: {exc}") from exc
+    return model.eval()

@@ -1,4 +1,9 @@
-"""Batched inference: a model's per-frame outputs for any number of grey crops, a batch at a time."""
+"""Batched inference, the one loop: a model's per-frame outputs for any number of grey crops, a batch at a time.
+
+`predict`, `read_plates`, `anpr-ocr eval`, evaluation, the benchmark's accuracy, cross-validation and
+recombination all run their models through `frame_logits`. The softmax runs in numpy: after an ONNX Runtime
+call, torch's small ops measured slower.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ from .decode import softmax
 
 @torch.inference_mode()
 def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """Per-frame class logits (N, T, C) for grey crops, in batches."""
+    """Per-frame class logits (N, T, C) for grey crops, in batches. `model` is a torch module or
+    anything called like one (an ONNX Runtime session) on the module's device."""
     out = []
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
     for i in range(0, len(greys), batch_size):
@@ -23,6 +29,9 @@ def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64
     return np.concatenate(out)
 
 
-def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
-    """Per-frame class probabilities (N, T, C) for grey crops, in batches."""
-    return softmax(frame_logits(model, greys, batch_size))
+def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64,
+                temperature: float = 1.0) -> np.ndarray:
+    """Per-frame class probabilities (N, T, C), float64, of the logits divided by `temperature`."""
+    logits = frame_logits(model, greys, batch_size).astype(np.float64)
+    logits /= temperature
+    return softmax(logits)

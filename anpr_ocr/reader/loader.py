@@ -35,7 +35,7 @@ class Reader(NamedTuple):
 
     model: torch.nn.Module
     temperature: float
-    backend: str
+    backend: str = "torch"
 
 
 _readers: FileCache[Reader] = FileCache("checkpoint")  # per file version and backend

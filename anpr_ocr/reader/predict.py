@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..core.alphabet import ALPHABET, to_cyrillic
 from ..core.formats import plate_type
-from ..core.images import as_greys, batch_tensor
-from .decode import DECODERS, Decoded, decode, softmax
+from ..core.images import as_greys
+from .decode import DECODERS, Decoded, decode
+from .infer import frame_probs
 from .loader import BACKENDS, DEFAULT_BACKEND, Reader, load_reader
 
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
@@ -57,24 +57,17 @@ def check_options(alphabet: str, decoder: str, backend: str, min_confidence: flo
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def _probs(reader: Reader, greys: list[np.ndarray]) -> np.ndarray:
-    """(B, T, C) float64 frame probabilities of a batch of grey crops, at the checkpoint's calibrated
-    temperature: the one place a backend plugs in. The softmax runs in numpy: after an ONNX Runtime
-    call, torch's small ops measured 2x slower (0.86 -> 1.97 ms a plate with the model call)."""
-    with torch.inference_mode():
-        logits = reader.model(batch_tensor(greys)).cpu().numpy().astype(np.float64)
-    logits /= reader.temperature
-    return softmax(logits)
+def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DECODER,
+              batch_size: int = 64) -> list[Decoded]:
+    """Decoded readings (Latin, calibrated confidences) of grey uint8 crops by a loaded model, at its
+    temperature: what `predict` reads, for a `Reader` that may not come from a file (evaluation)."""
+    return decode(frame_probs(reader.model, greys, batch_size, reader.temperature), decoder, ALPHABET)
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
                batch_size: int = 64, backend: str = DEFAULT_BACKEND) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
-    reader = load_reader(weights, backend)
-    out: list[Decoded] = []
-    for start in range(0, len(greys), batch_size):
-        out.extend(decode(_probs(reader, greys[start:start + batch_size]), decoder, ALPHABET))
-    return out
+    return read_with(load_reader(weights, backend), greys, decoder, batch_size)
 
 
 def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",

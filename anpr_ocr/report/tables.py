@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import torch
-
 from ..core import metrics
 from ..core.data import Sample
+from ..reader.loader import Reader
 from ..research.bench import BACKENDS, PREDICT_ARGS
 from ..research.evaluate import Evaluation, evaluate
 
@@ -28,18 +27,19 @@ def write_json(path: str | Path, obj) -> Path:
     return path
 
 
-def scores(model: torch.nn.Module, splits: dict[str, list[Sample]], names=("val", "test")) -> dict[str, dict]:
-    """Exact match and CER of a model on each named split."""
-    return {name: evaluate(model, splits[name]).summary() for name in names if splits.get(name)}
+def scores(reader: Reader | str | Path, splits: dict[str, list[Sample]], names=("val", "test")) -> dict[str, dict]:
+    """`evaluate`'s summary (exact match and CER as `predict` reads, greedy exact match) on each named split."""
+    return {name: evaluate(reader, splits[name]).summary() for name in names if splits.get(name)}
 
 
-def recipe_row(name: str, model: torch.nn.Module, splits: dict[str, list[Sample]], wall_seconds: float,
+def recipe_row(name: str, reader: Reader | str | Path, splits: dict[str, list[Sample]], wall_seconds: float,
                seed: int, epochs: str, trained_on: str = "train") -> dict:
-    """One row of the recipe comparison: val and test exact match and CER, wall time, seed, and the data
-    the model learned from (`trained_on`: "rendered plates", "train", "train + val"). A model that
-    trained on val has no val scores (None): they would measure what it learned."""
+    """One row of the recipe comparison: val and test exact match and CER as `predict` reads the checkpoint
+    (a training checkpoint stores no temperature: 1.0), wall time, seed, and the data the model learned
+    from (`trained_on`: "rendered plates", "train", "train + val"). A model that trained on val has no val
+    scores (None): they would measure what it learned."""
     saw_val = "val" in trained_on.split(" + ")
-    s = scores(model, splits, ("test",) if saw_val else ("val", "test"))
+    s = scores(reader, splits, ("test",) if saw_val else ("val", "test"))
     val = s.get("val", {})
     return {"recipe": name, "epochs": epochs, "seed": seed, "wall_minutes": round(wall_seconds / 60, 1),
             "trained_on": trained_on, "val_exact_match": val.get("exact_match"), "val_cer": val.get("cer"),
@@ -224,9 +224,13 @@ def _test_interval(recipes: dict, fp32: dict) -> list[str]:
 
 
 def _predict_lines(fp32: dict, int8: dict | None) -> list[str]:
-    """The committed models' test scores as `predict` reads by default (the tables decode greedily)."""
-    reads = fp32.get("predict_metrics")
+    """The committed models' test scores as `predict` reads by default. Cards carry them as `metrics` with
+    greedy decoding beside them; cards written before that kept them under `predict_metrics`, and their
+    `metrics` (and that run's tables) decoded greedily."""
     n = fp32.get("splits", {}).get("test")
+    test = fp32.get("metrics", {}).get("test", {})
+    current = "greedy_exact_match" in test
+    reads = {"decoder": test.get("decoder"), "test": test} if current else fp32.get("predict_metrics")
     if not reads or not n:
         return []
     test = reads["test"]
@@ -235,9 +239,12 @@ def _predict_lines(fp32: dict, int8: dict | None) -> list[str]:
     line = (f"As `predict` reads by default ({reads['decoder']} decoder, calibrated temperature), the committed FP32 "
             f"model reads {100 * test['exact_match']:.2f}% of the test crops exactly ({k} of {n}; 95% Wilson interval "
             f"{100 * low:.1f}% to {100 * high:.1f}%), CER {100 * test['cer']:.2f}%")
-    if int8 and int8.get("predict_metrics"):
-        q = int8["predict_metrics"]["test"]
+    q = (int8 or {}).get("metrics" if current else "predict_metrics", {}).get("test")
+    if q:
         line += f"; FX INT8 {100 * q['exact_match']:.2f}%, CER {100 * q['cer']:.2f}%"
+    if current:
+        return [line + f". Greedy decoding reads {100 * test['greedy_exact_match']:.2f}%; every exact match "
+                "here is what `predict` reads.", ""]
     return [line + ". The tables decode greedily.", ""]
 
 

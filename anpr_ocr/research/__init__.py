@@ -1,3 +1,4 @@
-"""Research: evaluation, calibration, robustness, proxies, label audit, cross-validation, benchmark timings.
+"""Research: evaluation, calibration, robustness, proxies, label audit, cross-validation, benchmark timings,
+reviewing `read_plates` on photos (failures, time a photo).
 
 No command line and no plots (those are `cli` and `report`)."""

@@ -30,7 +30,8 @@ How it measures (all in this one process, CPU only):
   that choice ("int8_default"), and the tables mark its rows.
 - ONNX Runtime INT8 is the graph the INT8 checkpoint carries (what `predict(backend="onnx")` runs),
   written out as a file; an INT8 checkpoint without one gets a graph quantized here on `calibration`.
-- Accuracy: exact match and CER of greedy CTC decoding on the given samples.
+- Accuracy: exact match and CER as `predict` reads (`research.evaluate`: its default decoder at the
+  checkpoint's temperature; the ONNX models at the FP32 checkpoint's), greedy decoding's exact match beside.
 - Size: bytes of the model file (.pth or .onnx), and its SHA-256, which says exactly what was timed.
 - Peak memory: for each backend a fresh Python subprocess imports torch, numpy and onnxruntime,
   reads its RSS, resets the kernel's peak-RSS mark (/proc/self/clear_refs), loads the model and
@@ -57,10 +58,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..core import metrics
-from ..core.alphabet import ALPHABET
 from ..core.images import IMAGE_SUFFIXES, batch_tensor
-from ..reader.decode import greedy_decode, softmax
+from ..reader.loader import Reader, load_reader
+from .evaluate import evaluate
 from .machine import cpu_name
 
 BACKENDS = {  # key: label
@@ -82,15 +82,11 @@ PREDICT_ARGS = {  # backend key -> (which checkpoint, predict's backend argument
 
 
 def _loader(kind: str, path: str | Path, threads: int) -> Callable[[torch.Tensor], torch.Tensor]:
-    """A callable (B, 1, H, W) -> logits for one backend."""
-    if kind == "fp32_eager":
-        from ..reader.checkpoint import load_model
+    """A callable (B, 1, H, W) -> logits for one backend: checkpoints through the reader's one loader."""
+    if kind in ("fp32_eager", "int8_fx"):
+        from ..reader.loader import load_any
 
-        return load_model(path)
-    if kind == "int8_fx":
-        from ..reader.quantize import load_quantized
-
-        return load_quantized(path)
+        return load_any(path)[0]
     from ..reader.onnx_backend import OnnxReader
 
     return OnnxReader(path, threads=threads)
@@ -100,14 +96,10 @@ def _percentiles(seconds: list[float]) -> tuple[float, float]:
     return float(np.median(seconds) * 1e3), float(np.percentile(seconds, 90) * 1e3)
 
 
-def _accuracy(model: Callable, samples: Sequence, batch_size: int = THROUGHPUT_BATCH) -> dict[str, float]:
-    preds = []
-    with torch.inference_mode():
-        for start in range(0, len(samples), batch_size):
-            logits = model(batch_tensor([s.image for s in samples[start:start + batch_size]]))
-            preds += [d.text for d in greedy_decode(softmax(logits.float().numpy()), ALPHABET)]
-    truths = [s.text for s in samples]
-    return {"exact_match": metrics.exact_match(truths, preds), "cer": metrics.cer(truths, preds)}
+def _accuracy(model: Callable, temperature: float, samples: Sequence) -> dict[str, float]:
+    """Exact match and CER as `predict` reads (its decoder at `temperature`), greedy exact match beside them."""
+    summary = evaluate(Reader(model, temperature), list(samples), batch_size=THROUGHPUT_BATCH).summary()
+    return {k: summary[k] for k in ("exact_match", "cer", "greedy_exact_match")}
 
 
 def _status_kib(field: str) -> int | None:
@@ -362,12 +354,15 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         kinds = list(files)
 
         result: dict[str, Any] = {"backends": {}}
+        # the ONNX files are the FP32 checkpoint's model: they read at its temperature
+        temperatures = {kind: load_reader(files["int8_fx" if kind == "int8_fx" else "fp32_eager"]).temperature
+                        for kind in kinds}
         for kind in kinds:
             model = _loader(kind, files[kind], threads=max(threads))
             result["backends"][kind] = {"label": BACKENDS[kind], "file": str(files[kind]),
                                         "file_bytes": files[kind].stat().st_size,
                                         "file_sha256": file_sha256(files[kind]),
-                                        **_accuracy(model, samples), "timing": {}}
+                                        **_accuracy(model, temperatures[kind], samples), "timing": {}}
 
         other_load: dict[str, float | None] = {}
         x_all = batch_tensor([s.image for s in samples])

@@ -39,13 +39,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from ..core import metrics
 from ..core.data import Sample
 from ..core.formats import format_key
+from ..reader.checkpoint import load_training_model
 from ..reader.infer import frame_logits
-from ..reader.model import CRNN
 from ..reader.predict import DEFAULT_DECODER
 from ..train import reader as training
 from ..train.reader import TrainConfig
@@ -197,9 +196,7 @@ def _run_fold(config: CVConfig, train_config: TrainConfig, train: list[Sample], 
     start = None if pretrain_dir is None else pretrain_dir / "last.pth"
     result = training.fit(_run_config(train_config, run_dir, fingerprint), train, held_out, start_from=start)
     started = time.perf_counter()
-    model = CRNN(train_config.model)
-    model.load_state_dict(torch.load(run_dir / "last.pth", map_location="cpu", weights_only=True)["model"])
-    model.eval()  # the model after the last epoch: nothing chosen on the held-out fold
+    model = load_training_model(run_dir / "last.pth", train_config.model)  # the last epoch's: nothing chosen
     logits = frame_logits(model, [s.image for s in held_out])
     np.savez_compressed(oof, logits=logits.astype(np.float32), truths=np.array([s.text for s in held_out]))
     row = {"fold": fold, "n": len(held_out), "wall_seconds": result.history[-1]["seconds"],
@@ -441,3 +438,56 @@ def coverage_at(confidences, correct, coverage: float = 0.95) -> dict:
             return {"threshold": t, "coverage": covered, "flagged": 1.0 - covered, "accuracy": accuracy,
                     "kept": int(round(covered * n))}
     raise AssertionError("coverage_curve ends at full coverage")  # unreachable
+
+
+@dataclass
+class Selection:
+    """What the cross-validation records of one data set say for a training run of the kept recipe.
+
+    rows: `summarize` of every recipe; differences: the kept recipe against each other one, fold by fold, as
+    `predict` reads (`paired_difference` of "exact_match_read"); differs: the TrainConfig fields in which the run
+    differs from the recipe the kept records ran. Only when they ran this very recipe (`applied`) do the records
+    give the run its fine-tuning epochs (`epochs_from_folds`), temperature (mean over seeds), the out-of-fold
+    confidences and rightness, the confidence floor that keeps `coverage` of the readings, and the mean curve.
+    """
+
+    kept: str
+    rows: list[dict] = field(default_factory=list)
+    differences: dict[str, dict] = field(default_factory=dict)
+    differs: list[str] = field(default_factory=list)
+    finetune_epochs: int | None = None
+    temperature: float | None = None
+    confidences: np.ndarray | None = None
+    right: np.ndarray | None = None
+    coverage: dict | None = None
+    mean_curve: list[dict] | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.finetune_epochs is not None
+
+    def summary(self) -> dict:
+        """What the notebook writes to figures/crossval.json (beside the data and the records' folder)."""
+        return {"kept": self.kept, "rows": self.rows, "finetune_epochs": self.finetune_epochs,
+                "temperature": self.temperature, "coverage": self.coverage, "mean_curve": self.mean_curve}
+
+
+def select(records: list[dict], kept: str, config: TrainConfig, coverage: float = 0.95) -> Selection:
+    """The `Selection` for training `config` as recipe `kept`, from cross-validation `records` of its data."""
+    mine = [r for r in records if r["recipe"] == kept]
+    if not mine:
+        return Selection(kept, summarize(records) if records else [])
+    others = dict.fromkeys(r["recipe"] for r in records if r["recipe"] != kept)
+    selection = Selection(kept, summarize(records),
+                          {o: paired_difference(mine, [r for r in records if r["recipe"] == o], "exact_match_read")
+                           for o in others},
+                          recipe_differences(mine[0], config))
+    if selection.differs:
+        return selection
+    confidences, right = (np.concatenate(parts) for parts in zip(*(oof_readings(r) for r in mine)))
+    selection.finetune_epochs = epochs_from_folds(mine)
+    selection.temperature = statistics.fmean(r["temperature"] for r in mine)
+    selection.confidences, selection.right = confidences, right
+    selection.coverage = coverage_at(confidences, right, coverage)
+    selection.mean_curve = mean_curve(mine)
+    return selection

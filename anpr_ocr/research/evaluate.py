@@ -1,32 +1,36 @@
-"""Run a model over grey crops and score what it reads."""
+"""Score a model on labelled crops by what `predict` reads: its default decoder at the model's temperature.
+
+That is the one meaning of "exact match" the package reports (the eval command, the benchmark, the notebook's
+tables and the model cards); greedy decoding of the same outputs is kept beside it as `greedy_exact_match`.
+A checkpoint path is loaded as `predict` loads it (its stored temperature, 1.0 when it stores none); a model
+in memory comes as a `Reader` with the temperature to read it at.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-import numpy as np
-from torch import nn
+from pathlib import Path
 
 from ..core import metrics
 from ..core.alphabet import ALPHABET
 from ..core.data import Sample
-from ..reader.decode import Decoded, greedy_decode
+from ..reader.decode import decode
 from ..reader.infer import frame_probs
-
-
-def read_plates(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> list[Decoded]:
-    """Greedy readings of grey crops."""
-    return greedy_decode(frame_probs(model, greys, batch_size), ALPHABET)
+from ..reader.loader import Reader, load_reader
+from ..reader.predict import DEFAULT_DECODER
 
 
 @dataclass
 class Evaluation:
-    """Readings of a labelled set with their headline scores."""
+    """Readings of a labelled set with their headline scores: `preds` as `predict` reads (or as `decoder`
+    reads, when asked for another), `greedy_preds` by greedy decoding of the same model outputs."""
 
     truths: list[str]
     preds: list[str]
     confidences: list[float]
     sources: list[str]
+    greedy_preds: list[str]
+    decoder: str = DEFAULT_DECODER
 
     @property
     def exact_match(self) -> float:
@@ -36,15 +40,29 @@ class Evaluation:
     def cer(self) -> float:
         return metrics.cer(self.truths, self.preds)
 
+    @property
+    def greedy_exact_match(self) -> float:
+        return metrics.exact_match(self.truths, self.greedy_preds)
+
     def mistakes(self) -> list[int]:
         return [i for i, (t, p) in enumerate(zip(self.truths, self.preds)) if t != p]
 
-    def summary(self) -> dict[str, float]:
-        return {"n": len(self.truths), "exact_match": self.exact_match, "cer": self.cer}
+    def summary(self) -> dict:
+        return {"n": len(self.truths), "decoder": self.decoder, "exact_match": self.exact_match, "cer": self.cer,
+                "greedy_exact_match": self.greedy_exact_match}
 
 
-def evaluate(model: nn.Module, samples: list[Sample], batch_size: int = 64) -> Evaluation:
-    """Read every sample and keep truth, prediction, confidence and source side by side."""
-    decoded = read_plates(model, [s.image for s in samples], batch_size)
-    return Evaluation([s.text for s in samples], [d.text for d in decoded],
-                      [d.confidence for d in decoded], [s.source for s in samples])
+def evaluate(reader: Reader | str | Path | None, samples: list[Sample], decoder: str = DEFAULT_DECODER,
+             batch_size: int = 64) -> Evaluation:
+    """Read every sample as `predict` does and keep truth, reading, confidence and source side by side.
+
+    `reader`: a checkpoint path (None: the committed model, as for `predict`), or a `Reader` (a model in
+    memory and its temperature). A `decoder` other than the default is for research panels that count
+    greedy readings (`proxies`, `audit`)."""
+    if not isinstance(reader, Reader):
+        reader = load_reader(reader)
+    probs = frame_probs(reader.model, [s.image for s in samples], batch_size, reader.temperature)
+    read = decode(probs, decoder, ALPHABET)
+    greedy = read if decoder == "greedy" else decode(probs, "greedy", ALPHABET)
+    return Evaluation([s.text for s in samples], [d.text for d in read], [d.confidence for d in read],
+                      [s.source for s in samples], [d.text for d in greedy], decoder)

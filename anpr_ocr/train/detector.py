@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..core.files import save_atomic
-from ..detector.checkpoint import save_detector
+from ..detector.checkpoint import read_detector_training_state, save_detector
 from ..detector.measures import evaluate_detector
 from ..detector.net import DetectorConfig, PlateDetector, focal_loss, offset_loss
 from ..reader.model import count_parameters
@@ -98,7 +98,7 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
     best: dict = {"val_ap": -1.0, "val_corner_error_px": math.inf}
     start, elapsed, step = 0, 0.0, 0
     if resume:
-        state = torch.load(out / "last.pth", map_location="cpu", weights_only=True)
+        state = read_detector_training_state(out / "last.pth")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         history, best, start, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
@@ -173,3 +173,15 @@ def _train_epoch(model, dataset, optimizer, progress, step: int, config: DetectC
     totals /= max(count, 1)
     return {"train_loss": float(totals[0]), "heat_loss": float(totals[1]), "offset_loss": float(totals[2]),
             "steps": count}, step
+
+
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)  # detector scores the notebook sweeps on val
+
+
+def choose_threshold(sweep: list[dict]) -> float:
+    """The detector score threshold to store with a detector, from rows of a sweep on val photos (each with
+    "threshold", "read_rate" and "extra_per_photo", as `detector.measures.score_photos` gives them): the most
+    plates read less the extra readings a photo; ties go to the higher threshold."""
+    if not sweep:
+        raise ValueError("choose_threshold needs at least one row")
+    return max(sweep, key=lambda r: (r["read_rate"] - r["extra_per_photo"], r["threshold"]))["threshold"]

@@ -52,7 +52,7 @@ from tqdm import tqdm
 from ..core import metrics
 from ..core.alphabet import ALPHABET
 from ..core.data import Sample
-from ..reader.checkpoint import checkpoint_dict, save_atomic
+from ..reader.checkpoint import checkpoint_dict, read_training_state, save_atomic
 from ..reader.decode import greedy_decode
 from ..reader.model import CRNN, CRNNConfig, count_parameters
 from .augment import train_augmentation
@@ -172,13 +172,8 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
     that had this train set from the start: the learning rate of the steps already taken followed
     the old total's curve.
     """
-    if val is not None and not val:
-        raise ValueError("fit needs a non-empty validation set for model selection, or val=None for none")
-    if config.finetune_epochs and not train:
-        raise ValueError("finetune_epochs > 0 needs real training samples")
     ranks = _Ranks.from_env()
-    if config.batch_size % ranks.world:
-        raise ValueError(f"batch_size {config.batch_size} does not split evenly over {ranks.world} processes")
+    _check_inputs(config, train, val, ranks)
     torch.manual_seed(config.seed)
     torch.set_num_threads(max(1, config.threads // ranks.local_world))
     device = torch.device("cuda" if config.device == "auto" and torch.cuda.is_available() else
@@ -187,6 +182,84 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
     if ranks.world > 1:
         device = _join(device, ranks)
     out = Path(config.out_dir)
+    resume = _open_run_dir(out, config, ranks)
+
+    epochs = _epoch_plan(config, train, PlateRenderer(config.synth))
+    model = CRNN(config.model).to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    steps = sum(_steps(len(ds), config.batch_size, ranks.world) for _, ds in epochs)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1),
+                                                    pct_start=0.15)
+    run = _RunState()
+    if resume:  # this very run goes on, with its history, best and cuts
+        state = read_training_state(out / "last.pth")
+        run = _RunState(state["history"], state["best"], _restore(state, model, optimizer, scheduler, device),
+                        state["elapsed"], state.get("cuts"))
+    elif start_from is not None:  # another run's end state, with this call's data: its history is not ours
+        run.start_epoch = _restore(read_training_state(start_from), model, optimizer, scheduler, device)
+    # under torchrun: DDP averages the gradients over the ranks; `model` stays the plain CRNN that is saved
+    trainee = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
+        if ranks.world > 1 else model
+
+    val_loader = None if val is None else DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
+    started = time.perf_counter() - run.elapsed
+    end = len(epochs) if stop_epoch is None else min(stop_epoch, len(epochs))
+    bar = tqdm(range(run.start_epoch, end), desc="epochs", initial=run.start_epoch, total=end, disable=not ranks.main)
+    for epoch in bar:
+        stage, dataset = epochs[epoch]
+        if stage == "finetune" and config.real_region_swap and run.cuts is None:
+            run.cuts = cut_columns(model, train)
+        for part in getattr(dataset, "datasets", [dataset]):
+            part.set_epoch(epoch)
+            if isinstance(part, RealPlates) and config.real_region_swap:
+                part.recombine(run.cuts, config.real_region_swap)
+        train_loss = _train_epoch(trainee, dataset, optimizer, scheduler, config, device, epoch)
+        if ranks.world > 1:
+            train_loss = _mean_over_ranks(train_loss, device)
+        row = None
+        if ranks.main:
+            row = {"epoch": epoch, "stage": stage, "train_loss": train_loss,
+                   **({} if val_loader is None else _val_scores(model, val_loader, val, device)),
+                   "lr": scheduler.get_last_lr()[0], "seconds": time.perf_counter() - started}
+        if ranks.world > 1:
+            row = _from_rank_0(row)  # every rank keeps the same history and agrees on the best epoch
+        run.history.append(row)
+        improved, best_pretrain = _selected(row, run, validated=val_loader is not None)
+        if improved:
+            run.best = dict(row)
+        if ranks.main:  # rank 0 alone writes
+            _write_epoch(out, model, optimizer, scheduler, run, row, config.seed, device, improved, best_pretrain)
+        bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}",
+                        **({} if val_loader is None else {"val_em": f"{row['val_exact_match']:.3f}",
+                                                          "val_cer": f"{row['val_cer']:.4f}"}))
+    wall = time.perf_counter() - started
+    if joined:
+        dist.destroy_process_group()
+    return FitResult(out / "best.pth", run.history, run.best, wall, count_parameters(model))
+
+
+@dataclass
+class _RunState:
+    """What a run carries from epoch to epoch, and over a resume (last.pth holds it)."""
+
+    history: list[dict] = field(default_factory=list)
+    best: dict = field(default_factory=lambda: {"val_exact_match": -1.0, "val_cer": float("inf")})
+    start_epoch: int = 0
+    elapsed: float = 0.0
+    cuts: list | None = None  # where real crops are cut for region swaps: placed once, by the model pretraining left
+
+
+def _check_inputs(config: TrainConfig, train: list[Sample], val: list[Sample] | None, ranks: _Ranks) -> None:
+    if val is not None and not val:
+        raise ValueError("fit needs a non-empty validation set for model selection, or val=None for none")
+    if config.finetune_epochs and not train:
+        raise ValueError("finetune_epochs > 0 needs real training samples")
+    if config.batch_size % ranks.world:
+        raise ValueError(f"batch_size {config.batch_size} does not split evenly over {ranks.world} processes")
+
+
+def _open_run_dir(out: Path, config: TrainConfig, ranks: _Ranks) -> bool:
+    """Make the run folder and write the config there; whether it holds this very run to resume."""
     if ranks.main:
         out.mkdir(parents=True, exist_ok=True)
     resume = config.resume and (out / "last.pth").is_file() and _same_run(out / "config.json", config)
@@ -196,85 +269,39 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
         dist.barrier()  # every rank has read the old config before rank 0 rewrites it
     if ranks.main:
         (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    return resume
 
-    renderer = PlateRenderer(config.synth)
-    epochs = _epoch_plan(config, train, renderer)
-    model = CRNN(config.model).to(device)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps = sum(_steps(len(ds), config.batch_size, ranks.world) for _, ds in epochs)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1),
-                                                    pct_start=0.15)
-    history: list[dict] = []
-    best: dict = {"val_exact_match": -1.0, "val_cer": float("inf")}
-    start_epoch, elapsed = 0, 0.0
-    cuts = None  # where real crops are cut for region swaps: placed once, by the model pretraining left
-    if resume:
-        state = torch.load(out / "last.pth", map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        history, best, start_epoch, elapsed = state["history"], state["best"], state["epoch"] + 1, state["elapsed"]
-        cuts = state.get("cuts")
-        if "rng" in state:  # dropout's draws go on where they stopped: a resumed run equals an uninterrupted one
-            _set_rng_state(state["rng"], device)
-    elif start_from is not None:
-        start_epoch = _start_from(Path(start_from), model, optimizer, scheduler, device)
-    # under torchrun: DDP averages the gradients over the ranks; `model` stays the plain CRNN that is saved
-    trainee = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
-        if ranks.world > 1 else model
 
-    val_loader = None if val is None else DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
-    started = time.perf_counter() - elapsed
-    end = len(epochs) if stop_epoch is None else min(stop_epoch, len(epochs))
-    bar = tqdm(range(start_epoch, end), desc="epochs", initial=start_epoch, total=end, disable=not ranks.main)
-    for epoch in bar:
-        stage, dataset = epochs[epoch]
-        if stage == "finetune" and config.real_region_swap and cuts is None:
-            cuts = cut_columns(model, train)
-        for part in getattr(dataset, "datasets", [dataset]):
-            part.set_epoch(epoch)
-            if isinstance(part, RealPlates) and config.real_region_swap:
-                part.recombine(cuts, config.real_region_swap)
-        train_loss = _train_epoch(trainee, dataset, optimizer, scheduler, config, device, epoch)
-        if ranks.world > 1:
-            train_loss = _mean_over_ranks(train_loss, device)
-        row = None
-        if ranks.main:
-            row = {"epoch": epoch, "stage": stage, "train_loss": train_loss}
-            if val_loader is not None:
-                val_loss, preds = _validate(model, val_loader, device)
-                truths = [s.text for s in val]
-                row.update(val_loss=val_loss, val_exact_match=metrics.exact_match(truths, preds),
-                           val_cer=metrics.cer(truths, preds))
-            row.update(lr=scheduler.get_last_lr()[0], seconds=time.perf_counter() - started)
-        if ranks.world > 1:
-            row = _from_rank_0(row)  # every rank keeps the same history and agrees on the best epoch
-        history.append(row)
-        if val_loader is None:  # nothing to select on: the latest epoch is kept
-            improved, best_pretrain = True, stage == "pretrain"
-        else:
-            score = (row["val_exact_match"], -row["val_cer"])
-            improved = score > (best["val_exact_match"], -best["val_cer"])
-            earlier = [(h["val_exact_match"], -h["val_cer"]) for h in history[:-1] if h["stage"] == "pretrain"]
-            best_pretrain = stage == "pretrain" and (not earlier or score > max(earlier))
-        if improved:
-            best = dict(row)
-        if ranks.main:  # rank 0 alone writes
-            if improved:
-                _save_best(model, out / "best.pth", row, config.seed)
-            if best_pretrain:
-                _save_best(model, out / "best_pretrain.pth", row, config.seed)  # the "synthetic only" model
-            (out / "history.json").write_text(json.dumps(history, indent=1))
-            save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                         "scheduler": scheduler.state_dict(), "history": history, "best": best, "epoch": epoch,
-                         "elapsed": row["seconds"], "rng": _rng_state(device), "cuts": cuts}, out / "last.pth")
-        bar.set_postfix(stage=stage, loss=f"{train_loss:.3f}",
-                        **({} if val_loader is None else {"val_em": f"{row['val_exact_match']:.3f}",
-                                                          "val_cer": f"{row['val_cer']:.4f}"}))
-    wall = time.perf_counter() - started
-    if joined:
-        dist.destroy_process_group()
-    return FitResult(out / "best.pth", history, best, wall, count_parameters(model))
+def _val_scores(model: CRNN, loader: DataLoader, val: list[Sample], device: torch.device) -> dict:
+    """val loss, exact match and CER of greedy readings: what fit selects its best epoch by."""
+    val_loss, preds = _validate(model, loader, device)
+    truths = [s.text for s in val]
+    return {"val_loss": val_loss, "val_exact_match": metrics.exact_match(truths, preds),
+            "val_cer": metrics.cer(truths, preds)}
+
+
+def _selected(row: dict, run: _RunState, validated: bool) -> tuple[bool, bool]:
+    """(best so far, best of pretraining so far) for the epoch `row`, the last of `run.history`. Without
+    validation the latest epoch is kept."""
+    if not validated:
+        return True, row["stage"] == "pretrain"
+    score = (row["val_exact_match"], -row["val_cer"])
+    improved = score > (run.best["val_exact_match"], -run.best["val_cer"])
+    earlier = [(h["val_exact_match"], -h["val_cer"]) for h in run.history[:-1] if h["stage"] == "pretrain"]
+    return improved, row["stage"] == "pretrain" and (not earlier or score > max(earlier))
+
+
+def _write_epoch(out: Path, model: CRNN, optimizer, scheduler, run: _RunState, row: dict, seed: int,
+                 device: torch.device, improved: bool, best_pretrain: bool) -> None:
+    """best.pth and best_pretrain.pth when the epoch is their best, the history, and last.pth to go on from."""
+    if improved:
+        _save_best(model, out / "best.pth", row, seed)
+    if best_pretrain:
+        _save_best(model, out / "best_pretrain.pth", row, seed)  # the "synthetic only" model
+    (out / "history.json").write_text(json.dumps(run.history, indent=1))
+    save_atomic({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "scheduler": scheduler.state_dict(), "history": run.history, "best": run.best, "epoch": row["epoch"],
+                 "elapsed": row["seconds"], "rng": _rng_state(device), "cuts": run.cuts}, out / "last.pth")
 
 
 def _join(device: torch.device, ranks: _Ranks) -> torch.device:
@@ -317,16 +344,18 @@ def _same_run(saved: Path, config: TrainConfig) -> bool:
     return before == json.loads(json.dumps(now))
 
 
-def _start_from(path: Path, model, optimizer, scheduler, device) -> int:
-    """Load a last.pth's weights, optimiser, schedule position and random state; return the next epoch."""
-    state = torch.load(path, map_location=device, weights_only=True)
+def _restore(state: dict, model, optimizer, scheduler, device) -> int:
+    """Put a training state's weights, optimiser, schedule position and random state (dropout's draws go on
+    where they stopped) into a fresh run; return the next epoch. A schedule built for another total step
+    count (another train set) is fast-forwarded to the saved step instead."""
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     if state["scheduler"]["total_steps"] == scheduler.total_steps:
         scheduler.load_state_dict(state["scheduler"])
     else:
         fast_forward(scheduler, state["scheduler"]["last_epoch"])
-    _set_rng_state(state["rng"], device)
+    if "rng" in state:
+        _set_rng_state(state["rng"], device)
     return state["epoch"] + 1
 
 

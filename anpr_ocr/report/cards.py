@@ -1,0 +1,62 @@
+"""Model cards: the JSON written beside each committed model, saying what it is, how it was made and what it
+scores. The notebooks pass what their run made; the cards take the scores from `evaluate`'s summaries (what
+`predict` reads, greedy decoding beside) and add where and when they were measured."""
+
+from __future__ import annotations
+
+import time
+
+from ..research.evaluate import Evaluation
+from ..research.machine import environment
+
+READER_COMMAND = ("papermill -p PUBLISH True --log-output ocr_train.ipynb ocr_train.ipynb"
+                  " (ANPR_DATA, ANPR_FONT, ANPR_TEXTS from the environment)")
+
+
+def created_now() -> str:
+    """The time a card is written, as the cards state it (UTC, to the minute)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def summaries(evaluations: dict[str, Evaluation | None]) -> dict[str, dict]:
+    """{split: evaluate's summary} for the splits scored (None: not scored, e.g. val for a model trained on it)."""
+    return {name: ev.summary() for name, ev in evaluations.items() if ev is not None}
+
+
+def reader_card(file: str, *, recipe: str, data: str, splits: dict[str, int], trained_on: str, selected_on: str,
+                seed: int, best_epoch: int | None, epochs: dict, wall_minutes: float, parameters: int,
+                train_config: dict, temperature: float, temperature_fitted_on: str,
+                evaluations: dict[str, Evaluation | None], command: str = READER_COMMAND) -> dict:
+    """The FP32 reader's card: the recipe and data it was trained on, how it was selected, its temperature and
+    its scores on each split scored."""
+    return {"file": file, "kind": "fp32", "recipe": recipe, "data": data, "splits": splits, "trained_on": trained_on,
+            "selected_on": selected_on, "seed": seed, "best_epoch": best_epoch, "epochs": epochs,
+            "wall_minutes": wall_minutes, "parameters": parameters, "train_config": train_config,
+            "temperature": temperature, "temperature_fitted_on": temperature_fitted_on,
+            "metrics": summaries(evaluations), "command": command, "environment": environment(),
+            "created": created_now()}
+
+
+def int8_card(file: str, fp32: dict, *, quantization: dict | None, calibration: str,
+              evaluations: dict[str, Evaluation | None], benchmark: str) -> dict:
+    """The FX INT8 reader's card, made from the FP32 model whose card is `fp32`: its data, seed, temperature,
+    command and time are that card's."""
+    return {"file": file, "kind": "int8_fx", "made_from": fp32["file"],
+            "method": "torch.ao.quantization.quantize_fx post-training static quantization, x86 backend",
+            "quantization": quantization, "calibration": calibration, "data": fp32["data"], "seed": fp32["seed"],
+            "temperature": fp32["temperature"], "metrics": summaries(evaluations), "benchmark": benchmark,
+            "command": fp32["command"], "environment": environment(), "created": fp32["created"]}
+
+
+def detector_card(file: str, *, data: str, splits: dict[str, list], recipe: dict, epochs: int, best_epoch: int,
+                  wall_seconds: float, parameters: int, read_plates: dict, detection: dict[str, dict],
+                  end_to_end: dict[str, dict], speed: dict) -> dict:
+    """The plate detector's card: data (photos and plates a split), recipe, the settings `read_plates` uses it
+    with, detection and end-to-end scores per split, and its speed."""
+    return {"model": "plate_detector", "file": file, "data": data,
+            "splits": {k: {"photos": len(v), "plates": sum(len(p.plates) for p in v)} for k, v in splits.items()},
+            "recipe": recipe, "epochs": epochs, "best_epoch": best_epoch, "wall_minutes": round(wall_seconds / 60, 1),
+            "parameters": parameters, "read_plates": read_plates,
+            "metrics": {name: {**detection[name], **end_to_end[name]} for name in detection},
+            "speed": speed, "environment": environment(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}

@@ -1,0 +1,73 @@
+"""The detector notebook's rules as package functions: failures on photos, timing a photo, the threshold choice."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from anpr_ocr.detector.photos import Photo, Plate
+from anpr_ocr.research import photo_review
+from anpr_ocr.research.photo_review import failures, time_per_photo
+
+
+def _plate(x0: float, y0: float, text: str | None) -> Plate:
+    """An axis-aligned 100 x 20 px plate with its top-left corner at (x0, y0)."""
+    return Plate(np.array([[x0, y0], [x0 + 100, y0], [x0 + 100, y0 + 20], [x0, y0 + 20]], float), text)
+
+
+def _read(box: tuple, text: str) -> SimpleNamespace:
+    return SimpleNamespace(box=box, text=text)
+
+
+def test_failures_name_missed_plates_and_extra_readings():
+    grey = np.zeros((10, 10), np.uint8)
+    photos = [Photo("right", grey, [_plate(0, 0, "A123BC77")]),
+              Photo("misread", grey, [_plate(0, 0, "A123BC77"), _plate(300, 0, "E456KM199")]),
+              Photo("extra", grey, [_plate(0, 0, "A123BC77")]),
+              Photo("nothing read", grey, [_plate(0, 0, "A123BC77")]),
+              Photo("shifted", grey, [_plate(0, 0, "A123BC77")])]
+    readings = [[_read((0, 0, 100, 20), "A123BC77")],
+                [_read((0, 0, 100, 20), "A123BC77"), _read((300, 0, 400, 20), "E456KM198")],
+                [_read((0, 0, 100, 20), "A123BC77"), _read((500, 500, 600, 520), "X000XX00")],
+                [],
+                # IoU with the plate: 40 x 20 shared of 160 x 20 in all = 0.25, under the 0.3 match
+                [_read((60, 0, 160, 20), "A123BC77")]]
+    found = failures(photos, readings)
+    assert [(f.index, f.name) for f in found] == [(1, "misread"), (2, "extra"), (3, "nothing read"), (4, "shifted")]
+    assert found[0].missed == {"E456KM199": "E456KM198"} and found[0].extra == []
+    assert found[1].missed == {} and found[1].extra == ["X000XX00"]
+    assert found[2].missed == {"A123BC77": None} and found[2].read == []
+    assert found[3].missed == {"A123BC77": "A123BC77"} and found[3].extra == []  # overlapping, so not extra
+    assert found[0].annotated == ["A123BC77", "E456KM199"]
+
+
+def test_time_per_photo_interleaves_kinds_and_takes_median_and_p90(monkeypatch):
+    """A fake clock that each call advances by its item's value (ms): the statistics are known exactly."""
+    now = [0.0]
+    calls = []
+
+    def read(item):
+        calls.append(item)
+        now[0] += item / 1000
+
+    monkeypatch.setattr(photo_review.time, "perf_counter", lambda: now[0])
+    inputs = {"array": [1.0, 2.0, 3.0, 4.0, 5.0], "file": [10.0, 30.0, 20.0, 50.0, 40.0]}
+    stats = time_per_photo(read, inputs)
+    assert calls == [1.0, 10.0, 1.0, 10.0, 2.0, 30.0, 3.0, 20.0, 4.0, 50.0, 5.0, 40.0]  # warm-up, then photo by photo
+    assert stats == pytest.approx({"array_median_ms": 3.0, "array_p90_ms": 4.6,  # numpy's linear p90 of 1..5
+                                   "file_median_ms": 30.0, "file_p90_ms": 46.0})
+
+
+def test_the_threshold_reads_most_plates_less_extra_readings_ties_to_the_higher():
+    from anpr_ocr.train.detector import choose_threshold
+
+    sweep = [{"threshold": 0.2, "read_rate": 0.875, "extra_per_photo": 0.5},  # 0.375
+             {"threshold": 0.3, "read_rate": 0.75, "extra_per_photo": 0.25},  # 0.5
+             {"threshold": 0.4, "read_rate": 0.625, "extra_per_photo": 0.125},  # 0.5 (exact in binary): a tie
+             {"threshold": 0.5, "read_rate": 0.375, "extra_per_photo": 0.0}]  # 0.375
+    assert choose_threshold(sweep) == 0.4
+    assert choose_threshold(sweep[:2]) == 0.3
+    with pytest.raises(ValueError):
+        choose_threshold([])
