@@ -321,93 +321,126 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
     files with each of `cli_workers`. Returns the result dict (`report.tables.table_rows` and friends
     give compact views; `report.plots.plot_benchmark` draws it).
     """
-    from ..core.files import file_sha256
-    from ..reader.checkpoint import load_model
+    fp32_path, int8_path = _checked_paths(fp32_path, int8_path, samples)
+    schedule = {"reps": reps, "singles_per_rep": singles_per_rep, "batches_per_rep": batches_per_rep,
+                "warmup": warmup}
+    old_threads, load_before, started = torch.get_num_threads(), os.getloadavg(), time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
+        files, onnx_diff = _model_files(fp32_path, int8_path, folder, calibration)
+        result: dict[str, Any] = {"backends": _describe_backends(files, samples, max(threads))}
+        singles, x_batch = _model_inputs(samples)
+        timings, other_load = _model_timings(files, singles, x_batch, threads, schedule)
+        for kind, timing in timings.items():
+            result["backends"][kind]["timing"] = timing
+        torch.set_num_threads(max(threads))
+        result["predict"] = _predict_timings(files, [s.image for s in samples], singles, x_batch, max(threads),
+                                             **schedule)
+        if cli_main is not None and cli_plates > 0:
+            result["cli"] = _cli_timings(cli_main, files, samples, Path(tmp) / "cli", cli_plates, cli_workers)
+        torch.set_num_threads(old_threads)
+        timing_seconds = time.time() - started
+        for kind in files:
+            result["backends"][kind]["peak_rss_mb"] = (
+                _peak_memory_mb(kind, files[kind], max(threads)) if memory else None)
+    result["meta"] = _meta(samples, threads, schedule, onnx_diff, int8_path, calibration, load_before,
+                           other_load, timing_seconds)
+    if out_json is not None:
+        _write_json(result, Path(out_json))
+    return result
 
+
+def _checked_paths(fp32_path: str | Path, int8_path: str | Path, samples: Sequence) -> tuple[Path, Path]:
+    """The two checkpoints' paths, once both files and at least one sample are known to be there."""
     if not samples:
         raise ValueError("run_benchmark needs at least one sample")
     fp32_path, int8_path = Path(fp32_path), Path(int8_path)
     for p in (fp32_path, int8_path):
         if not p.is_file():
             raise FileNotFoundError(f"no checkpoint at {p}")
-    old_threads = torch.get_num_threads()
-    load_before = os.getloadavg()
-    started = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
-        files = {"fp32_eager": fp32_path, "int8_fx": int8_path}
-        try:
-            from ..reader.onnx_backend import export_onnx, quantize_onnx
+    return fp32_path, int8_path
 
-            onnx_fp32 = folder / f"{fp32_path.stem}.onnx"
-            onnx_diff = export_onnx(load_model(fp32_path), onnx_fp32)
-            files["ort_fp32"] = onnx_fp32
-            graph = _checkpoint_graph(int8_path)
-            if graph is not None:
-                files["ort_int8"] = folder / f"{int8_path.stem}_ort_int8.onnx"
-                files["ort_int8"].write_bytes(graph)
-            elif calibration:
-                files["ort_int8"] = quantize_onnx(onnx_fp32, folder / f"{fp32_path.stem}_int8.onnx", calibration)
-        except ImportError as exc:
-            print(f"skipping ONNX Runtime backends: {exc}", file=sys.stderr)
-            onnx_diff = None
-        kinds = list(files)
 
-        result: dict[str, Any] = {"backends": {}}
+def _model_files(fp32_path: Path, int8_path: Path, folder: Path,
+                 calibration: list[np.ndarray] | None) -> tuple[dict[str, Path], float | None]:
+    """The model file of each backend that can run here (ONNX ones written into `folder`), and the largest
+    logit difference between the FP32 checkpoint and its ONNX export (None without ONNX Runtime)."""
+    from ..reader.checkpoint import load_model
+
+    files = {"fp32_eager": fp32_path, "int8_fx": int8_path}
+    try:
+        from ..reader.onnx_backend import export_onnx, quantize_onnx
+
+        onnx_fp32 = folder / f"{fp32_path.stem}.onnx"
+        onnx_diff = export_onnx(load_model(fp32_path), onnx_fp32)
+        files["ort_fp32"] = onnx_fp32
+        graph = _checkpoint_graph(int8_path)
+        if graph is not None:
+            files["ort_int8"] = folder / f"{int8_path.stem}_ort_int8.onnx"
+            files["ort_int8"].write_bytes(graph)
+        elif calibration:
+            files["ort_int8"] = quantize_onnx(onnx_fp32, folder / f"{fp32_path.stem}_int8.onnx", calibration)
+    except ImportError as exc:
+        print(f"skipping ONNX Runtime backends: {exc}", file=sys.stderr)
+        onnx_diff = None
+    return files, onnx_diff
+
+
+def _describe_backends(files: dict[str, Path], samples: Sequence, threads: int) -> dict[str, dict]:
+    """Per backend: its label, the file timed (path, bytes, SHA-256) and its accuracy on `samples`; its
+    "timing" is filled in later."""
+    from ..core.files import file_sha256
+
+    backends = {}
+    for kind, path in files.items():
         # the ONNX files are the FP32 checkpoint's model: they read at its temperature
-        temperatures = {kind: load_reader(files["int8_fx" if kind == "int8_fx" else "fp32_eager"]).temperature
-                        for kind in kinds}
-        for kind in kinds:
-            model = _loader(kind, files[kind], threads=max(threads))
-            result["backends"][kind] = {"label": BACKENDS[kind], "file": str(files[kind]),
-                                        "file_bytes": files[kind].stat().st_size,
-                                        "file_sha256": file_sha256(files[kind]),
-                                        **_accuracy(model, temperatures[kind], samples), "timing": {}}
+        temperature = load_reader(files["int8_fx" if kind == "int8_fx" else "fp32_eager"]).temperature
+        model = _loader(kind, path, threads=threads)
+        backends[kind] = {"label": BACKENDS[kind], "file": str(path), "file_bytes": path.stat().st_size,
+                          "file_sha256": file_sha256(path), **_accuracy(model, temperature, samples), "timing": {}}
+    return backends
 
-        other_load: dict[str, float | None] = {}
-        x_all = batch_tensor([s.image for s in samples])
-        singles = [x[None] for x in x_all]  # timed one plate a call, every plate in turn
-        x_batch = x_all[torch.arange(THROUGHPUT_BATCH) % len(x_all)].contiguous()
-        for n_threads in threads:
-            torch.set_num_threads(n_threads)
-            models = {kind: _loader(kind, files[kind], n_threads) for kind in kinds}
-            snapshot = _cpu_snapshot()
-            with torch.inference_mode():
-                timings = _with_speedups(_round_robin(models, singles, x_batch, reps, singles_per_rep,
-                                                      batches_per_rep, warmup))
-            other = _other_load(snapshot, _cpu_snapshot())
-            other_load[str(n_threads)] = other
-            if other is not None and other > 0.2:
-                print(f"warning: other processes kept {other:.2f} CPUs busy during the {n_threads}-thread "
-                      f"timings; those numbers are not clean", file=sys.stderr)
-            for kind in kinds:
-                result["backends"][kind]["timing"][str(n_threads)] = timings[kind]
-            del models
-        torch.set_num_threads(max(threads))
-        result["predict"] = _predict_timings(files, [s.image for s in samples], singles, x_batch, max(threads),
-                                             reps, singles_per_rep, batches_per_rep, warmup)
-        if cli_main is not None and cli_plates > 0:
-            result["cli"] = _cli_timings(cli_main, files, samples, Path(tmp) / "cli", cli_plates, cli_workers)
-        torch.set_num_threads(old_threads)
-        timing_seconds = time.time() - started
 
-        for kind in kinds:
-            result["backends"][kind]["peak_rss_mb"] = (
-                _peak_memory_mb(kind, files[kind], max(threads)) if memory else None)
+def _model_inputs(samples: Sequence) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The samples preprocessed once: one tensor per plate (batch 1, timed every plate in turn) and the
+    batch of THROUGHPUT_BATCH plates (the samples repeated if fewer)."""
+    x_all = batch_tensor([s.image for s in samples])
+    singles = [x[None] for x in x_all]
+    return singles, x_all[torch.arange(THROUGHPUT_BATCH) % len(x_all)].contiguous()
 
-    from ..core.cpu import cpu_features
-    from ..reader.loader import reader_backend
 
-    result["meta"] = {
-        "n_samples": len(samples), "threads": list(threads), "reps": reps, "singles_per_rep": singles_per_rep,
-        "batches_per_rep": batches_per_rep, "warmup": warmup, "throughput_batch": THROUGHPUT_BATCH,
+def _model_timings(files: dict[str, Path], singles: list[torch.Tensor], x_batch: torch.Tensor,
+                   threads: Sequence[int], schedule: dict[str, int]) -> tuple[dict, dict[str, float | None]]:
+    """The bare model call's timing rows, {backend: {thread count: row}}, and per thread count the CPUs other
+    processes kept busy meanwhile (warning when that is enough to spoil the numbers)."""
+    timings: dict[str, dict[str, dict[str, float]]] = {kind: {} for kind in files}
+    other_load: dict[str, float | None] = {}
+    for n_threads in threads:
+        torch.set_num_threads(n_threads)
+        models = {kind: _loader(kind, files[kind], n_threads) for kind in files}
+        snapshot = _cpu_snapshot()
+        with torch.inference_mode():
+            rows = _with_speedups(_round_robin(models, singles, x_batch, **schedule))
+        other = other_load[str(n_threads)] = _other_load(snapshot, _cpu_snapshot())
+        if other is not None and other > 0.2:
+            print(f"warning: other processes kept {other:.2f} CPUs busy during the {n_threads}-thread "
+                  f"timings; those numbers are not clean", file=sys.stderr)
+        for kind in files:
+            timings[kind][str(n_threads)] = rows[kind]
+        del models
+    return timings, other_load
+
+
+def _meta(samples: Sequence, threads: Sequence[int], schedule: dict[str, int], onnx_diff: float | None,
+          int8_path: Path, calibration: list[np.ndarray] | None, load_before: Sequence[float],
+          other_load: dict[str, float | None], timing_seconds: float) -> dict[str, Any]:
+    """How the run was set up and measured, and the machine it ran on."""
+    return {
+        "n_samples": len(samples), "threads": list(threads), **schedule, "throughput_batch": THROUGHPUT_BATCH,
         "onnx_max_abs_logit_diff": onnx_diff,
         "ort_int8_source": "int8 checkpoint" if _checkpoint_graph(int8_path) is not None else "quantized here",
         "calibration_images": len(calibration or []),
-        "cpu": cpu_features(), "int8_default": INT8_KINDS[reader_backend(int8_path)],
-        "torch": torch.__version__, "onnxruntime": _version("onnxruntime"),
-        "quantized_engine": torch.backends.quantized.engine, "python": platform.python_version(),
-        "machine": platform.machine(), "processor": cpu_name(), "cpu_count": os.cpu_count(),
+        **_machine(int8_path),
         "loadavg_before": list(load_before), "loadavg_after": list(os.getloadavg()),
         "other_processes_cpus_busy": other_load,  # per thread count, from /proc/stat minus this process
         "timing_seconds": timing_seconds, "date_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -417,11 +450,22 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
                          "(VmHWM, reset via /proc/self/clear_refs) while loading the model and running one "
                          "batch of 64, minus RSS before loading; max thread count; MB = 2**20 bytes",
     }
-    if out_json is not None:
-        out_json = Path(out_json)
-        out_json.parent.mkdir(parents=True, exist_ok=True)
-        out_json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    return result
+
+
+def _machine(int8_path: Path) -> dict[str, Any]:
+    """The CPU (its features and the INT8 backend `predict` picks on it), the libraries' versions, the platform."""
+    from ..core.cpu import cpu_features
+    from ..reader.loader import reader_backend
+
+    return {"cpu": cpu_features(), "int8_default": INT8_KINDS[reader_backend(int8_path)],
+            "torch": torch.__version__, "onnxruntime": _version("onnxruntime"),
+            "quantized_engine": torch.backends.quantized.engine, "python": platform.python_version(),
+            "machine": platform.machine(), "processor": cpu_name(), "cpu_count": os.cpu_count()}
+
+
+def _write_json(result: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 def _checkpoint_graph(int8_path: Path) -> bytes | None:
