@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from ..core.images import IMAGE_SUFFIXES
+from ..core.images import walk_images
 
 # The optional dependencies' packages, by the extra that installs them (pyproject.toml).
 EXTRAS = {"train": ("albumentations", "matplotlib", "rapidfuzz", "tqdm", "pandas", "papermill", "nbformat"),
@@ -104,25 +104,13 @@ def iter_inputs(inputs: list[str]) -> Iterator[Path]:
     for path in paths:
         if path.is_dir():
             found = 0
-            for image in _walk(path):
+            for image in walk_images(path):
                 found += 1
                 yield image
             if not found:
                 raise CliError(f"no image files in folder {path}")
         else:
             yield path
-
-
-def _walk(folder: Path) -> Iterator[Path]:
-    """Image files under `folder`, depth first with each folder's entries sorted by name: the order
-    of `sorted(folder.rglob(...))`, without holding the whole listing."""
-    with os.scandir(folder) as entries:
-        ordered = sorted(entries, key=lambda e: e.name)
-    for entry in ordered:
-        if entry.is_dir(follow_symlinks=False):  # as rglob: linked folders are not entered (no loops)
-            yield from _walk(Path(entry.path))
-        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
-            yield Path(entry.path)
 
 
 class Skips:

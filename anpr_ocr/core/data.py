@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from .alphabet import LabelError, normalise_label
-from .images import IMAGE_SUFFIXES, ImageError, read_image
+from .images import ImageError, read_image, walk_images
 
 SPLITS = ("train", "val", "test")
 
@@ -108,14 +108,10 @@ def has_dataset(root: str | Path, splits: tuple[str, ...] = SPLITS) -> bool:
     return all((root / s / "img").is_dir() and any((root / s / "img").iterdir()) for s in splits)
 
 
-def _images(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
 def _nomeroff_pairs(split_dir: Path) -> tuple[list[tuple[Path, str]], LoadReport]:
     report = LoadReport(str(split_dir))
     pairs = []
-    for image_path in _images(split_dir / "img"):
+    for image_path in walk_images(split_dir / "img", recursive=False):
         ann_path = split_dir / "ann" / f"{image_path.stem}.json"
         try:
             ann = json.loads(ann_path.read_text(encoding="utf-8"))
@@ -136,7 +132,7 @@ def _nomeroff_pairs(split_dir: Path) -> tuple[list[tuple[Path, str]], LoadReport
 def _filename_pairs(folder: Path) -> tuple[list[tuple[Path, str]], LoadReport]:
     """`A123BC77.png` or `0001_A123BC77.png`: the label is the last `_`-separated part."""
     report = LoadReport(str(folder))
-    return [(p, p.stem.rsplit("_", 1)[-1]) for p in _images(folder)], report
+    return [(p, p.stem.rsplit("_", 1)[-1]) for p in walk_images(folder, recursive=False)], report
 
 
 def _csv_pairs(csv_path: Path) -> tuple[list[tuple[Path, str]], LoadReport]:

@@ -4,7 +4,7 @@ Any image input (a path decoded by OpenCV, a numpy array, a PIL image) becomes a
 with `as_grey` (files through `read_image`, arrays through `to_grey`, a list with `as_greys`);
 `preprocess` turns one grey crop into the model's fixed-size float input and `batch_tensor` a list
 of them into one batch. `IMAGE_SUFFIXES` are the file names every loader and the command line take
-for images.
+for images, and `walk_images` the one walk over a folder for them.
 
 Why grey and a fixed 32x128 resize: the real crops are 1.7 to 6.8 times wider than high (median
 3.66, the ratio a GOST plate with crop margins has), so stretching to a 4:1 box distorts a typical
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,23 @@ INPUT_WIDTH = 128
 MAX_SIDE = 4096  # larger inputs are shrunk first, so a huge array never costs much
 MAX_FILE_PIXELS = 200_000_000  # image files beyond this are refused before decoding (bomb guard)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def walk_images(folder: str | Path, recursive: bool = True) -> Iterator[Path]:
+    """Image files (by `IMAGE_SUFFIXES`, any case) under `folder`, lazily, depth first with each folder's
+    entries sorted by name: the order of `sorted(folder.rglob(...))` without holding the whole listing.
+
+    Linked folders are not entered (as rglob: no loops); linked files are listed. With `recursive`
+    False only `folder`'s own files. A missing folder raises FileNotFoundError when the walk starts.
+    """
+    with os.scandir(folder) as entries:
+        ordered = sorted(entries, key=lambda e: e.name)
+    for entry in ordered:
+        if entry.is_dir(follow_symlinks=False):
+            if recursive:
+                yield from walk_images(entry.path)
+        elif Path(entry.name).suffix.lower() in IMAGE_SUFFIXES and entry.is_file():
+            yield Path(entry.path)
 
 
 class ImageError(ValueError):
