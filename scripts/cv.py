@@ -11,7 +11,7 @@ again to go on), one record per seed to RECORD/<recipe>_seed<s>.json, and the su
 printed at the end. --compare reads the records of two recipes and prints their fold-by-fold
 differences of out-of-fold exact match as `predict` reads (its decoder at the fitted temperature), the
 score the selection rules in docs/experiments.md are written on. The renderer's typeface and plate strings come from
-ANPR_FONT and ANPR_TEXTS (defaults ../shared/fonts/RoadNumbers2.0.ttf, ../shared/data/plate_texts.txt).
+ANPR_FONT and ANPR_TEXTS (defaults: anpr_ocr.train.reader's DEFAULT_FONT and DEFAULT_TEXTS).
 """
 
 from __future__ import annotations
