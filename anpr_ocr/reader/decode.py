@@ -45,8 +45,8 @@ def greedy_decode(probs: np.ndarray, alphabet: str = ALPHABET) -> list[Decoded]:
 def _best_paths(probs: np.ndarray, alphabet: str) -> tuple[list[tuple[str, tuple[float, ...]]], np.ndarray]:
     """Each item's best-path reading as (text, character confidences), and the (B, T) best probabilities.
 
-    The argmax is vectorised; the walk along the 32 frames is plain Python, which measured faster
-    than numpy run-length tricks at batch 1 (30 against 53 us) and at batch 64.
+    The argmax is vectorised; the walk along the 32 frames is plain Python: on arrays this small, numpy's
+    run-length tricks cost more in calls than they save (docs/experiments.md).
     """
     best_p = probs.max(axis=-1)  # (B, T)
     paths = []
@@ -164,8 +164,8 @@ def _viterbi_states(logp: np.ndarray, labels: list[int]) -> list[int]:
     The lattice is the blank-interleaved label sequence (state 2k + 1 is character k, even states
     blanks); a state is reached by staying, from the state before, or (for a character unlike the one
     two states back) by skipping a blank. The walk is scalar Python over at most 2 * 9 + 1 states and
-    32 frames, which measured about 4x faster than numpy's per-frame calls on arrays this small. Ties
-    go to staying, then to the state before.
+    32 frames: on arrays this small numpy's per-frame calls cost more than the loop (docs/experiments.md).
+    Ties go to staying, then to the state before.
     """
     ext = [BLANK]
     for label in labels:

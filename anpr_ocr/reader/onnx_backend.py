@@ -142,8 +142,8 @@ class OnnxReader:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         # ORT's idle workers spin by default, which starves the torch ops that follow in the same
-        # process (decoding's CTC likelihood): predict(backend="onnx") at batch 1 measured 3.1-5.7 ms
-        # spinning and 1.4 ms not, for ~0.05 ms more on the session call itself
+        # process (decoding's CTC likelihood) and slows predict(backend="onnx") at batch 1 several-fold;
+        # without spinning the session call itself costs next to nothing more (docs/experiments.md)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         source = model if self.path is None else str(self.path)
         self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])

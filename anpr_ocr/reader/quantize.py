@@ -31,7 +31,7 @@ docs/experiments.md.
 The checkpoint also carries a second INT8 model of the same FP32 weights, calibrated on the same
 crops: the ONNX Runtime INT8 graph (`anpr_ocr.reader.onnx_backend.quantize_onnx`), as the bytes of its ONNX
 file (`onnx_int8_graph`). `quantize_fx` makes it when onnxruntime is installed. Why two: on CPUs
-without VNNI (AVX2-only ones) the float LSTM of the FX model keeps it under 2x FP32, and ONNX
+without VNNI (AVX2-only ones) the float LSTM of the FX model limits its gain over FP32, and ONNX
 Runtime's LSTM kernel is cheaper; `predict(backend="auto")` picks one by the CPU (`anpr_ocr.core.cpu`).
 """
 
@@ -175,7 +175,7 @@ def onnx_int8_graph(ckpt: dict | str | Path) -> bytes | None:
 
 def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModule:
     """The converted FX graph traced and frozen with TorchScript, for inference: same numbers, less
-    Python between the ops (batch-1 latency about 2.1 -> 1.5 ms on the dev box; docs/experiments.md).
+    Python between the ops, so a lower batch-1 latency (docs/experiments.md, "INT8: frozen with TorchScript").
 
     TorchScript is deprecated in torch 2.13 like FX quantization itself, and it is still what runs a
     converted FX graph without the Python interpreter; its notices are silenced here only. The

@@ -46,7 +46,7 @@ class DetectConfig:
     out_dir: str = "runs/detector"
     model: DetectorConfig = field(default_factory=DetectorConfig)
     synth: SynthConfig = field(default_factory=SynthConfig)
-    epochs: int = 150  # a quiet 2-core CPU trains them in about 35 minutes
+    epochs: int = 150  # the committed run's length (its wall time: docs/experiments.md)
     minutes: float | None = 60.0  # wall-time cap of the whole run, for a busy machine (None: epochs only)
     crops_per_epoch: int = 800
     crop_size: int = 320  # square training crops, px of the net's input
@@ -91,7 +91,8 @@ def fit_detector(config: DetectConfig, train: list[Photo], val: list[Photo]) -> 
     renderer = PlateRenderer(config.synth)
     dataset = PlateScenes(train, config.crops_per_epoch, config.crop_size, config.model.input_size, renderer,
                           config.paste_prob, config.seed)
-    model = PlateDetector(config.model).to(memory_format=torch.channels_last)  # 5x faster training on a CPU
+    # channels-last: PyTorch's CPU convolution kernels run this layout much faster than the default one
+    model = PlateDetector(config.model).to(memory_format=torch.channels_last)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     total_steps = max(1, len(dataset) // config.batch_size * config.epochs)
     history: list[dict] = []
