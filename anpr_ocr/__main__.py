@@ -5,6 +5,7 @@
     anpr-ocr train --data DATA --out RUN [--pretrain-epochs N] [--finetune-epochs N] [--limit N] ...
     torchrun --nproc_per_node N -m anpr_ocr train ...   (data-parallel over N processes)
     anpr-ocr read photo.jpg photos/ [--json] [--draw OUT_DIR]   (find and read plates in whole photos)
+    anpr-ocr video clip.mp4 [--json] [--every N] [--draw OUT.mp4]   (one reading per plate that passes)
     anpr-ocr bench [--fp32 W] [--int8 W] [--data DATA/test] [--out figures/benchmark.json]
 
 `predict` streams: folders are walked lazily, images are decoded (in worker processes with
@@ -32,6 +33,7 @@ from typing import Any
 
 from .decode import DECODERS
 from .preprocess import IMAGE_SUFFIXES, read_files
+from .video import cli as video_cli
 
 
 class CliError(Exception):
@@ -43,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(prog="anpr-ocr",
                                      description="Read Russian licence plates from cropped plate images.")
-    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,train,bench}")
+    sub = parser.add_subparsers(dest="command", metavar="{predict,eval,read,video,train,bench}")
     sub.required = True
 
     def reading_options(p: argparse.ArgumentParser) -> None:
@@ -117,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--draw", metavar="OUT_DIR", help="also write each photo with its plates outlined and read")
 
     _bench_parser(sub)
+    video_cli.add_parser(sub)
     return parser
 
 
@@ -453,6 +456,8 @@ def main(argv: list[str] | None = None) -> int:
                 return _train(args)
             if args.command == "read":
                 return _read(args)
+            if args.command == "video":
+                return video_cli.run(args)
             return _eval(args)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2, message already printed)
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)

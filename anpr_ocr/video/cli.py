@@ -1,0 +1,177 @@
+"""`anpr-ocr video SOURCE [--json] [--every N] [--draw OUT.mp4]`: one line per plate that passes.
+
+    anpr-ocr video gate.mp4 --json          # JSON Lines, one object per track as it closes
+    anpr-ocr video rtsp://camera/stream     # a stream URL; a number is a camera index
+    anpr-ocr video gate.mp4 --every 3 --draw seen.mp4
+
+Each track is printed as soon as its plate has left the picture. With --json: its `PlateTrack`
+fields but the readings (text, confidence, plate_type, valid, flagged, first_frame, last_frame,
+first_time, last_time, frames, best_frame, box, corners, id), and with --readings the readings it
+was decided from; without --json: a tab-separated line. For a file, a progress line (frames read
+of the total) goes to stderr when it is a terminal; the frames a second read come at the end.
+--draw writes the frames read with each plate followed outlined, its track number and the text its
+readings agree on so far. Hooked into `anpr_ocr.__main__`, which turns errors into one-line messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ..decode import DECODERS
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add the `video` command to the command line's subparsers."""
+    from ..predict import DEFAULT_DECODER
+
+    p = subparsers.add_parser("video", help="follow and read the plates in a video, a stream or a camera",
+                              description="Follow the plates through a video file, a stream URL or a camera "
+                              "index and print one line per plate that passes, as it leaves the picture "
+                              "(JSON Lines with --json).")
+    p.add_argument("source", metavar="SOURCE", help="video file, stream URL, or camera index")
+    p.add_argument("--json", action="store_true", help="print JSON Lines: one object per track")
+    p.add_argument("--readings", action="store_true", help="with --json, also each track's readings: frame, "
+                   "time, text, confidence, char_confidences, box, score")
+    p.add_argument("--every", type=int, default=1, metavar="N", help="read every N-th frame (default: 1)")
+    p.add_argument("--draw", metavar="OUT.mp4", help="also write the frames read with the plates followed drawn")
+    p.add_argument("--weights", help="reader checkpoint (default: the committed model or $ANPR_OCR_WEIGHTS)")
+    p.add_argument("--detector", help="detector checkpoint (default: the committed one or $ANPR_DETECTOR_WEIGHTS)")
+    p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
+                   help=f"CTC decoder (default: {DEFAULT_DECODER})")
+    p.add_argument("--batch-size", type=int, default=64, help="plates per reader call (default: 64)")
+    p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
+                   help="letters as Latin look-alikes (default) or as the Cyrillic printed on plates")
+    p.add_argument("--min-confidence", type=float, default=0.5,
+                   help="tracks below this confidence are flagged (default: 0.5)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="detector score a plate must reach (default: the one stored with the detector)")
+    p.add_argument("--min-width", type=float, default=None,
+                   help="smallest plate width read, frame px (default: anpr_ocr.read.MIN_PLATE_WIDTH)")
+    p.add_argument("--min-reading-confidence", type=float, default=None,
+                   help="reader confidence a reading needs to count (default: anpr_ocr.read.MIN_READING_CONFIDENCE)")
+    p.add_argument("--min-frames", type=int, default=2, help="frames a plate must be read in (default: 2)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--quiet", action="store_true", help="no progress line or speed on stderr")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run `anpr-ocr video`; returns the exit code (errors are raised, for the caller to report)."""
+    import torch
+
+    from ..read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
+    from .frames import VideoFrames
+    from .stream import VideoReader
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
+    reader = VideoReader(args.weights, args.detector, args.alphabet, args.decoder, args.min_confidence,
+                         args.threshold, MIN_PLATE_WIDTH if args.min_width is None else args.min_width,
+                         MIN_READING_CONFIDENCE if args.min_reading_confidence is None else args.min_reading_confidence,
+                         args.batch_size, min_frames=args.min_frames)
+    source = int(args.source) if args.source.isdigit() and not Path(args.source).exists() else args.source
+    writer, read, start = None, 0, time.perf_counter()
+    progress = Progress(sys.stderr, None) if not args.quiet else None
+    try:
+        with VideoFrames(source, args.every) as frames:
+            if progress is not None and frames.total:
+                progress.total = frames.total
+            for index, seconds, image in frames:
+                for track in reader.step(index, seconds, image):
+                    _print(track, args.json, args.readings)
+                if args.draw:
+                    writer = writer or _writer(args.draw, image, (frames.fps or 25.0) / args.every)
+                    writer.write(draw_live(image, reader.live()))
+                read += 1
+                if progress is not None:
+                    progress.update(index + 1)
+        for track in reader.finish():
+            _print(track, args.json, args.readings)
+    finally:
+        if writer is not None:
+            writer.release()
+        if progress is not None:
+            progress.close()
+    if not args.quiet:
+        seconds = time.perf_counter() - start
+        print(f"anpr-ocr: {read} frames read in {seconds:.1f} s: {read / max(seconds, 1e-9):.1f} frames a second",
+              file=sys.stderr)
+    return 0
+
+
+def _print(track: Any, as_json: bool, readings: bool = False) -> None:
+    if as_json:
+        row = track.summary()
+        if readings:
+            row["readings"] = [{"frame": f.frame, "time": f.time, "text": f.reading.text,
+                                "confidence": f.reading.confidence, "char_confidences": f.reading.char_confidences,
+                                "box": f.reading.box, "score": f.reading.score} for f in track.readings]
+        print(json.dumps(row, ensure_ascii=False), flush=True)
+        return
+    flags = ("" if track.valid else "  invalid") + ("  FLAGGED" if track.flagged else "")
+    print(f"{track.text}\t{track.confidence:.3f}\t{track.first_time:.2f}-{track.last_time:.2f} s\t"
+          f"frames {track.first_frame}-{track.last_frame} ({track.frames} read)\t{track.plate_type or '-'}{flags}",
+          flush=True)
+
+
+def _writer(path: str, image: Any, fps: float):
+    import cv2
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    height, width = image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    if not writer.isOpened():
+        raise OSError(f"cannot write video {path}")
+    return writer
+
+
+def draw_live(image: Any, plates: list) -> Any:
+    """A BGR copy of a frame with each plate followed outlined and labelled "#id TEXT" on a filled box
+    (green where it was detected in this frame, grey where the tracker only carries it on)."""
+    import cv2
+    import numpy as np
+
+    canvas = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
+    scale = max(0.5, max(canvas.shape[:2]) / 1400)
+    for p in plates:
+        colour = (0, 200, 0) if p.seen else (160, 160, 160)
+        cv2.polylines(canvas, [np.round(np.array(p.corners)).astype(np.int32)], True, colour, 2, cv2.LINE_AA)
+        label = f"#{p.id} {p.text}"
+        (w, h), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 2)
+        x, y = max(0, int(p.box[0])), max(h + base + 2, int(p.box[1]) - 4)
+        cv2.rectangle(canvas, (x, y - h - base - 2), (x + w + 4, y + 2), colour, cv2.FILLED)
+        cv2.putText(canvas, label, (x + 2, y - base), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 2, cv2.LINE_AA)
+    return canvas
+
+
+class Progress:
+    """"frames N/total" rewritten in place on a terminal, at most four times a second; silent elsewhere."""
+
+    def __init__(self, stream: Any, total: int | None):
+        self.stream, self.total = stream, total
+        self.shown = 0.0
+        try:
+            self.on = stream.isatty()
+        except (AttributeError, ValueError):
+            self.on = False
+
+    def update(self, done: int) -> None:
+        now = time.perf_counter()
+        if self.on and self.total and (now - self.shown >= 0.25 or done >= self.total):
+            self.shown = now
+            width = 30
+            filled = int(width * min(done, self.total) / self.total)
+            self.stream.write(f"\rframes {done}/{self.total} [{'#' * filled}{'.' * (width - filled)}]")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.on and self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
