@@ -4,16 +4,19 @@
     for track in read_video("gate.mp4"):              # a file, a URL, a camera index, or frames
         track.text, track.confidence, track.first_time, track.last_time, track.frames
 
-Each frame kept (every `every`-th) goes through `read_plates` (the detector, then the reader on the
-plates found, in one batch). The detections are handed to the tracker (`video.track`) as strong,
+Each frame kept (every `every`-th) is read as `read_plates` reads a photo: the detector, then the
+reader on the plates found, in one batch. The detections go to the tracker (`video.track`) as strong,
 those `read_plates` would report (detector score at least `threshold`, reader confidence at least
 `min_reading_confidence`), or weak: detector score down to `weak_threshold` (half of `threshold` by
 default) or a reading less sure than that. Weak ones only keep a followed plate alive, as ByteTrack
-does with low-score boxes. A track closed by the tracker (its plate unseen for a while) comes out as
-a `PlateTrack` at once, the tracks still open at the end after the last frame. Its text is decided
-over all its readings that pass `min_reading_confidence` (`video.consensus.weighted`); a track with
-fewer than `min_frames` such readings is not reported: a plate that passes is seen in many frames,
-a detector false alarm that reads like a plate seldom twice in a row.
+does with low-score boxes, so a weak detection is read only where it overlaps a followed plate's
+predicted box enough to be matched: the rest are mostly grilles and lettering, on which the format
+decoder spends the most (docs/experiments.md). A track closed by the tracker (its plate unseen for
+a while) comes out as a `PlateTrack` at once, the tracks still open at the end after the last frame.
+Its text is decided over all its readings that pass `min_reading_confidence`
+(`video.consensus.weighted`); a track with fewer than `min_frames` such readings is not reported: a
+plate that passes is seen in many frames, a detector false alarm that reads like a plate seldom
+twice in a row.
 """
 
 from __future__ import annotations
@@ -26,9 +29,18 @@ from typing import Any
 import numpy as np
 
 from ..alphabet import to_cyrillic
+from ..detect import box_iou, cut_plate, detect_batch, plate_size
 from ..formats import plate_type
-from ..predict import DEFAULT_DECODER
-from ..read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, PhotoReading, load_plate_detector, read_plates
+from ..predict import DEFAULT_DECODER, read_greys
+from ..preprocess import as_grey
+from ..read import (
+    MIN_PLATE_WIDTH,
+    MIN_READING_CONFIDENCE,
+    PhotoReading,
+    load_plate_detector,
+    photo_reading,
+    read_plates,
+)
 from .consensus import weighted
 from .frames import VideoFrames
 from .track import Detection, Track, Tracker, TrackerConfig
@@ -93,22 +105,30 @@ class VideoReader:
             raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
         if isinstance(min_frames, bool) or not isinstance(min_frames, int) or min_frames < 1:
             raise ValueError(f"min_frames must be a positive integer, got {min_frames!r}")
-        self.threshold = load_plate_detector(detector)[1] if threshold is None else threshold
+        self.model, stored = load_plate_detector(detector)
+        self.threshold = stored if threshold is None else threshold
         self.weak_threshold = self.threshold / 2 if weak_threshold is None else weak_threshold
         if isinstance(self.weak_threshold, bool) or not isinstance(self.weak_threshold, (int, float)) \
                 or not 0 <= self.weak_threshold <= self.threshold:
             raise ValueError(f"weak_threshold must be a number in [0, threshold], got {weak_threshold!r}")
         self.alphabet, self.min_confidence, self.min_frames = alphabet, min_confidence, min_frames
-        self.floor = min_reading_confidence
-        self.options = dict(weights=weights, detector=detector, decoder=decoder, min_confidence=min_confidence,
-                            min_width=min_width, batch_size=batch_size, backend=backend)
+        self.floor, self.min_width = min_reading_confidence, min_width
+        self.reader = dict(weights=weights, decoder=decoder, batch_size=batch_size, backend=backend)
+        read_plates(np.zeros((64, 64), np.uint8), detector=detector, min_confidence=min_confidence,
+                    threshold=self.threshold, min_width=min_width, min_reading_confidence=min_reading_confidence,
+                    **self.reader)  # a bad option or checkpoint fails here, before the first frame
         self.tracker = Tracker(tracker)
-        read_plates(np.zeros((64, 64), np.uint8), threshold=self.weak_threshold, min_reading_confidence=0,
-                    **self.options)  # a bad option or checkpoint fails here, before the first frame
 
     def step(self, frame: int, seconds: float, image: Any) -> list[PlateTrack]:
         """Read one frame (index in the source, its time, the image) and return the tracks it closes."""
-        readings = read_plates(image, threshold=self.weak_threshold, min_reading_confidence=0, **self.options)
+        grey = as_grey(image, f"frame {frame}")
+        found = [d for d in detect_batch(self.model, [grey], self.weak_threshold)[0]
+                 if plate_size(d.corners)[0] >= self.min_width]
+        predicted = [t.predict(frame) for t in self.tracker.live]
+        least = self.tracker.config.weak_iou
+        found = [d for d in found if d.score >= self.threshold or any(box_iou(d.box, p) >= least for p in predicted)]
+        decoded = read_greys([cut_plate(grey, d.corners) for d in found], **self.reader) if found else []
+        readings = [photo_reading(r, d) for r, d in zip(decoded, found)]
         detections = [Detection(r.box, r.score >= self.threshold and r.confidence >= self.floor,
                                 FrameReading(frame, seconds, r)) for r in readings]
         return self._reported(self.tracker.update(frame, detections))
