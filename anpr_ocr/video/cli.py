@@ -11,6 +11,10 @@ was decided from; without --json: a tab-separated line. For a file, a progress l
 of the total) goes to stderr when it is a terminal; the frames a second read come at the end.
 --draw writes the frames read with each plate followed outlined, its track number and the text its
 readings agree on so far. Hooked into `anpr_ocr.__main__`, which turns errors into one-line messages.
+
+The model runs on one torch thread by default and the frames are decoded in a second thread: two
+threads in all, each with a core of a two-core machine. Two torch threads (--threads 2) gain little
+on a free machine and lose much on a busy one, where each waits on the other (docs/experiments.md).
 """
 
 from __future__ import annotations
@@ -55,7 +59,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--min-reading-confidence", type=float, default=None,
                    help="reader confidence a reading needs to count (default: anpr_ocr.read.MIN_READING_CONFIDENCE)")
     p.add_argument("--min-frames", type=int, default=2, help="frames a plate must be read in (default: 2)")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for the detector and the reader "
+                   "(default: 1; the frames are decoded in another thread beside them)")
     p.add_argument("--quiet", action="store_true", help="no progress line or speed on stderr")
     return p
 
@@ -68,16 +73,15 @@ def run(args: argparse.Namespace) -> int:
     from .frames import VideoFrames
     from .stream import VideoReader
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be at least 1, got {args.threads}")
-        torch.set_num_threads(args.threads)
+    if args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)
     reader = VideoReader(args.weights, args.detector, args.alphabet, args.decoder, args.min_confidence,
                          args.threshold, MIN_PLATE_WIDTH if args.min_width is None else args.min_width,
                          MIN_READING_CONFIDENCE if args.min_reading_confidence is None else args.min_reading_confidence,
                          args.batch_size, min_frames=args.min_frames)
     source = int(args.source) if args.source.isdigit() and not Path(args.source).exists() else args.source
-    writer, read, start = None, 0, time.perf_counter()
+    writer, read, start, cpu = None, 0, time.perf_counter(), time.process_time()
     progress = Progress(sys.stderr, None) if not args.quiet else None
     try:
         with VideoFrames(source, args.every) as frames:
@@ -99,10 +103,10 @@ def run(args: argparse.Namespace) -> int:
             writer.release()
         if progress is not None:
             progress.close()
-    if not args.quiet:
-        seconds = time.perf_counter() - start
-        print(f"anpr-ocr: {read} frames read in {seconds:.1f} s: {read / max(seconds, 1e-9):.1f} frames a second",
-              file=sys.stderr)
+    if not args.quiet:  # CPU time too: on a machine shared with other work the wall time says little alone
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        print(f"anpr-ocr: {read} frames read in {seconds:.1f} s: {read / max(seconds, 1e-9):.1f} frames a second "
+              f"({cpu:.1f} s of CPU time)", file=sys.stderr)
     return 0
 
 
