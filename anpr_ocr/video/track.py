@@ -28,7 +28,7 @@ Box = tuple[float, float, float, float]  # x0, y0, x1, y1
 
 @dataclass(frozen=True)
 class TrackerConfig:
-    """The matching and closing rules (defaults: the ones measured in docs/experiments.md)."""
+    """The matching and closing rules (defaults: ByteTrack's IoU thresholds; not tuned, see docs/experiments.md)."""
 
     strong_iou: float = 0.2  # least IoU of a strong detection with a track's predicted box (ByteTrack: 0.2)
     weak_iou: float = 0.5  # least IoU of a weak detection with a track's predicted box (ByteTrack: 0.5)
