@@ -11,8 +11,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "anpr_ocr"
 
 # The layers, lowest first. A module may import its own layer and the layers of lower rank; reader and
 # detector share a rank and do not import each other. The package's __init__ and __main__ sit on top.
-LAYERS = {"core": 0, "reader": 1, "detector": 1, "pipeline": 2, "train": 3, "research": 4, "report": 5, "cli": 6}
-TOP = 7
+LAYERS = {"core": 0, "reader": 1, "detector": 1, "pipeline": 2, "video": 3, "train": 4, "research": 5, "report": 6,
+          "cli": 7}
+TOP = 8
 
 
 def _module_name(path: Path) -> str:

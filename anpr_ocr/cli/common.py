@@ -79,6 +79,21 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
                    help="plates per model call (default: %(default)s)")
 
 
+def add_detector_options(p: argparse.ArgumentParser) -> None:
+    """The plate detector's options and what `read_plates` reports of its detections."""
+    from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
+
+    p.add_argument("--detector", metavar="PTH",
+                   help="detector checkpoint (default: $ANPR_DETECTOR_WEIGHTS, else the committed detector)")
+    p.add_argument("--threshold", type=float, default=None, metavar="P", help="detector score a plate must reach "
+                   "(default: the one chosen on val and stored with the detector)")
+    p.add_argument("--min-width", type=float, default=MIN_PLATE_WIDTH, metavar="PX",
+                   help="narrower plates, in pixels, are not read (default: %(default)s)")
+    p.add_argument("--min-reading-confidence", type=float, default=MIN_READING_CONFIDENCE, metavar="P",
+                   help="readings the reader is less sure of are not reported; 0 reports every detection "
+                   "(default: %(default)s)")
+
+
 def add_reading_options(p: argparse.ArgumentParser) -> None:
     """How readings are written and flagged."""
     p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",

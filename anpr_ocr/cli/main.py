@@ -14,18 +14,18 @@ import sys
 from types import ModuleType
 
 from ..core.shipped import VERSION
-from . import bench, eval as evaluate, make_int8, predict, read, train, train_detector  # eval: not the builtin's
+from . import bench, eval as evaluate, make_int8, predict, read, train, train_detector, video  # eval: not builtin
 from .common import EXTRAS, CliError, HelpFormatter, install_hint, one_line, quiet_native_stderr
 
-# The subcommands, in the order `anpr-ocr -h` lists them. The video command (anpr_ocr.video.cli, the same
-# add_parser/run shape) joins them here, after read, once its layer is merged.
-COMMANDS: tuple[ModuleType, ...] = (predict, evaluate, read, train, train_detector, make_int8, bench)
+# The subcommands, in the order `anpr-ocr -h` lists them.
+COMMANDS: tuple[ModuleType, ...] = (predict, evaluate, read, video, train, train_detector, make_int8, bench)
 NATIVE_STDERR = {"bench", "make-int8"}  # their C libraries' own stderr is let through (long runs)
 
 DESCRIPTION = f"""\
 Read Russian licence plates on the CPU.
   crops:    predict reads images of one plate each; eval scores the reader on a labelled split of crops
   photos:   read finds the plates in whole photos (the detector) and reads them
+  video:    video follows the plates through a video, a stream or a camera: one reading per plate
   training: train trains a reader on crops, train-detector a detector on photos (the train extra);
             make-int8 quantizes a reader
 Run `anpr-ocr COMMAND -h` for a command's options and data layout.

@@ -20,6 +20,7 @@ from .common import (
     CliError,
     HelpFormatter,
     Skips,
+    add_detector_options,
     add_quiet_option,
     add_reader_options,
     add_reading_options,
@@ -32,8 +33,6 @@ from .common import (
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add `read` to the command line's subparsers."""
-    from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
-
     p = subparsers.add_parser(
         "read", help="find and read the plates in whole photos", formatter_class=HelpFormatter,
         description="Find the plates in photos (image files, or folders searched recursively) and read them.\n"
@@ -46,15 +45,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "flagged, box, corners, score")
     p.add_argument("--draw", metavar="OUT_DIR", help="also write each photo as OUT_DIR/<name>.jpg with its plates "
                    "outlined and labelled with text and confidence")
-    p.add_argument("--detector", metavar="PTH",
-                   help="detector checkpoint (default: $ANPR_DETECTOR_WEIGHTS, else the committed detector)")
-    p.add_argument("--threshold", type=float, default=None, metavar="P", help="detector score a plate must reach "
-                   "(default: the one chosen on val and stored with the detector)")
-    p.add_argument("--min-width", type=float, default=MIN_PLATE_WIDTH, metavar="PX",
-                   help="narrower plates, in photo pixels, are not reported (default: %(default)s)")
-    p.add_argument("--min-reading-confidence", type=float, default=MIN_READING_CONFIDENCE, metavar="P",
-                   help="readings the reader is less sure of are not reported; 0 reports every detection "
-                   "(default: %(default)s)")
+    add_detector_options(p)
     add_reading_options(p)
     add_reader_options(p)
     add_quiet_option(p, "photo")

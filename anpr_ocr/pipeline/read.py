@@ -37,7 +37,8 @@ from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import cut_plate, detect_batch, plate_size
+from ..detector.net import Detection, cut_plate, detect_batch, plate_size
+from ..reader.decode import Decoded
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options, read_greys
 from .draw import draw_label, label_height, label_size
 
@@ -95,19 +96,20 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     decoded = iter(read_greys(crops, weights, decoder, batch_size, backend) if crops else [])
     out = []
     for dets in found:
-        readings = []
-        for d in dets:
-            r = next(decoded)
-            confidence = min(max(r.confidence, 0.0), 1.0)
-            if confidence < min_reading_confidence:
-                continue
-            kind = plate_type(r.text)
-            readings.append(PhotoReading(
-                to_cyrillic(r.text) if alphabet == "cyrillic" else r.text, confidence, r.char_confidences, kind,
-                kind is not None, confidence < min_confidence, tuple(float(v) for v in d.box),
-                tuple((float(x), float(y)) for x, y in d.corners), float(d.score)))
-        out.append(readings)
+        readings = [photo_reading(next(decoded), d, alphabet, min_confidence) for d in dets]
+        out.append([r for r in readings if r.confidence >= min_reading_confidence])
     return out[0] if single else out
+
+
+def photo_reading(decoded: Decoded, detection: Detection, alphabet: str = "latin",
+                  min_confidence: float = 0.5) -> PhotoReading:
+    """What the reader decoded on a detected plate's cut, with where the detector found it."""
+    confidence = min(max(decoded.confidence, 0.0), 1.0)
+    kind = plate_type(decoded.text)
+    return PhotoReading(to_cyrillic(decoded.text) if alphabet == "cyrillic" else decoded.text, confidence,
+                        decoded.char_confidences, kind, kind is not None, confidence < min_confidence,
+                        tuple(float(v) for v in detection.box),
+                        tuple((float(x), float(y)) for x, y in detection.corners), float(detection.score))
 
 
 def draw_readings(image: np.ndarray, readings: Sequence[PhotoReading]) -> np.ndarray:
