@@ -125,8 +125,9 @@ def test_notebook_without_dataset_writes_only_under_runs_embedded(tmp_path):
     assert text.count("committed weights/, figures/ and README are left as they are") == 2  # at the start and the end
     run = repo / "runs" / "embedded"
     for name in ("figures/curves.png", "figures/recipes.json", "weights/crnn_ocr_model_best.pth",
-                 "weights/crnn_ocr_model_int8_fx.pth", "real_only/best.pth", "synth_then_real/best.pth"):
+                 "weights/crnn_ocr_model_int8_fx.pth", "synth_then_real/best.pth"):
         assert (run / name).is_file(), name
+    assert not (run / "real_only").exists() and "real only: skipped on the embedded default" in text
     recipes = json.loads((run / "figures/recipes.json").read_text())
     assert recipes["data"].startswith("EMBEDDED DEFAULT")
     assert sorted(p.name for p in (repo / "runs").iterdir()) == ["embedded"]
