@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from anpr_ocr.__main__ import main
+from anpr_ocr.research.video_eval import build_clip, evaluate_clip
 from anpr_ocr.video.clips import ClipConfig, clip_labels, load_clip_photos, plan_clip, render_clip, write_clip
 from anpr_ocr.video.frames import VideoFrames
 from anpr_ocr.video.score import score_tracks
@@ -135,3 +137,39 @@ def test_video_frames_rejects_bad_sources(tmp_path):
         VideoFrames(3.5)
     with pytest.raises(ValueError):
         VideoFrames([], every=0)
+
+
+def test_evaluate_clip_scores_the_commands_tracks_by_each_method(clip_file):
+    """research.video_eval runs `anpr-ocr video` in a subprocess; its figures are checked against the
+    clip counted here, read_video run in this process, and the baselines decided here by hand."""
+    path, labels = clip_file
+    labels = {**labels, "photos": ["a.jpg", "b.jpg"]}
+    entry = evaluate_clip(path, labels, every=[3], threads=[1], log=False)
+    assert entry["clip"] == {"photos": 2, "frames": 40, "shots": 2, "pairs": 0, "empty": 0,
+                             "expected_plates": len(_expected(labels))}
+    (run,) = entry["runs"]
+    assert (run["every"], run["threads"], run["frames_read"]) == (3, 1, len(range(0, 40, 3)))
+    assert run["fps"] == (round(run["frames_read"] / run["loop_seconds"], 2) if run["loop_seconds"] else None)
+    assert run["wall_seconds"] >= run["loop_seconds"]
+    tracks = list(read_video(path, every=3))
+    assert run["scores"]["weighted"] == score_tracks([t.summary() for t in tracks], labels)
+    best = [{**t.summary(), "text": max(t.readings, key=lambda f: f.reading.confidence).reading.text} for t in tracks]
+    assert run["scores"]["best_frame"] == score_tracks(best, labels)
+    common = [{**t.summary(), "text": max(texts := [f.reading.text for f in t.readings], key=texts.count)}
+              for t in tracks]
+    assert run["scores"]["majority"] == score_tracks(common, labels)
+    assert run["scores"]["weighted"]["shots"] == 2
+    printed = (path.parent / "clip_every3_threads1.jsonl").read_text().splitlines()
+    assert [json.loads(line)["text"] for line in printed] == [t.text for t in tracks]
+
+
+def test_build_clip_reuses_a_clip_of_the_same_recipe_and_photos(photos_root, tmp_path):
+    video, labels = build_clip(photos_root / "val", tmp_path, SMALL, limit=2)
+    names = [Path(p.path).name for p in load_clip_photos(photos_root / "val")[:2]]
+    assert labels["photos"] == names and (video.name, labels["video"]) == ("val.mp4", "val.mp4")
+    assert labels["frames"] == sum(s.frames for s in plan_clip(load_clip_photos(photos_root / "val")[:2], SMALL))
+    written = video.stat().st_mtime_ns
+    assert build_clip(photos_root / "val", tmp_path, SMALL, limit=2) == (video, json.loads(json.dumps(labels)))
+    assert video.stat().st_mtime_ns == written
+    _, one = build_clip(photos_root / "val", tmp_path, SMALL, limit=1)  # other photos: written again
+    assert one["photos"] == names[:1] and len(one["shots"]) == 1

@@ -16,7 +16,7 @@ frame read the whole string right.
   (so a single reading's confidence is the product of its character confidences, not inflated by
   frames that are near copies of each other), times the length's share of the confidence.
 
-The two baselines it is measured against (`scripts/video_eval.py`): `best_frame`, the single most
+The two baselines it is measured against (`research.video_eval`): `best_frame`, the single most
 confident reading, and `majority`, the string read most often. All three are pure functions of
 readings with `text`, `confidence` and `char_confidences` (a `PhotoReading`, a `PlateReading`).
 """
