@@ -12,6 +12,7 @@ from anpr_ocr.detector.checkpoint import detector_threshold
 from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.pipeline.read import MIN_READING_CONFIDENCE
 from anpr_ocr.train.detector import THRESHOLDS
+from anpr_ocr.video.clips import ClipConfig, load_clip_photos, plan_clip
 
 papermill = pytest.importorskip("papermill")
 
@@ -51,6 +52,22 @@ def test_detect_notebook_fast_mode_on_real_photos(tmp_path, photos_root):
     assert card["read_plates"]["threshold"] in THRESHOLDS
     assert detector_threshold(run / "weights/plate_detector.pth") == card["read_plates"]["threshold"]
     assert "EMBEDDED DEFAULT" not in text
+    # the video section: a clip of the first 2 test photos (fast mode), its shots planned again here from its recipe
+    video = json.loads((run / "figures/detect_video.json").read_text())
+    clip_photos = load_clip_photos(photos_root / "test")[:2]
+    shots = plan_clip(clip_photos, ClipConfig(**video["clip"]))
+    labels = json.loads((run / "runs/video/test.json").read_text())
+    entry = video["splits"]["test"]
+    assert entry["clip"]["photos"] == 2 and labels["photos"] == [Path(p.path).name for p in clip_photos]
+    assert (entry["clip"]["shots"], entry["clip"]["frames"]) == (len(shots), sum(s.frames for s in shots))
+    with_plates = sum(any(p["expected"] for p in s["plates"]) for s in labels["shots"])
+    (figures,) = entry["runs"]
+    assert figures["every"] == 1 and figures["frames_read"] == entry["clip"]["frames"]
+    for method in ("weighted", "best_frame", "majority"):
+        scores = figures["scores"][method]
+        assert scores["shots"] == with_plates and 0 <= scores["shots_read"] <= with_plates
+        assert scores["plates"] == entry["clip"]["expected_plates"]
+    assert "shots read" in text and "frames read a second" in text
 
 
 def test_detect_notebook_without_photos_uses_the_embedded_default(tmp_path):
@@ -62,3 +79,4 @@ def test_detect_notebook_without_photos_uses_the_embedded_default(tmp_path):
     card = json.loads((embedded / "weights/plate_detector.json").read_text())
     assert card["data"].startswith("EMBEDDED DEFAULT")
     assert not (tmp_path / "run" / "weights").exists() and not (tmp_path / "run" / "figures").exists()
+    assert "video section skipped" in text and not (embedded / "figures/detect_video.json").exists()
