@@ -7,7 +7,7 @@
 Why it matters: INT8 matrix products multiply UINT8 by INT8 bytes and add pairs. With VNNI
 (AVX512-VNNI or AVX-VNNI) one instruction does it with 32-bit sums; without it (AVX2 only, e.g. the
 AMD EPYCs up to Zen 3) the kernels go through 16-bit sums, and PyTorch's FX INT8 model, whose
-LSTM stays float, then gains much less over FP32 through `predict` (issue #29). ONNX Runtime's
+LSTM stays float, then gains much less over FP32 through `predict`. ONNX Runtime's
 INT8 graph, whose LSTM kernel costs less per call, is the faster INT8 model there; on a VNNI CPU the
 FX model already gains what INT8 was meant to, so it stays (the measurements: docs/experiments.md,
 "INT8 on CPUs without VNNI"). The rule is written once, in
