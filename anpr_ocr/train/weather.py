@@ -27,7 +27,7 @@ def weather(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box) -> Non
     """One to three winter or wear effects, in place; which ones is drawn from `rng`."""
     effects = (slush, mud_in_strokes, salt_crust, snow_in_corners, faded, glare)
     shares = np.array([0.35, 0.2, 0.15, 0.1, 0.12, 0.08])
-    count = 1 + int(rng.random() < 0.4) + int(rng.random() < 0.15)
+    count = 1 + int(rng.random() < 0.25)
     for i in rng.choice(len(effects), size=count, replace=False, p=shares / shares.sum()):
         effects[i](canvas, rng, plate_box)
 
@@ -40,16 +40,16 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: int) ->
 
 def slush(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box) -> None:
     """Grey-brown slush sprayed from below: caked from the bottom edge up to a ragged line (up to about
-    half the plate's height), droplets above it, thinning upwards."""
+    two fifths of the plate's height, thin enough near its edge that a person still reads the glyphs), droplets above it, thinning upwards."""
     x0, y0, x1, y1 = plate_box
     h, w = canvas.shape
     height = y1 - y0
-    line = y1 - height * rng.uniform(0.2, 0.65)  # where the caked layer ends, plate coordinates
+    line = y1 - height * rng.uniform(0.1, 0.45)  # where the caked layer ends, plate coordinates
     ragged = (smooth_noise(rng, (1, w), int(rng.integers(8, 40)))[0] - 0.5) * height * rng.uniform(0.1, 0.4)
     rows = np.arange(h, dtype=np.float32)[:, None]
     caked = np.clip((rows - (line + ragged[None, :])) / (height * rng.uniform(0.05, 0.2)), 0, 1)
-    opacity = rng.uniform(0.6, 1.0) * (0.7 + 0.3 * smooth_noise(rng, (h, w), int(rng.integers(4, 16))))
-    droplets = (rng.random((h, w)) < rng.uniform(0.02, 0.12)).astype(np.float32)
+    opacity = rng.uniform(0.35, 0.8) * (0.7 + 0.3 * smooth_noise(rng, (h, w), int(rng.integers(4, 16))))
+    droplets = (rng.random((h, w)) < rng.uniform(0.01, 0.06)).astype(np.float32)
     droplets = cv2.GaussianBlur(cv2.dilate(droplets, np.ones((2, 2), np.uint8)), (0, 0), 0.8)
     spray = droplets * np.clip((rows - y0 + height * 0.3) / (height * 1.3), 0, 1)  # denser lower down
     alpha = np.clip(caked * opacity + spray * rng.uniform(0.5, 1.0), 0, 1)
@@ -62,11 +62,11 @@ def mud_in_strokes(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box)
     millimetres wide) blended in patches, so that 6, 8, 0 and 3 and C and O lose their holes."""
     x0, y0, x1, y1 = plate_box
     plate = canvas[y0:y1, x0:x1]
-    k = int(rng.integers(7, 17))  # mm: the counters of GOST digits are about 10-20 mm wide
+    k = int(rng.integers(7, 13))  # mm: the counters of GOST digits are about 10-20 mm wide
     filled = cv2.erode(plate, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k)))
     filled = filled * rng.uniform(0.8, 1.1) + rng.uniform(0, 30)  # mud is a little lighter than ink
     patches = np.clip((smooth_noise(rng, plate.shape, int(rng.integers(12, 40))) - rng.uniform(0.2, 0.5)) * 3, 0, 1)
-    alpha = patches * rng.uniform(0.7, 1.0)
+    alpha = patches * rng.uniform(0.5, 0.9)
     plate[:] = plate * (1 - alpha) + filled * alpha
 
 
@@ -100,7 +100,7 @@ def faded(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box) -> None:
     x0, y0, x1, y1 = plate_box
     plate = canvas[y0:y1, x0:x1]
     mean = float(plate.mean())
-    plate[:] = mean + (plate - mean) * rng.uniform(0.25, 0.6) + rng.uniform(-25, 10)
+    plate[:] = mean + (plate - mean) * rng.uniform(0.35, 0.7) + rng.uniform(-25, 10)
 
 
 def glare(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box) -> None:
@@ -111,5 +111,5 @@ def glare(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box) -> None:
     sx, sy = rng.uniform(40, 160), rng.uniform(20, 60)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     spot = np.exp(-(((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2))
-    alpha = spot * rng.uniform(0.6, 0.95)
+    alpha = spot * rng.uniform(0.4, 0.8)
     canvas[:] = canvas * (1 - alpha) + 255.0 * alpha
