@@ -205,6 +205,20 @@ def test_committed_int8_backends_read_like_fp32(test_crops):
     assert reader_backend(DEFAULT_WEIGHTS) == "torch"  # FP32 stays in PyTorch under "auto"
 
 
+def test_onnx_int8_reader_loads_without_building_the_fx_model(test_crops, tmp_path, monkeypatch):
+    pytest.importorskip("onnxruntime")
+    from anpr_ocr.reader import loader
+
+    int8 = tmp_path / "int8.pth"  # a fresh file: not in the loader's cache
+    shutil.copy(DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth"), int8)
+
+    def no_fx(*args, **kwargs):
+        raise AssertionError("the FX graph was rebuilt for an ONNX Runtime reader")
+
+    monkeypatch.setattr(loader, "load_quantized", no_fx)
+    assert predict(test_crops[0].image, weights=int8, backend="onnx").text == test_crops[0].text
+
+
 def test_predict_uses_the_checkpoint_temperature(crop, tmp_path):
     hot = tmp_path / "hot.pth"
     shutil.copy(DEFAULT_WEIGHTS, hot)

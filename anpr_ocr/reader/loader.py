@@ -47,12 +47,20 @@ def default_weights() -> Path:
 
 
 def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
-    """Any anpr_ocr checkpoint, FP32 or FX INT8, read once: (model in eval mode, checkpoint dict)."""
+    """Any anpr_ocr checkpoint, FP32 or FX INT8, read once: (torch model in eval mode, checkpoint dict)."""
+    ckpt = _read(path)
+    return _torch_model(path, ckpt), ckpt
+
+
+def _read(path: str | Path) -> dict:
     with fx_deprecations_silenced():  # reading quantized tensors trips FX's deprecation notices
-        ckpt = read_checkpoint(path)
+        return read_checkpoint(path)
+
+
+def _torch_model(path: str | Path, ckpt: dict) -> torch.nn.Module:
     if ckpt.get("kind", "fp32") == "fp32":
-        return load_model(path, ckpt), ckpt
-    return load_quantized(path, ckpt), ckpt
+        return load_model(path, ckpt)
+    return load_quantized(path, ckpt)
 
 
 def load_reader(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> Reader:
@@ -68,14 +76,13 @@ def reader_backend(weights: str | Path | None = None, backend: str = DEFAULT_BAC
 
 
 def _load(path: Path, backend: str) -> Reader:
-    model, ckpt = load_any(path)
+    ckpt = _read(path)
     temperature = ckpt.get("temperature", 1.0)
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) \
             or not math.isfinite(temperature) or temperature <= 0:
         raise CheckpointError(f"{path}: temperature must be a positive number, got {temperature!r}")
     runs = _resolve_backend(backend, ckpt)
-    if runs == "onnx":
-        model = _onnx_reader(path, model, ckpt)
+    model = _onnx_reader(path, ckpt) if runs == "onnx" else _torch_model(path, ckpt)  # only what runs is built
     return Reader(model, float(temperature), runs)
 
 
@@ -91,7 +98,7 @@ def _resolve_backend(backend: str, ckpt: dict) -> str:
     return int8_backend()
 
 
-def _onnx_reader(path: Path, model: torch.nn.Module, ckpt: dict):
+def _onnx_reader(path: Path, ckpt: dict):
     """An ONNX Runtime session: the INT8 graph an INT8 checkpoint carries, or the FP32 checkpoint
     exported to ONNX on load."""
     from .onnx_backend import OnnxReader, export_onnx
@@ -107,5 +114,5 @@ def _onnx_reader(path: Path, model: torch.nn.Module, ckpt: dict):
 
     with tempfile.TemporaryDirectory() as tmp:  # the session keeps the graph in memory
         onnx_path = Path(tmp) / "model.onnx"
-        export_onnx(model, onnx_path, check=False)
+        export_onnx(load_model(path, ckpt), onnx_path, check=False)
         return OnnxReader(onnx_path, threads=threads)

@@ -40,7 +40,8 @@ def smooth_noise(rng: np.random.Generator, shape: tuple[int, int], cell: int) ->
 
 def slush(canvas: np.ndarray, rng: np.random.Generator, plate_box: Box) -> None:
     """Grey-brown slush sprayed from below: caked from the bottom edge up to a ragged line (up to about
-    two fifths of the plate's height, thin enough near its edge that a person still reads the glyphs), droplets above it, thinning upwards."""
+    two fifths of the plate's height, thin enough that a person still reads the glyphs under it),
+    droplets above it, thinning upwards."""
     x0, y0, x1, y1 = plate_box
     h, w = canvas.shape
     height = y1 - y0
