@@ -262,6 +262,19 @@ def test_beam_skips_the_search_where_the_greedy_reading_holds_most_of_the_mass(m
     assert got[0].char_confidences == greedy_decode(sure)[0].char_confidences
 
 
+def test_beam_readings_carry_exact_probabilities_and_viterbi_confidences_whether_searched_or_not():
+    probs = softmax(np.random.default_rng(5).normal(size=(40, 32, C)) * 2.5)  # many unsure items
+    greedy = greedy_decode(probs)
+    got = beam_decode(probs)
+    texts = [d.text for d in got]
+    assert any(g.confidence <= 0.5 and g.text == t for g, t in zip(greedy, texts))  # searched, kept greedy's
+    assert any(g.text != t for g, t in zip(greedy, texts))  # searched, changed
+    exact = np.exp(ctc_log_likelihood(probs, texts))
+    for d, p, chars in zip(got, exact, char_confidences(probs, texts)):
+        assert d.confidence == pytest.approx(p, rel=1e-9)
+        assert d.char_confidences == pytest.approx(chars)
+
+
 def test_beam_rejects_bad_arguments():
     with pytest.raises(ValueError):
         beam_decode(np.zeros((32, C)))

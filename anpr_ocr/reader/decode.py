@@ -316,9 +316,13 @@ def beam_decode(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, ma
     unsure = np.flatnonzero(log_p <= np.log(0.5))
     if unsure.size:
         found = beam_candidates(probs[unsure], beam_width, prune, max_per_frame, alphabet)
-        texts = [f[0][0] if f else out[b].text for b, f in zip(unsure, found)]
-        for b, d in zip(unsure, _scored(probs[unsure], texts, alphabet)):
-            out[b] = d
+        # Only a string the beam changed needs scoring: the greedy one already carries its exact
+        # probability, and its best path is its most probable alignment (the Viterbi one).
+        changed = [(b, f[0][0]) for b, f in zip(unsure.tolist(), found) if f and f[0][0] != out[b].text]
+        if changed:
+            rows = [b for b, _ in changed]
+            for b, d in zip(rows, _scored(probs[rows], [t for _, t in changed], alphabet)):
+                out[b] = d
     return out
 
 
