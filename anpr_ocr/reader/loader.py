@@ -20,13 +20,12 @@ from typing import NamedTuple
 import torch
 
 from ..core.files import CheckpointError, FileCache
+from ..core.onnx_runtime import BACKENDS, DEFAULT_BACKEND  # noqa: F401 (BACKENDS: predict and the CLI import it here)
 from ..core.shipped import FP32_WEIGHTS
 from .checkpoint import load_model, read_checkpoint
 from .quantize import fx_deprecations_silenced, load_quantized, onnx_int8_graph
 
 DEFAULT_WEIGHTS = FP32_WEIGHTS  # inside the installed package, or the checkout's weights/ (anpr_ocr.core.shipped)
-BACKENDS = ("auto", "torch", "onnx")  # see the module docstring
-DEFAULT_BACKEND = "auto"
 
 
 class Reader(NamedTuple):

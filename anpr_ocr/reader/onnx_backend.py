@@ -33,19 +33,12 @@ import numpy as np
 import torch
 
 from ..core.images import batch_tensor
+from ..core.onnx_runtime import cpu_session, require_onnx
 from .model import CRNN
 
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 FLOAT_NODES = ("/head/MatMul", "/head/Add")  # the CTC head, as torch.onnx names it: kept float (module docstring)
-
-
-def _require(module: str):
-    try:
-        return __import__(module, fromlist=["_"])
-    except ImportError as exc:
-        raise ImportError(f"the ONNX backend needs {module.split('.')[0]}, from the onnx extra: "
-                          'pip install "anpr_ocr[onnx]"') from exc
 
 
 def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 17) -> float | None:
@@ -54,7 +47,7 @@ def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 
     With `check`, runs the file in ONNX Runtime on a batch of 3 random inputs and returns (and
     prints) the maximum absolute logit difference against torch; raises if it exceeds 1e-3.
     """
-    _require("onnx")
+    require_onnx("onnx")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     model = model.cpu().eval()
@@ -91,7 +84,7 @@ def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: lis
     """Static INT8 quantization (QDQ, per-channel weights, MinMax) calibrated on grey crops (train
     crops, never the split it is scored on); `reduce_range` and `float_nodes` as the module
     docstring says (`reduce_range=False, float_nodes=()` is the recipe before 2026-12-03)."""
-    quantization = _require("onnxruntime.quantization")
+    quantization = require_onnx("onnxruntime.quantization")
     if not calibration:
         raise ValueError("quantize_onnx needs at least one calibration image")
     int8_onnx = Path(int8_onnx)
@@ -111,7 +104,7 @@ def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: lis
 
 def onnx_int8_recipe() -> dict:
     """How `quantize_onnx` makes the INT8 graph by default, for the checkpoint and its card."""
-    return {"tool": "onnxruntime.quantization.quantize_static", "onnxruntime": _require("onnxruntime").__version__,
+    return {"tool": "onnxruntime.quantization.quantize_static", "onnxruntime": require_onnx("onnxruntime").__version__,
             "format": "QDQ", "weights": "int8 per channel, 7-bit range (reduce_range)",
             "activations": "uint8 per tensor", "calibration_method": "MinMax", "float_nodes": list(FLOAT_NODES),
             "lstm": "float (ONNX Runtime LSTM op)"}
@@ -131,22 +124,11 @@ class OnnxReader:
     `model`: an ONNX file, or its bytes."""
 
     def __init__(self, model: str | Path | bytes, threads: int = 1):
-        ort = _require("onnxruntime")
+        require_onnx("onnxruntime")  # a missing extra is named before a missing file
         self.path = None if isinstance(model, bytes) else Path(model)
         if self.path is not None and not self.path.is_file():
             raise FileNotFoundError(f"no ONNX model at {self.path}")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # ORT's idle workers spin by default, which starves the torch ops that follow in the same
-        # process (decoding's CTC likelihood) and slows predict(backend="onnx") at batch 1 several-fold;
-        # without spinning the session call itself costs next to nothing more (docs/experiments.md)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        source = model if self.path is None else str(self.path)
-        self.session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        self.session = cpu_session(model if self.path is None else self.path, threads)
         self.threads = threads
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,66 @@
+"""What the reader's and the detector's ONNX Runtime backends share: the backend names, the onnx extra's
+modules, and one way to open a CPU session.
+
+    from anpr_ocr.core.onnx_runtime import require_onnx, onnx_export_available, cpu_session
+    ort = require_onnx("onnxruntime")        # ImportError naming the onnx extra when it is missing
+    session = cpu_session(graph_bytes, threads=1)
+
+onnx and onnxruntime come from the optional extra (`pip install "anpr_ocr[onnx]"`): nothing that reads
+plates by default needs them. Exporting a torch model (`torch.onnx.export`) needs onnx as well as torch;
+running the graph needs onnxruntime.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .cpu import onnxruntime_available
+
+BACKENDS = ("auto", "torch", "onnx")  # what runs a model: the reader's loader and the detector's say what "auto" is
+DEFAULT_BACKEND = "auto"
+
+
+def check_backend(backend: str) -> None:
+    """Raise ValueError unless `backend` is one of `BACKENDS`."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+
+def require_onnx(module: str):
+    """Import a module of the onnx extra (e.g. "onnxruntime", "onnxruntime.quantization"); ImportError
+    saying how to install the extra when it is missing."""
+    try:
+        return __import__(module, fromlist=["_"])
+    except ImportError as exc:
+        raise ImportError(f"the ONNX backend needs {module.split('.')[0]}, from the onnx extra: "
+                          'pip install "anpr_ocr[onnx]"') from exc
+
+
+def onnx_export_available() -> bool:
+    """Whether a torch model can be exported here and run in ONNX Runtime: onnxruntime imports
+    (`core.cpu.onnxruntime_available`) and so does onnx, which `torch.onnx.export` needs."""
+    if not onnxruntime_available():
+        return False
+    try:
+        import onnx  # noqa: F401
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def cpu_session(model: str | Path | bytes, threads: int = 1):
+    """An ONNX Runtime session on the CPU for an ONNX file or its bytes: `threads` intra-op threads, one
+    inter-op thread, sequential, every graph optimization, quiet, and idle workers that do not spin."""
+    ort = require_onnx("onnxruntime")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    # ORT's idle workers spin by default, which starves the torch ops that follow in the same
+    # process (decoding's CTC likelihood) and slows predict(backend="onnx") at batch 1 several-fold;
+    # without spinning the session call itself costs next to nothing more (docs/experiments.md)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    source = model if isinstance(model, bytes) else str(model)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
