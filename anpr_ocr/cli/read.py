@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_options(args.alphabet, args.decoder, args.backend, args.min_confidence, args.batch_size)
     load_reader(args.weights, args.backend)  # bad checkpoints fail here, before any photo is read
-    load_plate_detector(default_detector() if args.detector is None else args.detector)
+    load_plate_detector(default_detector() if args.detector is None else args.detector, args.backend)
     skips = Skips(args.quiet, "photo")
     bar = progress_bar(args.quiet, " photos")
     try:

@@ -1,3 +1,4 @@
-"""The plate detector: the net, geometry, heatmap decoding, its checkpoints and measures, and annotated photos.
+"""The plate detector: the net, geometry, heatmap decoding, its checkpoints, measures and ONNX Runtime backend,
+and annotated photos.
 
 Imports only `core`."""

@@ -1,12 +1,15 @@
 """Detector checkpoints: weights, architecture, format version and the score threshold chosen on val,
-read weights-only. Reading them needs nothing of training (`read_plates` loads detectors from here)."""
+read weights-only. Reading them needs nothing of training (`read_plates` loads detectors from here,
+in PyTorch or in ONNX Runtime: `detector_backend`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..core.files import CheckpointError, FileCache, load_weights_only, save_atomic
+from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend, onnx_export_available
 from .net import DetectorConfig, PlateDetector, fuse_for_inference
+from .onnx_backend import OnnxDetector, onnx_detector
 
 DETECTOR_FORMAT = 1
 DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
@@ -69,16 +72,32 @@ def read_detector_training_state(path: str | Path) -> dict:
     return state
 
 
-_detectors: FileCache[tuple[PlateDetector, float]] = FileCache("detector checkpoint")
+_detectors: FileCache[tuple[PlateDetector | OnnxDetector, float]] = FileCache("detector checkpoint")
 
 
-def load_plate_detector(path: str | Path) -> tuple[PlateDetector, float]:
-    """The detector behind a checkpoint (BatchNorm folded) and its score threshold (the one chosen on val
-    and stored with it, else DEFAULT_THRESHOLD), loaded once and cached by file version."""
-    return _detectors.get(path, _load_for_inference)
+def detector_backend(backend: str = DEFAULT_BACKEND) -> str:
+    """What runs the detector when asked for `backend`: "torch" (PyTorch eager) or "onnx" (ONNX Runtime,
+    the FP32 net exported on load). "auto" is "onnx" where onnx and onnxruntime import (the onnx
+    extra) and "torch" otherwise, silently: both give the same detections up to float rounding, and ONNX
+    Runtime's are faster on the CPUs measured (docs/experiments.md)."""
+    check_backend(backend)
+    if backend != "auto":
+        return backend
+    return "onnx" if onnx_export_available() else "torch"
 
 
-def _load_for_inference(path: Path) -> tuple[PlateDetector, float]:
+def load_plate_detector(path: str | Path, backend: str = DEFAULT_BACKEND) -> tuple[PlateDetector | OnnxDetector, float]:
+    """The detector behind a checkpoint (BatchNorm folded), run by `backend` (`detector_backend`), and its
+    score threshold (the one chosen on val and stored with it, else DEFAULT_THRESHOLD), loaded once and
+    cached by file version and backend. backend="onnx" without the onnx extra raises ImportError naming it."""
+    runs = detector_backend(backend)
+    return _detectors.get(path, lambda p: _load_for_inference(p, runs), runs)
+
+
+def _load_for_inference(path: Path, backend: str) -> tuple[PlateDetector | OnnxDetector, float]:
     ckpt = read_detector(path)
     threshold = ckpt.get("threshold")
-    return fuse_for_inference(load_detector(path, ckpt)), DEFAULT_THRESHOLD if threshold is None else float(threshold)
+    model = fuse_for_inference(load_detector(path, ckpt))
+    if backend == "onnx":
+        model = onnx_detector(model)  # only what runs is kept
+    return model, DEFAULT_THRESHOLD if threshold is None else float(threshold)

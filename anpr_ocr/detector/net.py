@@ -251,7 +251,8 @@ def fuse_for_inference(model: PlateDetector) -> PlateDetector:
 
 @torch.inference_mode()
 def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float = 0.3) -> list[list[Detection]]:
-    """Detections for grey photos, in each photo's own pixels (one model call per photo size)."""
+    """Detections for grey photos, in each photo's own pixels (one model call per photo). `model`: a
+    PlateDetector or what is called like one (`onnx_backend.OnnxDetector`)."""
     model.eval()
     out: list[list[Detection]] = []
     for grey in greys:

@@ -76,6 +76,8 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
     `weights`, `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s;
+    `backend` picks the detector's runtime too (`detector.checkpoint.detector_backend`: "auto" runs it
+    in ONNX Runtime where the onnx extra is installed, else in PyTorch; "torch" and "onnx" choose);
     `detector` selects the detector checkpoint (default: the committed one, or
     $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
     chosen on val and stored with the detector), `min_width` the smallest plate width, in the
@@ -88,7 +90,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     greys, single = as_greys(images)
-    model, stored = load_plate_detector(default_detector() if detector is None else detector)
+    model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
     threshold = stored if threshold is None else threshold
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
              for dets in detect_batch(model, greys, threshold)]

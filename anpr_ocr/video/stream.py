@@ -107,7 +107,7 @@ class VideoReader:
             raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
         if isinstance(min_frames, bool) or not isinstance(min_frames, int) or min_frames < 1:
             raise ValueError(f"min_frames must be a positive integer, got {min_frames!r}")
-        self.model, stored = load_plate_detector(default_detector() if detector is None else detector)
+        self.model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
         self.threshold = stored if threshold is None else threshold
         self.weak_threshold = self.threshold / 2 if weak_threshold is None else weak_threshold
         if isinstance(self.weak_threshold, bool) or not isinstance(self.weak_threshold, (int, float)) \

@@ -1,0 +1,75 @@
+"""The plate detector in ONNX Runtime: the fused FP32 net exported on load and run like the torch model.
+
+    from anpr_ocr.detector.onnx_backend import export_detector_onnx, OnnxDetector
+    graph = export_detector_onnx(fused_model)          # the ONNX file's bytes
+    detector = OnnxDetector(graph, fused_model.config, threads=1)
+    heat, offsets = detector(to_tensor([letterbox(grey, 640).image]))   # torch tensors, as PlateDetector gives
+
+The graph has one input "image" (batch, 1, height, width) and two outputs, "heat" (batch, 1, height/8,
+width/8) and "offsets" (batch, 8, height/8, width/8), with every axis but the channels dynamic: photos
+letterbox to different sizes (`net.letterbox` pads each to its own multiple of 32).
+
+Why FP32 and not INT8: on the AVX2-only CPUs this backend is for, ONNX Runtime's FP32 convs already
+run the detector much faster than PyTorch eager, with the same outputs up to float rounding, so nothing
+needs calibrating or storing; a static INT8 graph gained little more there and moved a few readings
+(docs/experiments.md). The graph is made from the checkpoint on load, in memory, and never written.
+onnx (for the export) and onnxruntime come from the optional extra: `pip install "anpr_ocr[onnx]"`.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import torch
+
+from ..core.onnx_runtime import cpu_session, require_onnx
+from .net import DetectorConfig, PlateDetector
+
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("heat", "offsets")
+EXPORT_SHAPE = (1, 1, 480, 640)  # the example input the export traces; the graph takes any multiple of 32
+
+
+def export_detector_onnx(model: PlateDetector, opset: int = 17) -> bytes:
+    """An FP32 detector (best BatchNorm-folded: `net.fuse_for_inference`) as the bytes of an ONNX file
+    with dynamic batch, height and width."""
+    require_onnx("onnx")  # torch.onnx.export needs it
+    model = model.cpu().eval()
+    axes = {0: "batch", 2: "height", 3: "width"}
+    cells = {0: "batch", 2: "cells_y", 3: "cells_x"}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter warns about tracing shapes
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(EXPORT_SHAPE),), buffer, input_names=[INPUT_NAME],
+                          output_names=list(OUTPUT_NAMES), opset_version=opset, dynamo=False,
+                          dynamic_axes={INPUT_NAME: axes, **{name: cells for name in OUTPUT_NAMES}})
+    return buffer.getvalue()
+
+
+class OnnxDetector:
+    """An ONNX Runtime session that is called like `PlateDetector`: (B, 1, H, W) float in [-1, 1] ->
+    (heat logits (B, 1, H/8, W/8), corner offsets (B, 8, H/8, W/8)) as torch tensors, with the
+    checkpoint's `config` (`net.detect_batch` reads its input size)."""
+
+    def __init__(self, graph: bytes, config: DetectorConfig, threads: int = 1):
+        self.session = cpu_session(graph, threads)
+        self.config = config
+        self.threads = threads
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
+        heat, offsets = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: array})
+        return torch.from_numpy(heat), torch.from_numpy(offsets)
+
+    def eval(self) -> OnnxDetector:  # so it can stand in for the torch module
+        return self
+
+
+def onnx_detector(model: PlateDetector, threads: int | None = None) -> OnnxDetector:
+    """A fused FP32 detector exported and opened in ONNX Runtime with `threads` intra-op threads
+    (default: torch's, as the reader's ONNX Runtime sessions take)."""
+    require_onnx("onnxruntime")  # named before the export's time is spent
+    threads = torch.get_num_threads() if threads is None else threads
+    return OnnxDetector(export_detector_onnx(model), model.config, threads)

@@ -1,0 +1,114 @@
+"""The detector's ONNX Runtime backend: the exported net gives torch's heatmaps and offsets on real photos of
+different sizes, read_plates reads alike with either backend, and "auto" / "onnx" without the onnx extra."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from anpr_ocr.detector.checkpoint import detector_backend, load_plate_detector
+from anpr_ocr.detector.net import DetectorConfig, PlateDetector, detect_batch, letterbox, to_tensor
+from anpr_ocr.detector.photos import load_photos
+from anpr_ocr.pipeline.read import DEFAULT_DETECTOR, read_plates
+
+needs_detector = pytest.mark.skipif(not DEFAULT_DETECTOR.is_file(), reason="no committed detector")
+
+
+def _needs_onnx() -> None:
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+
+
+@pytest.fixture(scope="module")
+def val_photos(photos_root):
+    """Four val photos of different sizes, so that they letterbox to different input shapes."""
+    photos, shapes = [], set()
+    for photo in load_photos(photos_root / "val"):
+        shape = letterbox(photo.grey, DetectorConfig().input_size).image.shape
+        if shape not in shapes:
+            shapes.add(shape)
+            photos.append(photo)
+        if len(photos) == 4:
+            return photos
+    return photos
+
+
+def test_any_input_size_gives_the_torch_shapes():
+    """Dynamic height and width: one export runs every multiple of 32, as torch does."""
+    _needs_onnx()
+    from anpr_ocr.detector.net import fuse_for_inference
+    from anpr_ocr.detector.onnx_backend import onnx_detector
+
+    torch.manual_seed(0)
+    model = fuse_for_inference(PlateDetector(DetectorConfig(input_size=128)))
+    runs = onnx_detector(model, threads=1)
+    for shape in ((1, 1, 64, 96), (2, 1, 128, 32)):
+        x = torch.rand(shape) * 2 - 1
+        with torch.inference_mode():
+            expected = model(x)
+        for got, want in zip(runs(x), expected):
+            assert got.shape == want.shape
+            assert float((got - want).abs().max()) < 1e-4
+
+
+@needs_detector
+def test_onnx_heatmaps_and_offsets_match_torch_on_real_photos(val_photos):
+    _needs_onnx()
+    torch_model, _ = load_plate_detector(DEFAULT_DETECTOR, "torch")
+    onnx_model, _ = load_plate_detector(DEFAULT_DETECTOR, "onnx")
+    assert type(onnx_model).__name__ == "OnnxDetector" and onnx_model.config == torch_model.config
+    assert len({letterbox(p.grey, torch_model.config.input_size).image.shape for p in val_photos}) > 1
+    for photo in val_photos:
+        x = to_tensor([letterbox(photo.grey, torch_model.config.input_size).image])
+        with torch.inference_mode():
+            heat, offsets = torch_model(x)
+        onnx_heat, onnx_offsets = onnx_model(x)
+        assert float((torch.sigmoid(onnx_heat) - torch.sigmoid(heat)).abs().max()) < 1e-4
+        assert float((onnx_offsets - offsets).abs().max()) < 1e-3
+    greys = [p.grey for p in val_photos]
+    for a, b in zip(detect_batch(torch_model, greys, 0.3), detect_batch(onnx_model, greys, 0.3)):
+        assert len(a) == len(b)
+        for da, db in zip(a, b):
+            np.testing.assert_allclose(db.corners, da.corners, atol=1e-2)
+            assert db.score == pytest.approx(da.score, abs=1e-4)
+
+
+@needs_detector
+def test_read_plates_reads_alike_with_either_backend(val_photos):
+    _needs_onnx()
+    greys = [p.grey for p in val_photos]
+    by_torch, by_onnx = read_plates(greys, backend="torch"), read_plates(greys, backend="onnx")
+    assert sum(len(r) for r in by_torch) > 0
+    for a, b in zip(by_torch, by_onnx):
+        assert [r.text for r in b] == [r.text for r in a]
+        for ra, rb in zip(a, b):
+            np.testing.assert_allclose(rb.box, ra.box, atol=1e-2)
+            assert rb.confidence == pytest.approx(ra.confidence, abs=1e-4)
+
+
+def test_auto_is_onnx_runtime_where_the_extra_is_installed():
+    _needs_onnx()
+    assert detector_backend("auto") == "onnx"
+    assert detector_backend("torch") == "torch" and detector_backend("onnx") == "onnx"
+    with pytest.raises(ValueError, match="backend must be one of"):
+        detector_backend("tensorrt")
+
+
+@needs_detector
+def test_without_the_extra_auto_runs_torch_and_onnx_names_it(tmp_path, monkeypatch):
+    """As in an install without the onnx extra: "auto" falls back to PyTorch without a word, and "onnx"
+    raises the reader's ImportError with the install command."""
+    for name in ("onnx", "onnxruntime"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import name` raises ModuleNotFoundError
+    detector = tmp_path / "detector.pth"  # a file of its own: the cache holds no ONNX Runtime session for it
+    shutil.copy(DEFAULT_DETECTOR, detector)
+    assert detector_backend("auto") == "torch"
+    model, _ = load_plate_detector(detector)
+    assert isinstance(model, PlateDetector)
+    with pytest.raises(ImportError, match=r'pip install "anpr_ocr\[onnx\]"'):
+        load_plate_detector(detector, "onnx")
+    assert read_plates(np.full((480, 640), 127, np.uint8), detector=detector) == []
