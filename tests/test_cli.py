@@ -197,8 +197,8 @@ def test_help_describes_crops_photos_training_and_extras(capsys):
 
 
 def test_help_gives_the_default_values(capsys):
+    from anpr_ocr.core.onnx_runtime import DEFAULT_BACKEND
     from anpr_ocr.pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
-    from anpr_ocr.reader.loader import DEFAULT_BACKEND
     from anpr_ocr.reader.predict import DEFAULT_DECODER
     from anpr_ocr.train.detector import DetectConfig
     from anpr_ocr.train.reader import TrainConfig

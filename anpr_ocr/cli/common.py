@@ -62,8 +62,8 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 
 def add_reader_options(p: argparse.ArgumentParser) -> None:
     """The plate reader's options: checkpoint, backend, decoder, batch size."""
+    from ..core.onnx_runtime import BACKENDS, DEFAULT_BACKEND
     from ..reader.decode import DECODERS
-    from ..reader.loader import BACKENDS, DEFAULT_BACKEND
     from ..reader.predict import DEFAULT_DECODER
 
     p.add_argument("--weights", metavar="PTH", help="reader checkpoint, FP32 or FX INT8 (default: $ANPR_OCR_WEIGHTS, "

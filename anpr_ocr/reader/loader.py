@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 
 from ..core.files import CheckpointError, FileCache
-from ..core.onnx_runtime import BACKENDS, DEFAULT_BACKEND  # noqa: F401 (BACKENDS: predict and the CLI import it here)
+from ..core.onnx_runtime import DEFAULT_BACKEND
 from ..core.shipped import FP32_WEIGHTS
 from .checkpoint import load_model, read_checkpoint
 from .quantize import fx_deprecations_silenced, load_quantized, onnx_int8_graph

@@ -22,9 +22,10 @@ import numpy as np
 from ..core.alphabet import ALPHABET, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
+from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend
 from .decode import DECODERS, Decoded, decode
 from .infer import frame_probs
-from .loader import BACKENDS, DEFAULT_BACKEND, Reader, load_reader
+from .loader import Reader, load_reader
 
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
@@ -48,8 +49,7 @@ def check_options(alphabet: str, decoder: str, backend: str, min_confidence: flo
         raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    check_backend(backend)
     if isinstance(min_confidence, bool) or not isinstance(min_confidence, (int, float)) \
             or not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be a number in [0, 1], got {min_confidence!r}")

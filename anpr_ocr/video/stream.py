@@ -31,6 +31,7 @@ import numpy as np
 from ..core.alphabet import to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_grey
+from ..core.onnx_runtime import DEFAULT_BACKEND
 from ..detector.checkpoint import load_plate_detector
 from ..detector.net import box_iou, cut_plate, detect_batch, plate_size
 from ..pipeline.read import (
@@ -41,7 +42,6 @@ from ..pipeline.read import (
     photo_reading,
     read_plates,
 )
-from ..reader.loader import DEFAULT_BACKEND
 from ..reader.predict import DEFAULT_DECODER, read_greys
 from .consensus import weighted
 from .frames import VideoFrames
