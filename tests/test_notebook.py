@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import nbformat
@@ -17,7 +18,6 @@ import pytest
 from anpr_ocr.core.data import load_splits
 from anpr_ocr.research import crossval
 from anpr_ocr.train.reader import TrainConfig
-from anpr_ocr.train.synth import SynthConfig
 
 papermill = pytest.importorskip("papermill")
 
@@ -70,14 +70,14 @@ def test_notebook_fast_mode_on_real_crops_with_crossvalidation_records(tmp_path,
     temperature fitted out of fold, and scores nothing on val."""
     before = _fingerprint(REPO)
     splits, _ = load_splits(data_root, ("train", "val"))
-    fast_recipe = TrainConfig(synth=SynthConfig(font_path=str(font_path), texts_path=str(texts_path)),
+    fast_recipe = TrainConfig(synth=replace(TrainConfig().synth, font_path=str(font_path), texts_path=str(texts_path)),
                               pretrain_epochs=1, synth_per_epoch=256, finetune_epochs=1, synth_mix=1.0)
     records = tmp_path / "cv"
     records.mkdir()
     (records / "committed_seed1.json").write_text(json.dumps(_record_of(splits["train"][:192] + splits["val"],
                                                                         fast_recipe)))
     nb = _run(REPO / "ocr_train.ipynb", tmp_path / "out.ipynb", REPO, DATA=str(data_root), OUT=str(tmp_path / "run"),
-              CV_RECORDS=str(records), FONT=str(font_path), TEXTS=str(texts_path))
+              CV_RECORDS=str(records), KEPT_RECIPE="committed", FONT=str(font_path), TEXTS=str(texts_path))
     run = tmp_path / "run" / "runs" / "fast"
     for name in ("figures/curves.png", "figures/matrix.png", "figures/robustness.png", "figures/recipes.json",
                  "figures/crossval.json", "figures/crossval_coverage.png", "weights/crnn_ocr_model_best.pth",

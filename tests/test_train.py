@@ -17,7 +17,7 @@ from anpr_ocr.reader.model import CRNN, CRNNConfig, count_parameters
 from anpr_ocr.train import reader as train_module
 from anpr_ocr.train.augment import TiltedBox
 from anpr_ocr.train.dataset import RealPlates, SyntheticPlates
-from anpr_ocr.train.reader import FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
+from anpr_ocr.train.reader import WEATHER_FRACTION, FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
 from anpr_ocr.train.synth import PlateRenderer, SynthConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -258,7 +258,8 @@ def test_the_notebooks_settings_default_from_the_recipe(monkeypatch):
 def test_recipe_synth_takes_the_environment_and_falls_back(monkeypatch, tmp_path, font_path):
     monkeypatch.setenv("ANPR_FONT", str(font_path))
     monkeypatch.setenv("ANPR_TEXTS", str(tmp_path / "missing.txt"))
-    assert recipe_synth() == SynthConfig(font_path=str(font_path), texts_path=None)
+    assert recipe_synth() == SynthConfig(font_path=str(font_path), texts_path=None, weather_fraction=WEATHER_FRACTION)
+    assert recipe_synth(0.0).weather_fraction == 0.0 and TrainConfig().synth.weather_fraction == WEATHER_FRACTION
     monkeypatch.setenv("ANPR_FONT", str(tmp_path / "missing.ttf"))
     assert recipe_synth().font_path is None
 

@@ -92,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"{flag} must be at least {least}, got {value}")
     if args.crop_size is not None and args.crop_size % PAD_MULTIPLE:
         raise CliError(f"--crop-size must be a multiple of {PAD_MULTIPLE}, got {args.crop_size}")
-    synth = renderer_inputs(args.font, args.texts, recipe_synth())
+    synth = renderer_inputs(args.font, args.texts, recipe_synth(DetectConfig().synth.weather_fraction))
     config = DetectConfig(out_dir=args.out, synth=synth, resume=args.resume)
     if given["model.input_size"] is not None:
         config = replace(config, model=replace(config.model, input_size=given["model.input_size"]))

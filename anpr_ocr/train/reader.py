@@ -64,13 +64,17 @@ FONT_ENV, DEFAULT_FONT = "ANPR_FONT", "../shared/fonts/RoadNumbers2.0.ttf"  # GO
 TEXTS_ENV, DEFAULT_TEXTS = "ANPR_TEXTS", "../shared/data/plate_texts.txt"  # real plate strings (not shipped)
 
 
-def recipe_synth() -> SynthConfig:
-    """The recipe's renderer inputs, as the notebook finds them: $ANPR_FONT and $ANPR_TEXTS, else the
-    ../shared defaults; one that is not a file becomes None (DejaVu Sans; texts drawn at random)."""
+WEATHER_FRACTION = 0.3  # share of the reader's renders in winter dress or worn (docs/experiments.md, "winter")
+
+
+def recipe_synth(weather_fraction: float = WEATHER_FRACTION) -> SynthConfig:
+    """The recipe's renderer, its inputs as the notebook finds them: $ANPR_FONT and $ANPR_TEXTS, else the
+    ../shared defaults; one that is not a file becomes None (DejaVu Sans; texts drawn at random).
+    `weather_fraction` of the plates get winter or wear (`train.weather`): the reader's recipe by default."""
     font = os.environ.get(FONT_ENV, DEFAULT_FONT)
     texts = os.environ.get(TEXTS_ENV, DEFAULT_TEXTS)
     return SynthConfig(font_path=font if Path(font).is_file() else None,
-                       texts_path=texts if Path(texts).is_file() else None)
+                       texts_path=texts if Path(texts).is_file() else None, weather_fraction=weather_fraction)
 
 
 @dataclass
