@@ -187,5 +187,5 @@ def test_peak_memory_holds_at_least_the_weights_and_the_largest_activation():
                                     if torch.is_tensor(o) else None)
     with torch.inference_mode():
         model(torch.zeros(bench.THROUGHPUT_BATCH, 1, 32, 128))
-    mb = bench._peak_memory_mb("fp32_eager", DEFAULT_WEIGHTS, threads=1)
+    mb = bench.peak_memory_mb("fp32_eager", DEFAULT_WEIGHTS, threads=1)
     assert mb is not None and mb >= (weights + max(sizes)) / 2**20

@@ -308,7 +308,7 @@ def test_run_cv_end_to_end_and_resumed(tmp_path, val_samples, font_path, texts_p
         ["model.lstm_hidden"]
 
     folds = assign_folds(samples, k=2, seed=0)
-    names = crossval._relative_sources(samples)
+    names = crossval.relative_sources(samples)
     assert sorted(c["source"] for c in record["crops"]) == sorted(names)  # every crop out of fold exactly once
     assert all(c["fold"] == folds[names.index(c["source"])] for c in record["crops"])
     assert all(c["truth"] == samples[names.index(c["source"])].text for c in record["crops"])

@@ -50,18 +50,18 @@ def _record_of(samples, fast_recipe: TrainConfig) -> dict:
     """A cross-validation record of `samples` shaped as run_cv writes one, for the fast mode's recipe: 2 folds,
     one fine-tuning epoch, every crop read right at confidence 0.9 but every 25th, read wrong at 0.2."""
     folds = crossval.assign_folds(samples, k=2, seed=0)
-    names = crossval._relative_sources(samples)
+    names = crossval.relative_sources(samples)
     crops = [{"source": n, "fold": f, "truth": s.text, "greedy": s.text if i % 25 else "X",
               "read": s.text if i % 25 else "X", "confidence": 0.9 if i % 25 else 0.2}
              for i, (n, f, s) in enumerate(zip(names, folds, samples))]
     rows = []
     for fold in (0, 1):
-        scores = crossval._scores([c for c in crops if c["fold"] == fold])
+        scores = crossval.crop_scores([c for c in crops if c["fold"] == fold])
         rows.append({"fold": fold, "n": folds.count(fold), "wall_seconds": 60.0, "proxies": {},
                      "curve": [{"epoch": 1, "exact_match": scores["exact_match"], "cer": scores["cer"]}], **scores})
     return {"recipe": "committed", "seed": 1, "k": 2, "fold_seed": 0, "n": len(samples),
             "samples": crossval.samples_digest(samples), "decoder": "format", "temperature": 1.234,
-            "train_config": crossval._portable(fast_recipe), "pretrain": {"wall_seconds": 120.0}, "folds": rows,
+            "train_config": crossval.portable(fast_recipe), "pretrain": {"wall_seconds": 120.0}, "folds": rows,
             "crops": crops}
 
 

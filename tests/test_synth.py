@@ -160,8 +160,8 @@ def test_mounting_holes_have_room_beside_the_characters(renderer):
     for seed in range(20):
         rng = np.random.default_rng(seed)
         mask = np.zeros((PLATE_H, PLATE_W), np.float32)
-        renderer._draw_body(mask, rng, "X123XX", sep=400)
-        renderer._draw_region(mask, rng, "77", sep=400)
+        renderer.draw_body(mask, rng, "X123XX", sep=400)
+        renderer.draw_region(mask, rng, "77", sep=400)
         ink = mask.max(axis=0) > 0.5
         assert not ink[:SCREW_ZONE - 8].any() and not ink[PLATE_W - SCREW_ZONE + 2:].any(), seed
         assert ink[SCREW_ZONE + 10:380].any() and ink[410:PLATE_W - SCREW_ZONE].any()

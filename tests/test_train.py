@@ -17,7 +17,15 @@ from anpr_ocr.reader.model import CRNN, CRNNConfig, count_parameters
 from anpr_ocr.train import reader as train_module
 from anpr_ocr.train.augment import TiltedBox
 from anpr_ocr.train.dataset import RealPlates, SyntheticPlates
-from anpr_ocr.train.reader import WEATHER_FRACTION, FitResult, TrainConfig, _epoch_plan, _steps, fit, recipe_synth
+from anpr_ocr.train.reader import (
+    WEATHER_FRACTION,
+    FitResult,
+    TrainConfig,
+    epoch_plan,
+    fit,
+    recipe_synth,
+    steps_per_epoch,
+)
 from anpr_ocr.train.synth import PlateRenderer, SynthConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -224,7 +232,7 @@ def test_fit_rejects_finetuning_without_train(tmp_path, val_samples, font_path, 
 @pytest.mark.parametrize("tilt", [9.0, 0.0])
 def test_epoch_plan_cuts_tilted_boxes_from_real_crops_only(tmp_path, val_samples, font_path, texts_path, tilt):
     config = _config(tmp_path, font_path, texts_path, real_box_tilt=tilt)
-    plan = _epoch_plan(config, val_samples[:8], PlateRenderer(config.synth))
+    plan = epoch_plan(config, val_samples[:8], PlateRenderer(config.synth))
     assert [stage for stage, _ in plan] == ["pretrain", "finetune"]
     real, synthetic = plan[1][1].datasets
     assert isinstance(real, RealPlates) and isinstance(synthetic, SyntheticPlates)
@@ -271,9 +279,9 @@ def test_steps_count_each_ranks_batches(n, world):
     batches = {len(DataLoader(range(n), batch_size=64 // world,
                               sampler=DistributedSampler(range(n), num_replicas=world, rank=r, seed=7)))
                for r in range(world)}
-    assert batches == {_steps(n, 64, world)}
+    assert batches == {steps_per_epoch(n, 64, world)}
     if world == 1:
-        assert _steps(n, 64, 1) == len(DataLoader(range(n), batch_size=64))
+        assert steps_per_epoch(n, 64, 1) == len(DataLoader(range(n), batch_size=64))
 
 
 # -- the train command: `python -m anpr_ocr train`, on one process or under torchrun ------------------------

@@ -142,7 +142,9 @@ def memory_probe(kind: str, path: str, threads: int, batch: int) -> None:
     print(json.dumps({"before_kib": before, "peak_kib": peak, "method": method}))
 
 
-def _peak_memory_mb(kind: str, path: Path, threads: int) -> float | None:
+def peak_memory_mb(kind: str, path: Path, threads: int) -> float | None:
+    """What loading and running one backend's model costs in memory, in a fresh process (`memory_probe`);
+    None where it cannot be measured."""
     code = (f"from anpr_ocr.research.bench import memory_probe; "
             f"memory_probe({kind!r}, {str(path)!r}, {threads}, {THROUGHPUT_BATCH})")
     env = dict(os.environ)
@@ -342,7 +344,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         timing_seconds = time.time() - started
         for kind in files:
             result["backends"][kind]["peak_rss_mb"] = (
-                _peak_memory_mb(kind, files[kind], max(threads)) if memory else None)
+                peak_memory_mb(kind, files[kind], max(threads)) if memory else None)
     result["meta"] = _meta(samples, threads, schedule, onnx_diff, int8_path, calibration, load_before,
                            other_load, timing_seconds)
     if out_json is not None:

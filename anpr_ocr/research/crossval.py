@@ -123,14 +123,14 @@ def run_cv(config: CVConfig, samples: list[Sample], out_dir: str | Path,
 
 def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: int, out: Path) -> dict:
     train_config = replace(config.train, seed=seed)
-    names = _relative_sources(samples)
+    names = relative_sources(samples)
     held = [[i for i, f in enumerate(folds) if f == fold] for fold in range(config.k)]
     rest = [[i for i, f in enumerate(folds) if f != fold] for fold in range(config.k)]
     pick = lambda idx: [samples[i] for i in idx]  # noqa: E731
 
     everything = samples_digest(samples)
     pretrain_config = training.pretraining_part(train_config)
-    pretrain_fp = {"train_config": _portable(pretrain_config), "schedule_train": _digest(names, samples, rest[0]),
+    pretrain_fp = {"train_config": portable(pretrain_config), "schedule_train": _digest(names, samples, rest[0]),
                    "val": everything}
     pretrain, pretrain_dir = None, _pretraining_dir(out, pretrain_fp)
     if train_config.pretrain_epochs:
@@ -163,10 +163,10 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
               "confidence": float(c)} for i, g, r, c in zip(order, greedy, read, confidences)]
     for row in fold_rows:
         mine = [c for c in crops if c["fold"] == row["fold"]]
-        row.update(_scores(mine))
+        row.update(crop_scores(mine))
     return {"recipe": config.recipe, "seed": seed, "k": config.k, "fold_seed": config.fold_seed, "n": len(samples),
             "samples": everything, "decoder": DEFAULT_DECODER,
-            "temperature": temperature, "train_config": _portable(train_config), "pretrain": pretrain,
+            "temperature": temperature, "train_config": portable(train_config), "pretrain": pretrain,
             "folds": fold_rows, "crops": crops, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
@@ -225,14 +225,15 @@ def _curve_row(history_row: dict, pretrain_epochs: int) -> dict:
             "cer": history_row["val_cer"]}
 
 
-def _scores(crops: list[dict]) -> dict:
+def crop_scores(crops: list[dict]) -> dict:
+    """Exact match and CER of a record's crops, greedy and as `predict` reads ("_read")."""
     truths = [c["truth"] for c in crops]
     greedy, read = [c["greedy"] for c in crops], [c["read"] for c in crops]
     return {"exact_match": metrics.exact_match(truths, greedy), "cer": metrics.cer(truths, greedy),
             "exact_match_read": metrics.exact_match(truths, read), "cer_read": metrics.cer(truths, read)}
 
 
-def _portable(config: TrainConfig) -> dict:
+def portable(config: TrainConfig) -> dict:
     """The config as JSON, without what differs between runs of one recipe (out_dir, resume)."""
     d = json.loads(json.dumps(config.to_dict()))
     d.pop("out_dir", None)
@@ -240,7 +241,7 @@ def _portable(config: TrainConfig) -> dict:
     return d
 
 
-def _relative_sources(samples: list[Sample]) -> list[str]:
+def relative_sources(samples: list[Sample]) -> list[str]:
     """Sources relative to the folder they share, so records from different checkouts compare."""
     folders = [os.path.dirname(os.path.abspath(s.source)) for s in samples]
     try:
@@ -258,7 +259,7 @@ def _digest(names: list[str], samples: list[Sample], idx) -> str:
 def samples_digest(samples: list[Sample]) -> str:
     """The digest a record keeps of the crops it was run on (their paths relative to the folder they
     share, and labels, in order): equal digests, same crops."""
-    return _digest(_relative_sources(samples), samples, range(len(samples)))
+    return _digest(relative_sources(samples), samples, range(len(samples)))
 
 
 def records_for(folder: str | Path, samples: list[Sample]) -> list[dict]:
@@ -282,7 +283,7 @@ def recipe_differences(record: dict, config: TrainConfig) -> list[str]:
 
     ignored = {"seed", "synth.font_path", "synth.texts_path", "threads", "num_workers", "device"}
     # a record written before a field existed ran that field's default
-    mine, theirs = flat(_portable(config)), flat({**_portable(TrainConfig()), **record["train_config"]})
+    mine, theirs = flat(portable(config)), flat({**portable(TrainConfig()), **record["train_config"]})
     return sorted(k for k in mine.keys() | theirs.keys() if k not in ignored and mine.get(k) != theirs.get(k))
 
 

@@ -188,10 +188,10 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
     out = Path(config.out_dir)
     resume = _open_run_dir(out, config, ranks)
 
-    epochs = _epoch_plan(config, train, PlateRenderer(config.synth))
+    epochs = epoch_plan(config, train, PlateRenderer(config.synth))
     model = CRNN(config.model).to(device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    steps = sum(_steps(len(ds), config.batch_size, ranks.world) for _, ds in epochs)
+    steps = sum(steps_per_epoch(len(ds), config.batch_size, ranks.world) for _, ds in epochs)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr, total_steps=max(steps, 1),
                                                     pct_start=0.15)
     run = _RunState()
@@ -332,7 +332,7 @@ def _from_rank_0(obj):
     return box[0]
 
 
-def _steps(n: int, batch_size: int, world: int) -> int:
+def steps_per_epoch(n: int, batch_size: int, world: int) -> int:
     """Optimiser steps for an epoch of `n` items on each of `world` ranks (a last, short batch counted)."""
     per_rank = -(-n // world)  # DistributedSampler pads the ranks' shares to equal length
     return -(-per_rank // (batch_size // world))
@@ -390,7 +390,7 @@ def _save_best(model: CRNN, path: Path, row: dict, seed: int) -> None:
     save_atomic(ckpt, path)
 
 
-def _epoch_plan(config: TrainConfig, train: list[Sample], renderer: PlateRenderer) -> list[tuple[str, object]]:
+def epoch_plan(config: TrainConfig, train: list[Sample], renderer: PlateRenderer) -> list[tuple[str, object]]:
     """[(stage, dataset)] for every epoch: synthetic pretraining, then real (+ synthetic) fine-tuning."""
     aug = train_augmentation()
     # real crops are cut along the plate's corners; rendered plates draw their own box crops

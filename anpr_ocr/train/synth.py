@@ -194,8 +194,8 @@ class PlateRenderer:
         sep = int(400 + rng.integers(-8, 8))
         cv2.line(ink_mask, (sep, 4), (sep, PLATE_H - 5), 1.0, int(rng.integers(2, 4)))
         body, region = layout.split(text)
-        self._draw_body(ink_mask, rng, body, sep)
-        self._draw_region(ink_mask, rng, region, sep)
+        self.draw_body(ink_mask, rng, body, sep)
+        self.draw_region(ink_mask, rng, region, sep)
         weight = int(rng.integers(-2, 3))
         if weight:
             op = cv2.dilate if weight > 0 else cv2.erode
@@ -211,7 +211,8 @@ class PlateRenderer:
         canvas[PAD_Y:PAD_Y + PLATE_H, PAD_X:PAD_X + PLATE_W] = plate
         _round_corners(canvas, rng)
 
-    def _draw_body(self, mask: np.ndarray, rng: np.random.Generator, body: str, sep: int) -> None:
+    def draw_body(self, mask: np.ndarray, rng: np.random.Generator, body: str, sep: int) -> None:
+        """The body's glyphs (letters and digits) into the ink mask, left of the region box at `sep` mm."""
         glyphs = [self.glyphs[c] for c in body]
         gaps = rng.uniform(8, 16)
         group_gap = rng.uniform(0, 8)
@@ -231,7 +232,9 @@ class PlateRenderer:
             _paste_max(mask, g, int(x + rng.uniform(-1.5, 1.5)), int(baseline - g.shape[0] + rng.uniform(-1.5, 1.5)))
             x += (gw + gaps) * squeeze if i < len(glyphs) - 1 else 0
 
-    def _draw_region(self, mask: np.ndarray, rng: np.random.Generator, region: str, sep: int) -> None:
+    def draw_region(self, mask: np.ndarray, rng: np.random.Generator, region: str, sep: int) -> None:
+        """The region code's digits into the ink mask, in the box right of `sep` mm (two digits to its left, three
+        centred)."""
         box_w = PLATE_W - sep - 8
         height = rng.uniform(54, 60)
         glyphs = [self.glyphs[c] for c in region]
