@@ -40,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
     if args.calibration_crops < 1:
         raise CliError("--calibration-crops must be at least 1")
     card = make_int8(args.fp32, args.data, args.out, calibration_crops=args.calibration_crops)
-    print(json.dumps({k: card[k] for k in ("predict_metrics", "reads_by_backend")}, indent=1))
+    print(json.dumps({k: card[k] for k in ("metrics", "reads_by_backend")}, indent=1))
     print(f"wrote {args.out} and {args.out.with_suffix('.json')}")
     return 0

@@ -37,15 +37,12 @@ def reader_card(file: str, *, recipe: str, data: str, splits: dict[str, int], tr
             "created": created_now()}
 
 
-def int8_card(file: str, fp32: dict, *, quantization: dict | None, calibration: str,
-              evaluations: dict[str, Evaluation | None], benchmark: str) -> dict:
-    """The FX INT8 reader's card, made from the FP32 model whose card is `fp32`: its data, seed, temperature,
-    command and time are that card's."""
-    return {"file": file, "kind": "int8_fx", "made_from": fp32["file"],
-            "method": "torch.ao.quantization.quantize_fx post-training static quantization, x86 backend",
-            "quantization": quantization, "calibration": calibration, "data": fp32["data"], "seed": fp32["seed"],
-            "temperature": fp32["temperature"], "metrics": summaries(evaluations), "benchmark": benchmark,
-            "command": fp32["command"], "environment": environment(), "created": fp32["created"]}
+def int8_card(made: dict, fp32: dict, *, benchmark: str) -> dict:
+    """The INT8 reader's card: the card `research.make_int8` made (how each INT8 model was made, what each
+    reads), with the data, seed, temperature, command and time of the FP32 card `fp32` it was made from, and
+    where its benchmark is."""
+    return {**made, "data": fp32["data"], "seed": fp32["seed"], "temperature": fp32["temperature"],
+            "benchmark": benchmark, "command": fp32["command"], "created": fp32["created"]}
 
 
 def detector_card(file: str, *, data: str, splits: dict[str, list], recipe: dict, epochs: int, best_epoch: int,

@@ -39,11 +39,21 @@ def make_int8(fp32_path: str | Path, data_root: str | Path, out_path: str | Path
               card_path: str | Path | None = None, calibration_crops: int = CALIBRATION_CROPS) -> dict:
     """Quantize `fp32_path` on the first `calibration_crops` train crops of `data_root` into `out_path`
     and write its card (`card_path`, default: beside it with .json); returns the card."""
-    fp32_path, out_path, data_root = Path(fp32_path), Path(out_path), Path(data_root)
+    data_root = Path(data_root)
+    splits = {name: load_samples(data_root / name)[0] for name in ("train", "val", "test")}
+    return int8_from_splits(fp32_path, splits, out_path, card_path, calibration_crops,
+                            command=f"{COMMAND} DATA (anpr_ocr.research.make_int8.make_int8; DATA = {data_root.name})")
+
+
+def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: str | Path,
+                     card_path: str | Path | None = None, calibration_crops: int = CALIBRATION_CROPS,
+                     command: str = "ocr_train.ipynb") -> dict:
+    """`make_int8` on splits already loaded ({"train", "val", "test"}: lists of samples), as the training
+    notebook calls it; `command` is what the card says made it."""
+    fp32_path, out_path = Path(fp32_path), Path(out_path)
     card_path = Path(card_path) if card_path is not None else out_path.with_suffix(".json")
     ckpt = read_checkpoint(fp32_path)
     model = load_model(fp32_path, ckpt)
-    splits = {name: load_samples(data_root / name)[0] for name in ("train", "val", "test")}
     calibration = [s.image for s in splits["train"][:calibration_crops]]
     qmodel = quantize_fx(model, calibration)
     save_quantized(qmodel, model.config, out_path, temperature=ckpt.get("temperature", 1.0),
@@ -74,6 +84,7 @@ def make_int8(fp32_path: str | Path, data_root: str | Path, out_path: str | Path
 
     test_key = f"test {DEFAULT_DECODER}"
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+    card.pop("predict_metrics", None)  # the shape before metrics meant what predict reads
     card.update({
         "file": _shown(out_path), "kind": "int8_fx", "made_from": _shown(fp32_path),
         "method": "two INT8 models of the same FP32 weights, calibrated on the same crops: "
@@ -84,11 +95,11 @@ def make_int8(fp32_path: str | Path, data_root: str | Path, out_path: str | Path
                   "VNNI and FX's on CPUs with it (anpr_ocr.core.cpu)",
         "quantization": quantization, "calibration": f"{len(calibration)} train crops",
         "temperature": ckpt.get("temperature", 1.0),
-        "metrics": {"test": {k: v for k, v in reads["int8_fx"]["test greedy"].items() if k != "texts"}},
-        "predict_metrics": {"decoder": DEFAULT_DECODER,
-                            "test": {k: reads["int8_fx"][test_key][k] for k in ("exact_match", "cer")}},
+        "metrics": {"test": {"n": len(splits["test"]), "decoder": DEFAULT_DECODER,  # FX's, as predict reads
+                             **{k: reads["int8_fx"][test_key][k] for k in ("exact_match", "cer")},
+                             "greedy_exact_match": reads["int8_fx"]["test greedy"]["exact_match"]}},
         "reads_by_backend": {name: summary(name) for name in reads},
-        "command": f"{COMMAND} DATA (anpr_ocr.research.make_int8.make_int8; DATA = {data_root.name})",
+        "command": command,
         "environment": {**environment(), "cpu": cpu_features(), "onnxruntime": _version("onnxruntime")},
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     })
