@@ -2,7 +2,7 @@
 
     python scripts/int8_oof.py DATA_ROOT RECORD RUN_DIR [--out OUT.json]
     python scripts/int8_oof.py ../shared/data/vkcv-ocr experiments/cv/committed_seed1.json \
-        runs/cv/committed/seed1 --out experiments/cv/committed_seed1_int8.json
+        runs/cv/committed/seed1 --out experiments/int8_oof/committed_seed1.json
 
 RECORD is a seed's record from scripts/cv.py and RUN_DIR its run folder (with fold<i>/last.pth); DATA_ROOT
 holds the train and val crops it ran on. See anpr_ocr.research.int8_oof.
