@@ -13,6 +13,7 @@ from anpr_ocr.reader.decode import (
     beam_decode,
     char_confidences,
     char_frames,
+    consensus_decode,
     ctc_log_likelihood,
     decode,
     format_decode,
@@ -425,3 +426,51 @@ def test_ctc_likelihood_and_char_confidences_match_brute_force():
                     frames[k].append(t)
             assert char_confidences(probs, [text], alphabet)[0] == pytest.approx(tuple(expected), abs=1e-12)
             assert char_frames(probs, [text], alphabet)[0] == tuple((f[0], f[-1]) for f in frames)
+
+
+# ---- several cuts of one plate read as one ---------------------------------------------------
+
+def test_consensus_picks_the_string_of_highest_mean_probability_over_the_cuts():
+    """Against brute force over every path: each group's candidates are its cuts' greedy readings, and the
+    reading is the candidate whose probability, averaged over the group's cuts, is highest."""
+    rng = np.random.default_rng(3)
+    alphabet = "ABC"
+    for views in (2, 3):
+        probs = softmax(rng.normal(size=(4 * views, 4, 4)) * rng.uniform(0.5, 3))
+        got = consensus_decode(probs, views, "greedy", alphabet=alphabet)
+        assert len(got) == 4
+        for g, reading in enumerate(got):
+            cuts = probs[g * views:(g + 1) * views]
+            exact = [_brute_force_likelihoods(p, alphabet) for p in cuts]
+            candidates = {d.text for d in greedy_decode(cuts, alphabet)}
+            mean = {t: np.mean([e.get(t, 0.0) for e in exact]) for t in candidates}
+            assert reading.text == max(mean, key=mean.get)
+            assert reading.confidence == pytest.approx(mean[reading.text], rel=1e-9)
+
+
+def test_consensus_recovers_a_letter_one_cut_lost_at_its_edge():
+    lost = np.concatenate([_bf_frames([{"-": 0.97}] * 2), _bf_plate("123BC77")], axis=1)  # first letter cut off
+    whole = _bf_plate("A123BC77", p=0.8)
+    probs = np.concatenate([lost, whole, whole])
+    assert decode(lost, "format")[0].text == "123BC77"
+    got = consensus_decode(probs, 3, "format")[0]
+    assert got.text == "A123BC77"
+    assert got.char_confidences == char_confidences(whole, ["A123BC77"])[0]
+
+
+def test_consensus_prefers_a_valid_plate_within_the_format_ratio():
+    # an invalid string most probable on average, a valid one within 20x: the format decoder's choice
+    invalid, valid = _bf_plate("A1O3BC77"), _bf_plate("A103BC77")
+    probs = np.concatenate([invalid, invalid, valid])
+    mean = np.mean(np.exp([ctc_log_likelihood(probs, [t] * 3) for t in ("A1O3BC77", "A103BC77")]), axis=1)
+    assert mean[0] > mean[1] > mean[0] / 20
+    assert consensus_decode(probs, 3, "format")[0].text == "A103BC77"
+    assert consensus_decode(probs, 3, "beam")[0].text == "A1O3BC77"
+
+
+def test_consensus_of_one_view_is_the_decoder_and_views_must_divide_the_batch():
+    probs = np.concatenate([_bf_plate("A123BC77"), _bf_plate("B456EK19")])
+    assert consensus_decode(probs, 1, "format") == decode(probs, "format")
+    for views in (0, 3, 1.0, True):
+        with pytest.raises(ValueError, match="views"):
+            consensus_decode(probs, views)

@@ -15,7 +15,11 @@ from PIL import Image
 from anpr_ocr.cli.main import main
 from anpr_ocr.detector.checkpoint import save_detector
 from anpr_ocr.detector.net import DetectorConfig, PlateDetector, box_iou, cut_plate
-from anpr_ocr.pipeline.read import DEFAULT_DETECTOR, PhotoReading, read_plates
+from anpr_ocr.detector.photos import load_photos
+from anpr_ocr.pipeline.read import CUTS, DEFAULT_DETECTOR, PhotoReading, read_plates
+from anpr_ocr.reader.decode import ctc_log_likelihood
+from anpr_ocr.reader.infer import frame_probs
+from anpr_ocr.reader.loader import load_reader
 from anpr_ocr.reader.predict import predict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -59,16 +63,36 @@ def test_corners_come_back_in_input_pixels(finds_everywhere):
     assert len(read_plates(photo, detector=finds_everywhere, min_width=32, min_reading_confidence=0)) == len(readings)
 
 
-def test_each_reading_is_the_reader_on_the_cut(finds_everywhere):
+def test_with_one_cut_each_reading_is_the_reader_on_the_cut(finds_everywhere):
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
-    readings = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0)
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0, cuts=CUTS[:1])
     assert readings
     for r in readings[:3]:
         expected = predict(cut_plate(photo, np.array(r.corners)))
         assert (r.text, r.valid, r.plate_type) == (expected.text, expected.valid, expected.plate_type)
         assert r.confidence == pytest.approx(expected.confidence, abs=1e-6)
         assert r.flagged == (r.confidence < 0.5)
+
+
+def test_each_plate_reads_as_the_string_most_probable_over_its_cuts(photos_root):
+    """On a real photo, a plate's reading is, of the strings `predict` reads on its three cuts, the one whose
+    exact CTC probability averaged over the cuts is highest; that mean is its confidence."""
+    photo = load_photos(photos_root / "test")[0]
+    (reading,) = read_plates(photo.grey, min_reading_confidence=0, threshold=0.5)
+    crops = [cut_plate(photo.grey, np.array(reading.corners), mx, my) for mx, my in CUTS]
+    reader = load_reader(None, "auto")
+    probs = frame_probs(reader.model, crops, temperature=reader.temperature)
+    mean = {r.text: float(np.exp(ctc_log_likelihood(probs, [r.text] * len(CUTS))).mean()) for r in predict(crops)}
+    assert reading.text == max(mean, key=mean.get) == photo.plates[0].text
+    assert reading.confidence == pytest.approx(mean[reading.text], rel=1e-6)
+
+
+def test_cuts_must_be_margin_pairs(finds_nothing):
+    photo = np.full((64, 64), 90, np.uint8)
+    for cuts in ((), ((0.1,),), ((0.1, 1.5),), ((0.1, "a"),)):
+        with pytest.raises(ValueError, match="cuts"):
+            read_plates(photo, detector=finds_nothing, cuts=cuts)
 
 
 def test_readings_under_the_confidence_floor_are_not_reported(finds_everywhere):

@@ -8,8 +8,12 @@
 Inputs and errors are `predict`'s: paths, OpenCV arrays (BGR or grey) or PIL images; a bad one
 raises ValueError/TypeError/OSError naming it. The detector (`anpr_ocr.detector.net`) finds each plate's
 four corners on the grey photo scaled to its input size; each plate is cut from the photo at full
-resolution along its corners with the margins the reader's training crops have (6% of the width,
-16% of the height: `detect.cut_plate`), and all plates of a call are read in one batch.
+resolution along its corners three times (`CUTS`): with the margins the reader's training crops have (6%
+of the width, 16% of the height: `detector.net.cut_plate`), wider and narrower. All cuts of all plates of a
+call are read in one batch, and each plate reads as the string most probable over its three cuts
+(`reader.decode.consensus_decode`): a letter one cut loses at its edge, where the detector's corners fall
+short, is still in the others. It reads more of the winter-dressed val plates than one cut does, for two
+more crops a plate through the reader (`docs/experiments.md`).
 
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
@@ -37,7 +41,7 @@ from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import Detection, cut_plate, detect_batch, plate_size
+from ..detector.net import MARGIN_X, MARGIN_Y, Detection, cut_plate, detect_batch, plate_size
 from ..reader.decode import Decoded
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options, read_greys
 from .draw import draw_label, label_height, label_size
@@ -45,6 +49,7 @@ from .draw import draw_label, label_height, label_size
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
 MIN_READING_CONFIDENCE = 0.2  # readings the reader is less sure of are not reported (see the module docstring)
+CUTS = ((MARGIN_X, MARGIN_Y), (0.12, 0.24), (0.03, 0.10))  # margins (of width, height) each plate is cut with
 
 
 @dataclass(frozen=True)
@@ -71,7 +76,8 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
                 threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
                 min_reading_confidence: float = MIN_READING_CONFIDENCE, batch_size: int = 64,
-                backend: str = DEFAULT_BACKEND) -> list[PhotoReading] | list[list[PhotoReading]]:
+                backend: str = DEFAULT_BACKEND,
+                cuts: Sequence[tuple[float, float]] = CUTS) -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
@@ -83,24 +89,36 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     chosen on val and stored with the detector), `min_width` the smallest plate width, in the
     photo's pixels, that is reported, and `min_reading_confidence` the reader's confidence a reading
     needs to be reported (0 reports every detection; readings under `min_confidence` come flagged).
+    `cuts` are the margins (of the plate's width, height) each plate is cut with, its cuts read as one;
+    `cuts=CUTS[:1]` reads one cut a plate, a little faster.
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
     for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width),
                         ("min_reading_confidence", min_reading_confidence)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+    if not cuts or not all(len(c) == 2 and all(isinstance(m, (int, float)) and not isinstance(m, bool)
+                                                and 0 <= m < 1 for m in c) for c in cuts):
+        raise ValueError(f"cuts must be (margin_x, margin_y) pairs of numbers in [0, 1), got {cuts!r}")
     greys, single = as_greys(images)
     model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
     threshold = stored if threshold is None else threshold
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
              for dets in detect_batch(model, greys, threshold)]
-    crops = [cut_plate(grey, d.corners) for grey, dets in zip(greys, found) for d in dets]
-    decoded = iter(read_greys(crops, weights, decoder, batch_size, backend) if crops else [])
-    out = []
-    for dets in found:
-        readings = [photo_reading(next(decoded), d, alphabet, min_confidence) for d in dets]
-        out.append([r for r in readings if r.confidence >= min_reading_confidence])
+    readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence)
+    out = [[r for r in rs if r.confidence >= min_reading_confidence] for rs in readings]
     return out[0] if single else out
+
+
+def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]], weights: str | Path | None = None,
+               decoder: str = DEFAULT_DECODER, batch_size: int = 64, backend: str = DEFAULT_BACKEND,
+               cuts: Sequence[tuple[float, float]] = CUTS, alphabet: str = "latin",
+               min_confidence: float = 0.5) -> list[list[PhotoReading]]:
+    """Every detection of every photo read, no floor applied: each plate cut from its photo with each of
+    `cuts`' margins (of its width, height), and its cuts read as one (`reader.decode.consensus_decode`)."""
+    crops = [cut_plate(grey, d.corners, mx, my) for grey, dets in zip(greys, found) for d in dets for mx, my in cuts]
+    decoded = iter(read_greys(crops, weights, decoder, batch_size, backend, len(cuts)) if crops else [])
+    return [[photo_reading(next(decoded), d, alphabet, min_confidence) for d in dets] for dets in found]
 
 
 def photo_reading(decoded: Decoded, detection: Detection, alphabet: str = "latin",

@@ -423,6 +423,46 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
 
 
 # --------------------------------------------------------------------------------------------
+# Several cuts of one plate read as one: the string most probable across them.
+# --------------------------------------------------------------------------------------------
+
+def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max_ratio: float = 20.0,
+                     alphabet: str = ALPHABET) -> list[Decoded]:
+    """One reading per group of `views` consecutive items of a (N * views, T, C) batch: several cuts of a plate.
+
+    Each cut is decoded with `decoder`; every distinct string a plate's cuts gave is scored under all its cuts
+    (exact CTC probability), and the plate reads as the string of highest mean probability over them, which is
+    its confidence. A letter one cut lost at its edge is still in the others' frames. With the format decoder a
+    valid plate at least 1/`max_ratio` as probable replaces a string that is not one, as `format_decode` does.
+    Character confidences are those of the cut that gives the chosen string its highest probability.
+    """
+    probs = _check_probs(probs)
+    if isinstance(views, bool) or not isinstance(views, int) or views < 1 or probs.shape[0] % views:
+        raise ValueError(f"views must be a positive integer dividing the batch ({probs.shape[0]}), got {views!r}")
+    per_cut = decode(probs, decoder, alphabet)
+    if views == 1:
+        return per_cut
+    plates = [list(dict.fromkeys(d.text for d in per_cut[g:g + views])) for g in range(0, len(per_cut), views)]
+    rows = [g * views + k for g, texts in enumerate(plates) for _ in texts for k in range(views)]
+    p = np.exp(ctc_log_likelihood(probs[rows], [t for texts in plates for t in texts for _ in range(views)],
+                                  alphabet))
+    grammar = _grammar(REGION_CODES, alphabet)
+    out, start = [], 0
+    for g, texts in enumerate(plates):
+        by_cut = p[start:start + len(texts) * views].reshape(len(texts), views)
+        start += len(texts) * views
+        mean = by_cut.mean(axis=1)
+        best = int(mean.argmax())
+        if decoder == "format" and not grammar.valid(texts[best]):
+            valid = [i for i, t in enumerate(texts) if grammar.valid(t) and mean[i] * max_ratio >= mean[best]]
+            best = max(valid, key=lambda i: mean[i], default=best)
+        row = g * views + int(by_cut[best].argmax())
+        chars = char_confidences(probs[row:row + 1], [texts[best]], alphabet)[0]
+        out.append(Decoded(texts[best], float(mean[best]), chars))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # One entry point for the three decoders, with comparable confidences.
 # --------------------------------------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from ..core.alphabet import ALPHABET, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend
-from .decode import DECODERS, Decoded, decode
+from .decode import DECODERS, Decoded, consensus_decode, decode
 from .infer import frame_probs
 from .loader import Reader, load_reader
 
@@ -58,16 +58,21 @@ def check_options(alphabet: str, decoder: str, backend: str, min_confidence: flo
 
 
 def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DECODER,
-              batch_size: int = 64) -> list[Decoded]:
+              batch_size: int = 64, views: int = 1) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops by a loaded model, at its
-    temperature: what `predict` reads, for a `Reader` that may not come from a file (evaluation)."""
-    return decode(frame_probs(reader.model, greys, batch_size, reader.temperature), decoder, ALPHABET)
+    temperature: what `predict` reads, for a `Reader` that may not come from a file (evaluation).
+    With `views` > 1 the crops come in groups of that many cuts of one plate, each group read as one
+    (`decode.consensus_decode`)."""
+    probs = frame_probs(reader.model, greys, batch_size, reader.temperature)
+    if views == 1:
+        return decode(probs, decoder, ALPHABET)
+    return consensus_decode(probs, views, decoder, alphabet=ALPHABET)
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64, backend: str = DEFAULT_BACKEND) -> list[Decoded]:
-    """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core."""
-    return read_with(load_reader(weights, backend), greys, decoder, batch_size)
+               batch_size: int = 64, backend: str = DEFAULT_BACKEND, views: int = 1) -> list[Decoded]:
+    """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core (`read_with`)."""
+    return read_with(load_reader(weights, backend), greys, decoder, batch_size, views)
 
 
 def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",

@@ -33,16 +33,16 @@ from ..core.formats import plate_type
 from ..core.images import as_grey
 from ..core.onnx_runtime import DEFAULT_BACKEND
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import box_iou, cut_plate, detect_batch, plate_size
+from ..detector.net import box_iou, detect_batch, plate_size
 from ..pipeline.read import (
     MIN_PLATE_WIDTH,
     MIN_READING_CONFIDENCE,
     PhotoReading,
     default_detector,
-    photo_reading,
+    read_found,
     read_plates,
 )
-from ..reader.predict import DEFAULT_DECODER, read_greys
+from ..reader.predict import DEFAULT_DECODER
 from .consensus import weighted
 from .frames import VideoFrames
 from .track import Detection, Track, Tracker, TrackerConfig
@@ -129,8 +129,7 @@ class VideoReader:
         predicted = [t.predict(frame) for t in self.tracker.live]
         least = self.tracker.config.weak_iou
         found = [d for d in found if d.score >= self.threshold or any(box_iou(d.box, p) >= least for p in predicted)]
-        decoded = read_greys([cut_plate(grey, d.corners) for d in found], **self.reader) if found else []
-        readings = [photo_reading(r, d) for r, d in zip(decoded, found)]
+        readings = read_found([grey], [found], **self.reader)[0]
         detections = [Detection(r.box, r.score >= self.threshold and r.confidence >= self.floor,
                                 FrameReading(frame, seconds, r)) for r in readings]
         return self._reported(self.tracker.update(frame, detections))
