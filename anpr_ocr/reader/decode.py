@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import heapq
 import math
 from dataclasses import dataclass
 
@@ -107,10 +108,11 @@ def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPH
     if batch == 0:
         return np.zeros(0)
     labels = _label_indices(texts, alphabet)
-    targets = torch.tensor([i for text in labels for i in text], dtype=torch.int64)
-    log_probs = torch.from_numpy(np.log(np.maximum(probs, 1e-30))).transpose(0, 1)  # (T, B, C); no autograd
-    nll = torch.nn.functional.ctc_loss(log_probs, targets, [frames] * batch, [len(text) for text in labels],
-                                       blank=BLANK, reduction="none").numpy()
+    targets = torch.from_numpy(np.array([i for text in labels for i in text], dtype=np.int64))
+    log_probs = np.maximum(probs, 1e-30)
+    np.log(log_probs, out=log_probs)
+    nll = torch.ctc_loss(torch.from_numpy(log_probs).transpose(0, 1), targets, [frames] * batch,  # (T, B, C)
+                         [len(text) for text in labels], BLANK, 0, False).numpy()  # reduction none
     return np.maximum(np.where(np.isfinite(nll), -nll, _NEG), _NEG)
 
 
@@ -208,11 +210,13 @@ def _viterbi_states(logp: np.ndarray, labels: list[int]) -> list[int]:
 # --------------------------------------------------------------------------------------------
 
 def _prefix_beam(probs: np.ndarray, candidates: list[list[int]], beam_width: int,
-                 allowed=None, final=None) -> list[tuple[tuple[int, ...], float]]:
+                 follows=None, final=None) -> list[tuple[tuple[int, ...], float]]:
     """Prefix beam search over one (T, C) item; returns (labels, log p) best first.
 
-    `candidates[t]` are the non-blank classes worth extending with at frame t. `allowed(labels)`
-    may veto an extended prefix (constrained decoding); `final(labels)` filters the finished beams.
+    `candidates[t]` are the non-blank classes worth extending with at frame t. `follows(prefix)`, the
+    classes that may extend a prefix (a set), constrains the search; `final(labels)` filters the
+    finished beams. The best `beam_width` prefixes of a frame are taken with `heapq.nlargest`, which
+    ranks exactly as a stable sort does, on the few hundred prefixes a frame makes.
     Probabilities are rescaled every frame (all beams by the same factor) so nothing underflows.
     The frames are read as Python floats: the loop is scalar arithmetic, where numpy scalars cost
     several times more (same IEEE doubles, same results).
@@ -229,13 +233,13 @@ def _prefix_beam(probs: np.ndarray, candidates: list[list[int]], beam_width: int
             last = prefix[-1] if prefix else None
             if last is not None:
                 entry[1] += pnb * p[last]  # the last character's run goes on
+            allowed = None if follows is None else follows(prefix)
             for c in cands:
-                ext = prefix + (c,)
-                if allowed is not None and not allowed(ext):
+                if allowed is not None and c not in allowed:
                     continue
-                e = nxt.setdefault(ext, [0.0, 0.0])
+                e = nxt.setdefault(prefix + (c,), [0.0, 0.0])
                 e[1] += (pb if c == last else total) * p[c]
-        ranked = sorted(nxt.items(), key=lambda kv: kv[1][0] + kv[1][1], reverse=True)[:beam_width]
+        ranked = heapq.nlargest(beam_width, nxt.items(), key=_beam_mass)
         top = ranked[0][1][0] + ranked[0][1][1] if ranked else 0.0
         if top <= 0.0:
             return []
@@ -245,6 +249,10 @@ def _prefix_beam(probs: np.ndarray, candidates: list[list[int]], beam_width: int
     if final is not None:
         done = [d for d in done if final(d[0])]
     return sorted(done, key=lambda d: d[1], reverse=True)
+
+
+def _beam_mass(item: tuple[tuple[int, ...], list[float]]) -> float:
+    return item[1][0] + item[1][1]
 
 
 def _frame_candidates(probs: np.ndarray, prune: float, max_per_frame: int) -> np.ndarray:
@@ -349,6 +357,7 @@ class PlateGrammar:
             by_lengths[lengths] = codes, frozenset(r[:i] for r in codes for i in range(len(r) + 1))
         self.rules = tuple((layout.body, *by_lengths[layout.region_lengths]) for layout in layouts)
         self._label_cache: dict[tuple[int, ...], bool] = {}  # labels_viable's answers: the beam asks each prefix often
+        self._next_cache: dict[tuple[int, ...], frozenset[int]] = {}  # next_labels' answers
 
     @staticmethod
     def _kind(c: str) -> str:
@@ -369,6 +378,14 @@ class PlateGrammar:
         hit = self._label_cache.get(labels)
         if hit is None:
             hit = self._label_cache[labels] = self.viable("".join(self.alphabet[i - 1] for i in labels))
+        return hit
+
+    def next_labels(self, prefix: tuple[int, ...]) -> frozenset[int]:
+        """The class labels that may follow `prefix` on the way to a valid plate, cached by prefix."""
+        hit = self._next_cache.get(prefix)
+        if hit is None:
+            hit = self._next_cache[prefix] = frozenset(
+                c for c in range(1, len(self.alphabet) + 1) if self.labels_viable(prefix + (c,)))
         return hit
 
     def labels_valid(self, prefix: tuple[int, ...]) -> bool:
@@ -410,7 +427,7 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
     keep = _frame_candidates(probs[invalid], 1e-6, probs.shape[-1]) if invalid else None
     for i, b in enumerate(invalid):
         cands = [np.flatnonzero(keep[i, t]).tolist() for t in range(probs.shape[1])]
-        found = _prefix_beam(probs[b], cands, 2 * beam_width, grammar.labels_viable, grammar.labels_valid)
+        found = _prefix_beam(probs[b], cands, 2 * beam_width, grammar.next_labels, grammar.labels_valid)
         if found:
             texts[b] = "".join(alphabet[c - 1] for c in found[0][0])
     out = list(free)
