@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
 
 from anpr_ocr import read_plates
-from anpr_ocr.core.cpu import cpu_features
 from anpr_ocr.detector.measures import score_photos
 from anpr_ocr.detector.photos import load_photos
-from anpr_ocr.research.machine import environment
+from anpr_ocr.report.tables import write_json
+from anpr_ocr.research.machine import measured_here
 from anpr_ocr.research.photo_review import time_per_photo
 
 SCORES = ("found", "read", "extra", "found_rate", "read_rate", "extra_per_photo")
@@ -55,11 +54,9 @@ def main() -> None:
             row[f"{backend}_speedup_median"] = row[first]["median_ms"] / row[backend]["median_ms"]
         result["splits"][split] = row
         print(split, json.dumps(row))
-    result.update(environment=environment(), cpu=cpu_features(),
-                  created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    result.update(measured_here())
     if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        write_json(args.out, result)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import platform
+import time
 from pathlib import Path
 
 import torch
+
+from ..core.cpu import cpu_features
 
 
 def cpu_name() -> str:
@@ -23,3 +26,9 @@ def environment() -> dict:
     """Python, torch, the machine, the CPU and torch's thread count: stored beside a measurement."""
     return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
             "processor": cpu_name(), "threads": torch.get_num_threads()}
+
+
+def measured_here() -> dict:
+    """Where and when a measurement ran, to store beside it: `environment()`, the CPU's features and the UTC time."""
+    return {"environment": environment(), "cpu": cpu_features(),
+            "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
