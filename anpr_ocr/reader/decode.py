@@ -356,8 +356,7 @@ class PlateGrammar:
                 codes = frozenset(r for r in regions if len(r) in lengths)
             by_lengths[lengths] = codes, frozenset(r[:i] for r in codes for i in range(len(r) + 1))
         self.rules = tuple((layout.body, *by_lengths[layout.region_lengths]) for layout in layouts)
-        self._label_cache: dict[tuple[int, ...], bool] = {}  # labels_viable's answers: the beam asks each prefix often
-        self._next_cache: dict[tuple[int, ...], frozenset[int]] = {}  # next_labels' answers
+        self._next_cache: dict[tuple[int, ...], frozenset[int]] = {}  # next_labels' answers: the beam asks often
 
     @staticmethod
     def _kind(c: str) -> str:
@@ -374,11 +373,8 @@ class PlateGrammar:
         return any(kinds[:len(b)] == b and text[len(b):] in codes for b, codes, _ in self.rules)
 
     def labels_viable(self, labels: tuple[int, ...]) -> bool:
-        """`viable` for class labels (1-based into the alphabet), cached by the label tuple."""
-        hit = self._label_cache.get(labels)
-        if hit is None:
-            hit = self._label_cache[labels] = self.viable("".join(self.alphabet[i - 1] for i in labels))
-        return hit
+        """`viable` for class labels (1-based into the alphabet)."""
+        return self.viable("".join(self.alphabet[i - 1] for i in labels))
 
     def next_labels(self, prefix: tuple[int, ...]) -> frozenset[int]:
         """The class labels that may follow `prefix` on the way to a valid plate, cached by prefix."""
