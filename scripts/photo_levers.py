@@ -6,7 +6,8 @@
 For each detector and each cut setting (one cut; the three of `pipeline.read.CUTS`), every found plate of the
 VKCV val and test photos and of the winter val photos (`research.winter_photos`, renders drawn at `--seeds`) is
 read once with no floor; each pair of floors (readings that are not valid plates, valid ones) is then applied to
-those readings and scored with `detector.measures.score_photos` (found: a reported reading at IoU >= 0.5).
+those readings and scored with `detector.measures.score_photos` (found: a reported reading at IoU >= 0.5;
+detected: a detection at IoU >= 0.5, before the floors).
 The time a VKCV test photo takes (default floors) is measured for each cut setting, interleaved photo by photo.
 """
 
@@ -57,7 +58,9 @@ def main() -> None:
                     kept = [[r for r in rs if r.confidence >= (floor if r.valid else MIN_READING_CONFIDENCE)]
                             for rs in readings]
                     scores = score_photos(photos, kept)
-                    row[f"{name}/{set_name}/valid_floor_{floor}"] = {k: scores[k] for k in SCORES}
+                    detected = score_photos(photos, kept, detections=readings)["found"]  # before the floors
+                    row[f"{name}/{set_name}/valid_floor_{floor}"] = {**{k: scores[k] for k in SCORES},
+                                                                     "detected": detected}
                 print(detector, name, set_name, json.dumps(row[f"{name}/{set_name}/valid_floor_{VALID_FLOORS[0]}"]),
                       flush=True)
         inputs = {name: [(detector, cuts, p.grey) for p in test] for name, cuts in SETTINGS.items()}

@@ -60,14 +60,16 @@ def test_time_per_photo_interleaves_kinds_and_takes_median_and_p90(monkeypatch):
                                    "file_median_ms": 30.0, "file_p90_ms": 46.0})
 
 
-def test_the_threshold_reads_most_plates_less_extra_readings_ties_to_the_higher():
+def test_the_threshold_reads_most_plates_less_extra_readings_ties_to_more_found_then_the_higher():
     from anpr_ocr.train.detector import choose_threshold
 
-    sweep = [{"threshold": 0.2, "read_rate": 0.875, "extra_per_photo": 0.5},  # 0.375
-             {"threshold": 0.3, "read_rate": 0.75, "extra_per_photo": 0.25},  # 0.5
-             {"threshold": 0.4, "read_rate": 0.625, "extra_per_photo": 0.125},  # 0.5 (exact in binary): a tie
-             {"threshold": 0.5, "read_rate": 0.375, "extra_per_photo": 0.0}]  # 0.375
-    assert choose_threshold(sweep) == 0.4
+    sweep = [{"threshold": 0.2, "read_rate": 0.875, "found_rate": 1.0, "extra_per_photo": 0.5},  # 0.375
+             {"threshold": 0.3, "read_rate": 0.75, "found_rate": 0.875, "extra_per_photo": 0.25},  # 0.5
+             {"threshold": 0.4, "read_rate": 0.625, "found_rate": 0.875, "extra_per_photo": 0.125},  # 0.5: a tie
+             {"threshold": 0.5, "read_rate": 0.375, "found_rate": 0.5, "extra_per_photo": 0.0}]  # 0.375
+    assert choose_threshold(sweep) == 0.4  # read less extra tie (exact in binary), found ties: the higher
     assert choose_threshold(sweep[:2]) == 0.3
+    more_found = [dict(sweep[1], found_rate=1.0), sweep[2]]
+    assert choose_threshold(more_found) == 0.3  # read less extra ties, 0.3 finds more
     with pytest.raises(ValueError):
         choose_threshold([])

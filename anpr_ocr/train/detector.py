@@ -181,8 +181,11 @@ THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)  # detector scores the notebook sweeps on
 
 def choose_threshold(sweep: list[dict]) -> float:
     """The detector score threshold to store with a detector, from rows of a sweep on val photos (each with
-    "threshold", "read_rate" and "extra_per_photo", as `detector.measures.score_photos` gives them): the most
-    plates read less the extra readings a photo; ties go to the higher threshold."""
+    "threshold", "read_rate", "found_rate" and "extra_per_photo", as `detector.measures.score_photos` gives
+    them): the most plates read less the extra readings a photo; ties go to the threshold that finds more plates
+    (before the confidence floor: a plate found is one a user may still get from a photo the reader reads
+    better), then to the higher one."""
     if not sweep:
         raise ValueError("choose_threshold needs at least one row")
-    return max(sweep, key=lambda r: (r["read_rate"] - r["extra_per_photo"], r["threshold"]))["threshold"]
+    return max(sweep, key=lambda r: (r["read_rate"] - r["extra_per_photo"], r["found_rate"], r["threshold"]))[
+        "threshold"]
