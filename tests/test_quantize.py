@@ -178,6 +178,8 @@ def test_int8_checkpoint_carries_an_onnx_graph_that_tracks_fp32(quantized, tmp_p
     graph = onnx_int8_graph(ckpt)
     assert graph is not None and ckpt["quantization"]["onnx_int8"]["float_nodes"] == list(FLOAT_NODES)
     assert "reduce_range" in ckpt["quantization"]["onnx_int8"]["weights"]
+    ops = {node.op_type for node in pytest.importorskip("onnx").load_from_string(graph).graph.node}
+    assert "DynamicQuantizeLSTM" in ops and "LSTM" not in ops  # the LSTM runs in INT8, as the card says
     x = batch_tensor(_greys(5, seed=7))
     with torch.inference_mode():
         ref = model(x)

@@ -11,8 +11,11 @@ output "logits" (batch, 32, classes). onnx, onnxruntime and onnxscript are optio
 `pip install "anpr_ocr[onnx]"`; reading plates never needs them (the FX INT8 model runs without).
 
 ONNX Runtime INT8 (`quantize_onnx`) is static (calibrated) QDQ with per-channel INT8 weights and
-UINT8 activations, MinMax calibration on train crops: the convs run as INT8, the LSTM op stays float
-(ONNX Runtime has no static INT8 LSTM), and so does the CTC head (`FLOAT_NODES`), as in the FX model.
+UINT8 activations, MinMax calibration on train crops: the convs run as INT8 and the CTC head stays
+float (`FLOAT_NODES`), as in the FX model. ONNX Runtime has no static INT8 LSTM, so `quantize_lstm`
+then gives the LSTM INT8 weights with activations quantized at run time (DynamicQuantizeLSTM; `LSTM`):
+a faster call without VNNI, and the same readings as the float LSTM on uncalibrated crops
+(docs/experiments.md, "ONNX Runtime INT8 with the LSTM in INT8").
 Weights use 7 of their 8 bits (`reduce_range`): without VNNI, ONNX Runtime multiplies UINT8 by
 INT8 with VPMADDUBSW, whose 16-bit sums of pairs saturate; on an AVX2-only EPYC the full-range model
 read 24 of 887 uncalibrated train and val crops otherwise than FP32 (RMS logit error 0.41), the
@@ -25,6 +28,7 @@ Runtime INT8 graph (`anpr_ocr.reader.quantize.save_quantized`), so no file is wr
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import warnings
 from pathlib import Path
@@ -39,6 +43,7 @@ from .model import CRNN
 INPUT_NAME = "image"
 OUTPUT_NAME = "logits"
 FLOAT_NODES = ("/head/MatMul", "/head/Add")  # the CTC head, as torch.onnx names it: kept float (module docstring)
+LSTM = "dynamic"  # how the LSTM runs in the INT8 graph (`quantize_onnx`)
 
 
 def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 17) -> float | None:
@@ -80,10 +85,14 @@ class _CalibrationReader:
 
 def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: list[np.ndarray],
                   batch_size: int = 32, reduce_range: bool = True,
-                  float_nodes: tuple[str, ...] = FLOAT_NODES) -> Path:
+                  float_nodes: tuple[str, ...] = FLOAT_NODES, lstm: str = LSTM) -> Path:
     """Static INT8 quantization (QDQ, per-channel weights, MinMax) calibrated on grey crops (train
     crops, never the split it is scored on); `reduce_range` and `float_nodes` as the module
-    docstring says (`reduce_range=False, float_nodes=()` is the recipe before 2026-12-03)."""
+    docstring says (`reduce_range=False, float_nodes=()` is the recipe before 2026-12-03). `lstm`:
+    "float" keeps ONNX Runtime's float LSTM, "dynamic" gives it INT8 weights and activations
+    quantized at run time (DynamicQuantizeLSTM, with the same 7-bit weights)."""
+    if lstm not in ("float", "dynamic"):
+        raise ValueError(f"lstm must be 'float' or 'dynamic', got {lstm!r}")
     quantization = require_onnx("onnxruntime.quantization")
     if not calibration:
         raise ValueError("quantize_onnx needs at least one calibration image")
@@ -99,7 +108,26 @@ def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: lis
                 quant_format=quantization.QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
                 activation_type=quantization.QuantType.QUInt8, weight_type=quantization.QuantType.QInt8,
                 calibrate_method=quantization.CalibrationMethod.MinMax, nodes_to_exclude=list(float_nodes))
+            if lstm == "dynamic":
+                static = Path(tmp) / "static.onnx"
+                int8_onnx.replace(static)
+                quantize_lstm(static, int8_onnx, reduce_range)
     return int8_onnx
+
+
+def quantize_lstm(int8_onnx: str | Path, out: str | Path, reduce_range: bool = True) -> Path:
+    """The same graph with its float LSTM given INT8 weights and activations quantized at run time
+    (ONNX Runtime's DynamicQuantizeLSTM); `reduce_range` as in `quantize_onnx`."""
+    quantization = require_onnx("onnxruntime.quantization")
+    logger = logging.getLogger()  # quantize_dynamic warns on the root logger that the graph is quantized already
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        quantization.quantize_dynamic(str(int8_onnx), str(out), op_types_to_quantize=["LSTM"],
+                                      weight_type=quantization.QuantType.QInt8, reduce_range=reduce_range)
+    finally:
+        logger.setLevel(level)
+    return Path(out)
 
 
 def onnx_int8_recipe() -> dict:
@@ -107,7 +135,8 @@ def onnx_int8_recipe() -> dict:
     return {"tool": "onnxruntime.quantization.quantize_static", "onnxruntime": require_onnx("onnxruntime").__version__,
             "format": "QDQ", "weights": "int8 per channel, 7-bit range (reduce_range)",
             "activations": "uint8 per tensor", "calibration_method": "MinMax", "float_nodes": list(FLOAT_NODES),
-            "lstm": "float (ONNX Runtime LSTM op)"}
+            "lstm": {"float": "float (ONNX Runtime LSTM op)",
+                     "dynamic": "int8 weights (7-bit), activations quantized at run time (DynamicQuantizeLSTM)"}[LSTM]}
 
 
 def onnx_int8_bytes(model: CRNN, calibration: list[np.ndarray]) -> bytes:
