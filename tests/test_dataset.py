@@ -34,6 +34,12 @@ def test_real_plates_without_augmentation_is_preprocess(val_samples):
         np.testing.assert_array_equal(ds[i][0].numpy(), preprocess(val_samples[i].image))
 
 
+def test_real_plates_are_preprocessed_at_the_models_input_size(val_samples):
+    ds = RealPlates(val_samples[:2], input_size=(48, 128))
+    np.testing.assert_array_equal(ds[1][0].numpy(), preprocess(val_samples[1].image, 48, 128))
+    assert ds[1][0].shape == (1, 48, 128)
+
+
 def test_real_plates_augmented_deterministic_per_seed_epoch_index(val_samples):
     samples = val_samples[:6]
     a = RealPlates(samples, train_augmentation(), seed=3)

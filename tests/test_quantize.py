@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
 
 from anpr_ocr.core.files import CheckpointError
-from anpr_ocr.core.images import batch_tensor
+from anpr_ocr.core.images import batch_tensor, preprocess
 from anpr_ocr.reader.checkpoint import load_model, read_checkpoint, save_checkpoint
-from anpr_ocr.reader.loader import load_any
+from anpr_ocr.reader.infer import frame_logits
+from anpr_ocr.reader.loader import load_any, load_reader
 from anpr_ocr.reader.model import CRNN, CRNNConfig
 from anpr_ocr.reader.quantize import KIND, load_quantized, quantize_fx, save_quantized
 
@@ -21,7 +25,7 @@ def _model(config=TINY, seed=0) -> CRNN:
     model = CRNN(config)
     model.train()
     with torch.no_grad():  # BatchNorm statistics off their defaults
-        model(torch.randn(4, 1, 32, 128))
+        model(torch.randn(4, 1, config.height, config.width))
     return model.eval()
 
 
@@ -189,3 +193,28 @@ def test_int8_checkpoint_carries_an_onnx_graph_that_tracks_fp32(quantized, tmp_p
     plain = tmp_path / "fx_only.pth"
     save_quantized(quantize_fx(model, _greys(8), onnx=False), TINY, plain)
     assert onnx_int8_graph(read_checkpoint(plain)) is None and "onnx_int8" not in read_checkpoint(plain)["quantization"]
+
+
+def test_a_reader_made_at_48_px_reads_its_crops_at_48_px_in_every_backend(tmp_path):
+    config = replace(TINY, height=48)
+    model = _model(config)
+    fp32, int8 = tmp_path / "fp32.pth", tmp_path / "int8.pth"
+    save_checkpoint(model, fp32)
+    save_quantized(quantize_fx(model, _greys(8)), config, int8)
+    greys = _greys(3, seed=5)
+    x = torch.from_numpy(np.stack([preprocess(g, 48, 128) for g in greys]))  # each crop as the model was made for
+    with torch.inference_mode():
+        expected = model(x).numpy()
+        expected_int8 = load_quantized(int8, frozen=False)(x).numpy()
+    backends = ["torch"] + (["onnx"] if importlib.util.find_spec("onnxruntime") else [])
+    for backend in backends:
+        for path, close_to, atol in ((fp32, expected, 1e-4), (int8, expected_int8 if backend == "torch" else expected,
+                                                               1e-5 if backend == "torch" else None)):
+            reader = load_reader(path, backend)
+            assert reader.model.input_size == (48, 128), (path.name, backend)
+            logits = frame_logits(reader.model, greys)
+            if atol is None:  # ONNX Runtime's own INT8 graph: near the FP32 model, as in the test above
+                assert np.abs(logits - close_to).max() < 0.25 * np.abs(close_to).max() + 0.05
+            else:
+                np.testing.assert_allclose(logits, close_to, atol=atol, err_msg=f"{path.name} {backend}")
+

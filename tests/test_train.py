@@ -2,6 +2,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -241,6 +242,18 @@ def test_epoch_plan_cuts_tilted_boxes_from_real_crops_only(tmp_path, val_samples
     assert tilted == ([tilt] if tilt else [])
     for rendered in (plan[0][1], synthetic):  # the renderer draws its own box crops
         assert not any(isinstance(t, TiltedBox) for t in rendered.augmentation.transforms)
+
+
+def test_a_reader_at_48_px_trains_on_48_px_plates_and_reads_at_48_px(tmp_path, val_samples, font_path, texts_path):
+    config = _config(tmp_path, font_path, texts_path)
+    config = replace(config, model=replace(config.model, height=48))
+    plan = epoch_plan(config, val_samples[:8], PlateRenderer(config.synth))
+    real, synthetic = plan[1][1].datasets
+    for dataset in (plan[0][1], real, synthetic):
+        assert dataset[0][0].shape == (1, 48, 128)
+    best = fit(config, val_samples[:8], val_samples[8:12]).best_path
+    assert load_model(best).input_size == (48, 128)
+    assert len(predict([s.image for s in val_samples[:2]], weights=best)) == 2
 
 
 def _notebook_cell(tag_or_text: str) -> str:

@@ -11,8 +11,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..core.images import batch_tensor
+from ..core.images import INPUT_HEIGHT, INPUT_WIDTH, batch_tensor
 from .decode import softmax
+
+
+def input_size(model) -> tuple[int, int]:
+    """(height, width) a model reads crops at: its `input_size` (a CRNN, an INT8 model, an ONNX Runtime
+    session), else the default 32x128."""
+    return getattr(model, "input_size", (INPUT_HEIGHT, INPUT_WIDTH))
 
 
 @torch.inference_mode()
@@ -21,8 +27,9 @@ def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64
     anything called like one (an ONNX Runtime session) on the module's device."""
     out = []
     device = next((p.device for p in model.parameters()), torch.device("cpu"))
+    height, width = input_size(model)
     for i in range(0, len(greys), batch_size):
-        out.append(model(batch_tensor(greys[i:i + batch_size]).to(device)).float().cpu().numpy())
+        out.append(model(batch_tensor(greys[i:i + batch_size], height, width).to(device)).float().cpu().numpy())
     if not out:
         config = getattr(model, "config", None)
         return np.zeros((0, getattr(config, "time_steps", 0), getattr(config, "num_classes", 0)), np.float32)

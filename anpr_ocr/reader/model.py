@@ -1,8 +1,10 @@
 """CRNN: a small convolutional feature extractor, a bidirectional LSTM, a linear CTC head.
 
-The input is one grey 32x128 crop. A stride-2 first conv and three max poolings bring it to a 2x32
-map: 32 time steps of 4 px, enough for CTC on 9-character plates with repeated characters (at most
-17 steps needed).
+The input is one grey crop, 32x128 by default (`CRNNConfig.height` and `width`: any multiple of 16
+high and of 4 wide; every loader, dataset and backend reads crops at the size the model says in
+`input_size`). A stride-2 first conv and three max poolings bring it to a (height / 16) x 32 map: 32
+time steps of 4 px, enough for CTC on 9-character plates with repeated characters (at most 17 steps
+needed).
 
 Why the first conv strides instead of being pooled: a full-resolution conv and a 2x2 max pool over its
 24 maps were about a fifth of an INT8 plate at batch 1 (both are slow kernels on one input channel and
@@ -72,6 +74,9 @@ class CRNN(nn.Module):
         c_in = 1
         if config.stem_stride not in (1, 2):
             raise ValueError(f"stem_stride must be 1 or 2, got {config.stem_stride}")
+        if config.height % 16 or config.width % 4 or config.height < 16:
+            raise ValueError(f"the input must be a multiple of 16 px high and of 4 px wide, got "
+                             f"{config.height}x{config.width}")
         for i, (c_out, pool) in enumerate(zip(config.channels, _POOLS)):
             stride = config.stem_stride if i == 0 else 1
             layers.append(conv_block(c_in, c_out, stride))
@@ -84,9 +89,14 @@ class CRNN(nn.Module):
         self.rnn = nn.LSTM(c_in * feature_height, config.lstm_hidden, batch_first=True, bidirectional=True)
         self.head = nn.Linear(2 * config.lstm_hidden, config.num_classes)
 
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the crops it reads; every model `frame_logits` runs says it this way."""
+        return self.config.height, self.config.width
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)  # (B, C, 2, T)
-        f = f.flatten(1, 2).permute(0, 2, 1)  # (B, T, C*2)
+        f = self.features(x)  # (B, C, height / 16, T)
+        f = f.flatten(1, 2).permute(0, 2, 1)  # (B, T, C * height / 16)
         f, _ = self.rnn(self.dropout(f))
         return self.head(self.dropout(f))
 

@@ -6,8 +6,8 @@
     reader = OnnxReader("crnn_int8.onnx", threads=2)
     logits = reader(batch_tensor(greys))                  # (B, T, C) torch tensor, like CRNN
 
-The graph has one input "image" of shape (batch, 1, 32, 128) with a dynamic batch axis and one
-output "logits" (batch, 32, classes). onnx, onnxruntime and onnxscript are optional:
+The graph has one input "image" of shape (batch, 1, height, width), the model's (32x128 by default),
+with a dynamic batch axis, and one output "logits" (batch, 32, classes). onnx, onnxruntime and onnxscript are optional:
 `pip install "anpr_ocr[onnx]"`; reading plates never needs them (the FX INT8 model runs without).
 
 ONNX Runtime INT8 (`quantize_onnx`) is static (calibrated) QDQ with per-channel INT8 weights and
@@ -76,8 +76,8 @@ def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 
 
 
 class _CalibrationReader:
-    def __init__(self, greys: list[np.ndarray], batch_size: int):
-        self._batches = [batch_tensor(greys[i:i + batch_size]).numpy() for i in range(0, len(greys), batch_size)]
+    def __init__(self, greys: list[np.ndarray], batch_size: int, size: tuple[int, int]):
+        self._batches = [batch_tensor(greys[i:i + batch_size], *size).numpy() for i in range(0, len(greys), batch_size)]
 
     def get_next(self):
         return {INPUT_NAME: self._batches.pop(0)} if self._batches else None
@@ -104,7 +104,8 @@ def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: lis
             warnings.simplefilter("ignore")
             quantization.quant_pre_process(str(fp32_onnx), str(prepared), skip_symbolic_shape=True)
             quantization.quantize_static(
-                str(prepared), str(int8_onnx), _CalibrationReader(calibration, batch_size),
+                str(prepared), str(int8_onnx),
+                _CalibrationReader(calibration, batch_size, OnnxReader(fp32_onnx).input_size),
                 quant_format=quantization.QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
                 activation_type=quantization.QuantType.QUInt8, weight_type=quantization.QuantType.QInt8,
                 calibrate_method=quantization.CalibrationMethod.MinMax, nodes_to_exclude=list(float_nodes))
@@ -163,6 +164,12 @@ class OnnxReader:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
         return torch.from_numpy(self.session.run([OUTPUT_NAME], {INPUT_NAME: array})[0])
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(height, width) of the graph's input."""
+        height, width = self.session.get_inputs()[0].shape[2:]
+        return int(height), int(width)
 
     def eval(self) -> OnnxReader:  # so it can stand in for a torch module
         return self

@@ -128,8 +128,9 @@ def quantize_fx(model: CRNN, calibration: list[np.ndarray], batch_size: int = 64
     prepared = _prepare(copy.deepcopy(model).cpu().eval(), qconfig_mapping(lstm, float_modules))
     with torch.inference_mode():
         for start in range(0, len(calibration), batch_size):
-            prepared(batch_tensor(calibration[start:start + batch_size]))
+            prepared(batch_tensor(calibration[start:start + batch_size], *model.input_size))
     qmodel = _convert(prepared).eval()
+    qmodel.input_size = model.input_size
     qmodel.anpr_quantization = {"backend": BACKEND, "lstm": lstm, "float_modules": float_modules,
                                 "float_ops": list(SHAPE_OPS_IN_FLOAT),
                                 "calibration_images": len(calibration)}
@@ -186,7 +187,9 @@ def freeze(qmodel: torch.nn.Module, config: CRNNConfig) -> torch.jit.ScriptModul
         # nn.LSTM checks its input width with a Python `if`; the width is fixed by the architecture
         warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
         traced = torch.jit.trace(qmodel.eval(), _example_input(config))
-        return torch.jit.freeze(traced.eval())
+        frozen = torch.jit.freeze(traced.eval())
+    frozen.input_size = config.height, config.width
+    return frozen
 
 
 def load_quantized(path: str | Path, ckpt: dict | None = None, frozen: bool = True) -> torch.nn.Module:
@@ -218,5 +221,6 @@ def load_quantized(path: str | Path, ckpt: dict | None = None, frozen: bool = Tr
         raise CheckpointError(f"{path}: weights do not fit the INT8 model its config describes: {exc}") from exc
     qmodel.anpr_quantization = {**settings, "backend": BACKEND, "lstm": "float", "float_modules": float_modules,
                                 "float_ops": float_ops}
+    qmodel.input_size = config.height, config.width
     return freeze(qmodel, config) if frozen else qmodel.eval()
 

@@ -331,7 +331,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
         folder = Path(onnx_dir) if onnx_dir is not None else Path(tmp)
         files, onnx_diff = _model_files(fp32_path, int8_path, folder, calibration)
         result: dict[str, Any] = {"backends": _describe_backends(files, samples, max(threads))}
-        singles, x_batch = _model_inputs(samples)
+        singles, x_batch = _model_inputs(samples, load_reader(fp32_path).model.input_size)
         timings, other_load = _model_timings(files, singles, x_batch, threads, schedule)
         for kind, timing in timings.items():
             result["backends"][kind]["timing"] = timing
@@ -403,10 +403,10 @@ def _describe_backends(files: dict[str, Path], samples: Sequence, threads: int) 
     return backends
 
 
-def _model_inputs(samples: Sequence) -> tuple[list[torch.Tensor], torch.Tensor]:
-    """The samples preprocessed once: one tensor per plate (batch 1, timed every plate in turn) and the
-    batch of THROUGHPUT_BATCH plates (the samples repeated if fewer)."""
-    x_all = batch_tensor([s.image for s in samples])
+def _model_inputs(samples: Sequence, size: tuple[int, int]) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """The samples preprocessed once at the models' input `size`: one tensor per plate (batch 1, timed every
+    plate in turn) and the batch of THROUGHPUT_BATCH plates (the samples repeated if fewer)."""
+    x_all = batch_tensor([s.image for s in samples], *size)
     singles = [x[None] for x in x_all]
     return singles, x_all[torch.arange(THROUGHPUT_BATCH) % len(x_all)].contiguous()
 

@@ -8,18 +8,20 @@ from torch.utils.data import Dataset
 
 from ..core.alphabet import encode
 from ..core.data import Sample
-from ..core.images import preprocess
+from ..core.images import INPUT_HEIGHT, INPUT_WIDTH, preprocess
 from .augment import apply
 from .recombine import BODY, swap_region
 from .synth import PlateRenderer
 
 
 class _Seeded(Dataset):
-    """Each item draws its randomness from (seed, epoch, index): any worker count, same data."""
+    """Each item draws its randomness from (seed, epoch, index): any worker count, same data. Items are
+    preprocessed to `input_size` (height, width), the model's."""
 
-    def __init__(self, augmentation, seed: int):
+    def __init__(self, augmentation, seed: int, input_size: tuple[int, int]):
         self.augmentation = augmentation
         self.seed = seed
+        self.input_size = input_size
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -32,15 +34,16 @@ class _Seeded(Dataset):
         if self.augmentation is not None:
             self.augmentation.set_random_seed(int(rng.integers(2**31)))
             grey = apply(self.augmentation, grey)
-        return torch.from_numpy(preprocess(grey)), text
+        return torch.from_numpy(preprocess(grey, *self.input_size)), text
 
 
 class RealPlates(_Seeded):
     """Loaded crops, augmented on the fly when an augmentation is given, and after `recombine` some of
     them given another crop's region code."""
 
-    def __init__(self, samples: list[Sample], augmentation=None, seed: int = 0):
-        super().__init__(augmentation, seed)
+    def __init__(self, samples: list[Sample], augmentation=None, seed: int = 0,
+                 input_size: tuple[int, int] = (INPUT_HEIGHT, INPUT_WIDTH)):
+        super().__init__(augmentation, seed, input_size)
         self.samples = samples
         self.swap_share, self.cuts, self.donors = 0.0, [], []
 
@@ -74,8 +77,9 @@ class RealPlates(_Seeded):
 class SyntheticPlates(_Seeded):
     """`size` plates rendered on the fly; a new set each epoch, the same set for the same seed."""
 
-    def __init__(self, renderer: PlateRenderer, size: int, augmentation=None, seed: int = 0):
-        super().__init__(augmentation, seed + 1_000_003)
+    def __init__(self, renderer: PlateRenderer, size: int, augmentation=None, seed: int = 0,
+                 input_size: tuple[int, int] = (INPUT_HEIGHT, INPUT_WIDTH)):
+        super().__init__(augmentation, seed + 1_000_003, input_size)
         self.renderer = renderer
         self.size = size
 

@@ -205,7 +205,8 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
     trainee = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None) \
         if ranks.world > 1 else model
 
-    val_loader = None if val is None else DataLoader(RealPlates(val), batch_size=128, collate_fn=collate)
+    val_loader = None if val is None else DataLoader(RealPlates(val, input_size=model.input_size), batch_size=128,
+                                                     collate_fn=collate)
     started = time.perf_counter() - run.elapsed
     end = len(epochs) if stop_epoch is None else min(stop_epoch, len(epochs))
     bar = tqdm(range(run.start_epoch, end), desc="epochs", initial=run.start_epoch, total=end, disable=not ranks.main)
@@ -395,14 +396,15 @@ def epoch_plan(config: TrainConfig, train: list[Sample], renderer: PlateRenderer
     aug = train_augmentation()
     # real crops are cut along the plate's corners; rendered plates draw their own box crops
     real_aug = train_augmentation(box_tilt=config.real_box_tilt, box_tilt_fraction=config.real_box_tilt_fraction)
+    size = config.model.height, config.model.width
     plan: list[tuple[str, object]] = []
     for _ in range(config.pretrain_epochs):
-        plan.append(("pretrain", SyntheticPlates(renderer, config.synth_per_epoch, aug, config.seed)))
+        plan.append(("pretrain", SyntheticPlates(renderer, config.synth_per_epoch, aug, config.seed, size)))
     for _ in range(config.finetune_epochs):
-        parts = [RealPlates(train, real_aug, config.seed)]
+        parts = [RealPlates(train, real_aug, config.seed, size)]
         n_synth = int(round(len(train) * config.synth_mix))
         if n_synth:
-            parts.append(SyntheticPlates(renderer, n_synth, aug, config.seed + 1))
+            parts.append(SyntheticPlates(renderer, n_synth, aug, config.seed + 1, size))
         plan.append(("finetune", ConcatDataset(parts)))
     return plan
 
