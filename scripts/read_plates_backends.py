@@ -1,12 +1,16 @@
-"""Time `read_plates` with each backend on annotated photos, and score what each reads.
+"""Time `read_plates` set up in several ways on annotated photos, and score what each reads.
 
     python scripts/read_plates_backends.py ../shared/data/vkcv-photos --splits val test \
+        --setups torch auto auto:weights/crnn_ocr_model_int8_fx.pth --winter-seeds 0 1 2 \
         --out experiments/read_plates_backends.json
 
-Each photo is read once by each backend in turn (`research.photo_review.time_per_photo`: one photo a call,
-the backends interleaved photo by photo, `--reps` passes), so the machine's load hits all alike; the
-ratio of the medians is what to read on a shared machine. found / read / extra are
-`detector.measures.score_photos` of the readings each backend gives on the whole split.
+A setup is a `backend` ("torch", "onnx" or "auto", for the detector and the reader alike), optionally with
+the reader's checkpoint after a colon (default: the committed FP32 reader). Each photo is read once by each
+setup in turn (`research.photo_review.time_per_photo`: one photo a call, the setups interleaved photo by
+photo, `--reps` passes), so the machine's load hits all alike; the ratio of the medians to the first setup's
+is what to read on a shared machine. found / read / extra are `detector.measures.score_photos` of the
+readings each setup gives on the whole split. With `--winter-seeds`, the val photos with their plates
+covered by renders in winter dress (`research.winter_photos`, one copy a seed) are scored too, not timed.
 """
 
 from __future__ import annotations
@@ -23,35 +27,47 @@ from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.machine import measured_here
 from anpr_ocr.research.photo_review import time_per_photo
+from anpr_ocr.research.winter_photos import winter_photos, winter_renderer
 
-SCORES = ("found", "read", "extra", "found_rate", "read_rate", "extra_per_photo")
+SCORES = ("plates", "found", "read", "extra", "found_rate", "read_rate", "extra_per_photo")
+
+
+def options(setup: str) -> dict:
+    """`read_plates` keyword arguments of a setup "BACKEND" or "BACKEND:READER_WEIGHTS"."""
+    backend, _, weights = setup.partition(":")
+    return {"backend": backend, "weights": weights or None}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("photos", type=Path, help="COCO keypoints root with one folder per split")
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
-    parser.add_argument("--backends", nargs="+", default=["torch", "auto"])
+    parser.add_argument("--setups", nargs="+", default=["torch", "auto"], metavar="BACKEND[:WEIGHTS]")
+    parser.add_argument("--winter-seeds", nargs="*", type=int, default=[], help="score winter val at these seeds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=2, help="timed passes over each split")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    result = {"backends": args.backends, "threads": args.threads, "reps": args.reps, "splits": {}}
-    for split in args.splits:
-        photos = load_photos(args.photos / split)
+    result = {"setups": args.setups, "threads": args.threads, "reps": args.reps, "splits": {}}
+    sets = {split: load_photos(args.photos / split) for split in args.splits}
+    if args.winter_seeds:
+        val = sets["val"] if "val" in sets else load_photos(args.photos / "val")
+        renderer = winter_renderer()
+        sets["winter_val"] = [p for seed in args.winter_seeds for p in winter_photos(val, renderer, seed)]
+    for split, photos in sets.items():
         greys = [p.grey for p in photos]
         row = {"photos": len(photos)}
-        for backend in args.backends:
-            scores = score_photos(photos, read_plates(greys, backend=backend))
-            row[backend] = {k: scores[k] for k in SCORES}
-        inputs = {backend: [(backend, g) for g in greys] * args.reps for backend in args.backends}
-        timed = time_per_photo(lambda item: read_plates(item[1], backend=item[0]), inputs)
-        for backend in args.backends:
-            row[backend].update({k: timed[f"{backend}_{k}"] for k in ("median_ms", "p90_ms")})
-        first = args.backends[0]
-        for backend in args.backends[1:]:
-            row[f"{backend}_speedup_median"] = row[first]["median_ms"] / row[backend]["median_ms"]
+        for setup in args.setups:
+            scores = score_photos(photos, read_plates(greys, **options(setup)))
+            row[setup] = {k: scores[k] for k in SCORES}
+        if split != "winter_val":
+            inputs = {setup: [(setup, g) for g in greys] * args.reps for setup in args.setups}
+            timed = time_per_photo(lambda item: read_plates(item[1], **options(item[0])), inputs)
+            first = args.setups[0]
+            for setup in args.setups:
+                row[setup].update({k: timed[f"{setup}_{k}"] for k in ("median_ms", "p90_ms")})
+                row[setup]["speedup_median"] = timed[f"{first}_median_ms"] / timed[f"{setup}_median_ms"]
         result["splits"][split] = row
         print(split, json.dumps(row))
     result.update(measured_here())
