@@ -71,8 +71,9 @@ def test_json_lines_and_a_drawing_with_labels(photos, tmp_path, capsys):
     drawn = cv2.imread(str(tmp_path / "drawn" / "a.jpg"))
     photo = cv2.imread(str(a))
     assert drawn.shape == photo.shape
-    green = (np.abs(drawn.astype(int) - (0, 200, 0)).max(axis=-1) < 40)  # the label's fill, through JPEG
-    for r in readings:
+    for r in readings:  # a label filled green over a valid plate read with confidence, else orange
+        colour = (0, 200, 0) if r.valid and not r.flagged else (0, 165, 255)
+        fill = np.abs(drawn.astype(int) - colour).max(axis=-1) < 40  # through JPEG
         x0, y0, x1, _ = (int(v) for v in r.box)
-        above = green[max(y0 - 40, 0):y0, x0:x1]
+        above = fill[max(y0 - 40, 0):y0, x0:x1]
         assert above.mean() > 0.3, r.text  # a filled box over the plate
