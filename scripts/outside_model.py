@@ -2,10 +2,10 @@
 
     python scripts/outside_model.py ../shared/data/vkcv-ocr/test --out experiments/outside_model.json
 
-Each test crop is read, one call at a time, by five nested callables: the bare model call on the
+Each test crop is read, one call at a time, by six nested callables: the bare model call on the
 preprocessed tensor (as the benchmark times it), preprocessing plus that call (`batch_tensor`), the logits
 as numpy (`frame_logits`), the calibrated probabilities (`frame_probs`), those decoded (`read_with`) and
-`predict` itself. All five run in one round robin whose order rotates each repetition, so the machine's
+`predict` itself. All six run in one round robin whose order rotates each repetition, so the machine's
 load hits them alike; each layer's cost is the difference of two neighbouring medians. The decoders'
 own times on the same probabilities (no model call) are timed beside them.
 """
@@ -25,15 +25,14 @@ from anpr_ocr.core.data import load_samples
 from anpr_ocr.core.images import batch_tensor
 from anpr_ocr.reader.decode import DECODERS, decode
 from anpr_ocr.reader.infer import frame_logits, frame_probs, input_size
-from anpr_ocr.reader.loader import load_reader
+from anpr_ocr.reader.loader import Reader, load_reader
 from anpr_ocr.reader.predict import DEFAULT_DECODER, read_with
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.machine import measured_here
 
 
-def layers(weights: Path, backend: str, decoder: str) -> dict:
-    """The nested callables, each taking one grey crop."""
-    reader = load_reader(weights, backend)
+def layers(reader: Reader, weights: Path, backend: str, decoder: str) -> dict:
+    """The nested callables, each taking one grey crop and its preprocessed tensor."""
     model, size = reader.model, input_size(reader.model)
 
     def bare(grey, tensor):
@@ -67,9 +66,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     greys = [s.image for s in load_samples(args.crops)[0]]
-    calls = layers(args.weights, args.backend, args.decoder)
-    size = input_size(load_reader(args.weights, args.backend).model)
-    tensors = [batch_tensor([g], *size) for g in greys]
+    reader = load_reader(args.weights, args.backend)
+    calls = layers(reader, args.weights, args.backend, args.decoder)
+    tensors = [batch_tensor([g], *input_size(reader.model)) for g in greys]
     for call in calls.values():  # warm up
         for grey, tensor in zip(greys[:5], tensors[:5]):
             call(grey, tensor)
@@ -83,8 +82,7 @@ def main() -> None:
                 times[name].append(time.perf_counter() - start)
     medians = {name: float(np.median(t) * 1e3) for name, t in times.items()}
     steps = {name: medians[name] - medians[before] for before, name in zip(names, names[1:])}
-    probs = frame_probs(load_reader(args.weights, args.backend).model, greys, 64,
-                        load_reader(args.weights, args.backend).temperature)
+    probs = frame_probs(reader.model, greys, 64, reader.temperature)
     decoders = {}
     for d in DECODERS:
         t = []
@@ -101,9 +99,9 @@ def main() -> None:
           + ", ".join(f"{d} {v['median_ms']:.3f} / {v['mean_ms']:.3f}" for d, v in decoders.items()))
     if args.out:
         write_json(args.out, {"weights": str(args.weights), "backend": args.backend, "decoder": args.decoder,
-                    "threads": args.threads, "crops": len(greys), "reps": args.reps, "median_ms": medians,
-                    "step_ms": steps, "outside_model_ms": outside, "decoders_alone": decoders,
-                    "measured": measured_here()})
+                              "threads": args.threads, "crops": len(greys), "reps": args.reps,
+                              "median_ms": medians, "step_ms": steps, "outside_model_ms": outside,
+                              "decoders_alone": decoders, "measured": measured_here()})
 
 
 if __name__ == "__main__":
