@@ -182,4 +182,5 @@ def readme_line(result: dict[str, Any], split: str, out: str | Path) -> str:
             f"`scripts/video_eval.py`): {w['shots_read']} of {w['shots']} shots read exactly "
             f"(best frame {s['best_frame']['shots_read']}, majority {s['majority']['shots_read']}), "
             f"{w['tracks_per_plate']:.2f} tracks per plate, {run['fps']:.0f} frames a second "
-            f"({run['threads']} torch thread(s), a busy 2-core machine).")
+            f"({run['threads']} torch thread(s), {result['machine']['cpus']} CPUs, load average "
+            f"{result['load_average_before'][0]:.1f} before the run).")
