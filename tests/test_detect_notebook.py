@@ -10,7 +10,7 @@ import pytest
 
 from anpr_ocr.detector.checkpoint import detector_threshold
 from anpr_ocr.detector.photos import load_photos
-from anpr_ocr.pipeline.read import MIN_READING_CONFIDENCE
+from anpr_ocr.pipeline.read import MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 from anpr_ocr.train.detector import THRESHOLDS
 from anpr_ocr.video.clips import ClipConfig, load_clip_photos, plan_clip
 
@@ -39,6 +39,7 @@ def test_detect_notebook_fast_mode_on_real_photos(tmp_path, photos_root):
     assert card["splits"]["test"]["photos"] == 8
     assert 0.0 <= card["metrics"]["test"]["ap50"] <= 1.0 and card["speed"]["array_median_ms"] > 0
     assert card["read_plates"]["min_reading_confidence"] == MIN_READING_CONFIDENCE
+    assert card["read_plates"]["min_valid_reading_confidence"] == MIN_VALID_READING_CONFIDENCE
     # what the fast mode fixes, counted here from the photos themselves: the first 8 test photos, 3 timed, 1 epoch
     plates = sum(len(p.plates) for p in load_photos(photos_root / "test")[:8])
     assert card["splits"]["test"] == {"photos": 8, "plates": plates}

@@ -16,13 +16,14 @@ from anpr_ocr.cli.main import main
 from anpr_ocr.detector.checkpoint import save_detector
 from anpr_ocr.detector.net import DetectorConfig, PlateDetector, box_iou, cut_plate
 from anpr_ocr.detector.photos import load_photos
-from anpr_ocr.pipeline.read import CUTS, DEFAULT_DETECTOR, PhotoReading, read_plates
+from anpr_ocr.pipeline.read import CUTS, DEFAULT_DETECTOR, MIN_READING_CONFIDENCE, PhotoReading, read_plates
 from anpr_ocr.reader.decode import ctc_log_likelihood
 from anpr_ocr.reader.infer import frame_probs
 from anpr_ocr.reader.loader import load_reader
 from anpr_ocr.reader.predict import predict
 
 REPO = Path(__file__).resolve().parents[1]
+EVERY = {"min_reading_confidence": 0, "min_valid_reading_confidence": 0}  # no floor: every detection read
 
 
 def _constant_detector(path: Path, heat_bias: float) -> Path:
@@ -52,21 +53,21 @@ def test_corners_come_back_in_input_pixels(finds_everywhere):
     """256x128 photo -> scale 2 into the 512 input. Cell (0, 0) is centred on input px (4, 4); its plate spans
     input x -28..36, y -4..12, i.e. photo x -14..18, y -2..6 (corners / 2). All scores tie: cell (0, 0) comes first."""
     photo = np.full((128, 256), 90, np.uint8)
-    readings = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0)
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY)
     first = readings[0]
     assert isinstance(first, PhotoReading)
     np.testing.assert_allclose(first.corners, [(-14, -2), (18, -2), (18, 6), (-14, 6)])
     assert first.box == pytest.approx((-14, -2, 18, 6))
     assert first.score == pytest.approx(1 / (1 + np.exp(-2.0)), rel=1e-4)
     # min_width is in photo px: these plates are 32 px wide
-    assert read_plates(photo, detector=finds_everywhere, min_width=33, min_reading_confidence=0) == []
-    assert len(read_plates(photo, detector=finds_everywhere, min_width=32, min_reading_confidence=0)) == len(readings)
+    assert read_plates(photo, detector=finds_everywhere, min_width=33, **EVERY) == []
+    assert len(read_plates(photo, detector=finds_everywhere, min_width=32, **EVERY)) == len(readings)
 
 
 def test_with_one_cut_each_reading_is_the_reader_on_the_cut(finds_everywhere):
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
-    readings = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0, cuts=CUTS[:1])
+    readings = read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY, cuts=CUTS[:1])
     assert readings
     for r in readings[:3]:
         expected = predict(cut_plate(photo, np.array(r.corners)))
@@ -79,7 +80,7 @@ def test_each_plate_reads_as_the_string_most_probable_over_its_cuts(photos_root)
     """On a real photo, a plate's reading is, of the strings `predict` reads on its three cuts, the one whose
     exact CTC probability averaged over the cuts is highest; that mean is its confidence."""
     photo = load_photos(photos_root / "test")[0]
-    (reading,) = read_plates(photo.grey, min_reading_confidence=0, threshold=0.5)
+    (reading,) = read_plates(photo.grey, **EVERY, threshold=0.5)
     crops = [cut_plate(photo.grey, np.array(reading.corners), mx, my) for mx, my in CUTS]
     reader = load_reader(None, "auto")
     probs = frame_probs(reader.model, crops, temperature=reader.temperature)
@@ -99,12 +100,27 @@ def test_readings_under_the_confidence_floor_are_not_reported(finds_everywhere):
     """The floor drops exactly the readings the reader gives less confidence, and keeps the rest as they were."""
     rng = np.random.default_rng(1)
     photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
-    every = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=0)
+    every = read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY)
     confidences = sorted(r.confidence for r in every)
     floor = confidences[len(confidences) // 2]  # a floor between the readings' own confidences
-    kept = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=floor)
+    kept = read_plates(photo, detector=finds_everywhere, min_width=0, min_reading_confidence=floor,
+                       min_valid_reading_confidence=floor)
     assert kept == [r for r in every if r.confidence >= floor]
     assert 0 < len(kept) < len(every) or confidences[0] == confidences[-1]
+
+
+def test_a_valid_plate_has_its_own_lower_floor(photos_root):
+    """On a real photo read at a low detector threshold, with every reading that is not a valid plate held to
+    a floor of 1 and valid ones to 0, what is reported is the valid readings alone, the annotated plate among
+    them; by default a valid reading under the common floor is still reported."""
+    photo = load_photos(photos_root / "test")[0]
+    every = read_plates(photo.grey, threshold=0.1, **EVERY)
+    valid_only = read_plates(photo.grey, threshold=0.1, min_reading_confidence=1.0, min_valid_reading_confidence=0)
+    assert valid_only == [r for r in every if r.valid or r.confidence >= 1.0]
+    assert photo.plates[0].text in [r.text for r in valid_only]
+    assert len(valid_only) < len(every)  # the detector's false alarms at this threshold read as no plate
+    unsure = [r for r in every if r.valid and 0.05 <= r.confidence < MIN_READING_CONFIDENCE]
+    assert all(r in read_plates(photo.grey, threshold=0.1) for r in unsure)
 
 
 def test_inputs_and_shapes_like_predict(finds_nothing, tmp_path):
@@ -136,6 +152,8 @@ def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
         read_plates(grey, detector=finds_nothing, threshold=-1)
     with pytest.raises(ValueError, match="min_reading_confidence"):
         read_plates(grey, detector=finds_nothing, min_reading_confidence="0.2")
+    with pytest.raises(ValueError, match="min_valid_reading_confidence"):
+        read_plates(grey, detector=finds_nothing, min_valid_reading_confidence=-0.1)
     with pytest.raises(FileNotFoundError, match="no detector checkpoint"):
         read_plates(grey, detector=tmp_path / "missing.pth")
     not_a_detector = tmp_path / "reader.pth"

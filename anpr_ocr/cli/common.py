@@ -82,7 +82,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:
     """The plate detector's options and what `read_plates` reports of its detections."""
-    from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE
+    from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 
     p.add_argument("--detector", metavar="PTH",
                    help="detector checkpoint (default: $ANPR_DETECTOR_WEIGHTS, else the committed detector)")
@@ -91,7 +91,9 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-width", type=float, default=MIN_PLATE_WIDTH, metavar="PX",
                    help="narrower plates, in pixels, are not read (default: %(default)s)")
     p.add_argument("--min-reading-confidence", type=float, default=MIN_READING_CONFIDENCE, metavar="P",
-                   help="readings the reader is less sure of are not reported; 0 reports every detection "
+                   help="readings the reader is less sure of are not reported (default: %(default)s)")
+    p.add_argument("--min-valid-reading-confidence", type=float, default=MIN_VALID_READING_CONFIDENCE, metavar="P",
+                   help="the same for readings that are valid plates; both 0 report every detection "
                    "(default: %(default)s)")
 
 

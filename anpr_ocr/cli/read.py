@@ -76,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
             readings = read_plates(image, args.weights, args.detector, alphabet=args.alphabet, decoder=args.decoder,
                                    min_confidence=args.min_confidence, threshold=args.threshold,
                                    min_width=args.min_width, min_reading_confidence=args.min_reading_confidence,
+                                   min_valid_reading_confidence=args.min_valid_reading_confidence,
                                    batch_size=args.batch_size, backend=args.backend)
             if args.draw:
                 out = Path(args.draw) / f"{path.stem}.jpg"

@@ -62,8 +62,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
     torch.set_num_threads(args.threads)
     reader = VideoReader(args.weights, args.detector, args.alphabet, args.decoder, args.min_confidence,
-                         args.threshold, args.min_width, args.min_reading_confidence, args.batch_size,
-                         args.backend, min_frames=args.min_frames)
+                         args.threshold, args.min_width, args.min_reading_confidence,
+                         args.min_valid_reading_confidence, args.batch_size, args.backend, min_frames=args.min_frames)
     source = int(args.source) if args.source.isdigit() and not Path(args.source).exists() else args.source
     writer, read, start, cpu = None, 0, time.perf_counter(), time.process_time()
     progress = Progress(sys.stderr, None) if not args.quiet else None

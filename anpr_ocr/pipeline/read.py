@@ -24,6 +24,10 @@ tuned to miss no plate also fires on grilles, signs and lettering; the reader, w
 patches, reads them with a confidence near zero, while out of fold it gave a correct reading of a
 real plate that little confidence about once in a thousand crops (`docs/experiments.md`). So the
 detector can run at a lower threshold and the reader's confidence removes most of its false alarms.
+A reading that fits a GOST format is reported down to the lower `MIN_VALID_READING_CONFIDENCE`
+(`reported`): a grille seldom reads as a valid plate, while a dirty or dark plate the reader is
+unsure of often does, and a user would rather see it flagged than lose it (chosen on the VKCV and
+winter val photos, `docs/experiments.md`).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ from .draw import draw_label, label_height, label_size
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
 MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (see the module docstring)
 MIN_READING_CONFIDENCE = 0.2  # readings the reader is less sure of are not reported (see the module docstring)
+MIN_VALID_READING_CONFIDENCE = 0.05  # the same for readings that are valid plates (see the module docstring)
 CUTS = ((MARGIN_X, MARGIN_Y), (0.12, 0.24), (0.03, 0.10))  # margins (of width, height) each plate is cut with
 
 
@@ -75,7 +80,8 @@ def default_detector() -> Path:
 def read_plates(images: Any, weights: str | Path | None = None, detector: str | Path | None = None,
                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
                 threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
-                min_reading_confidence: float = MIN_READING_CONFIDENCE, batch_size: int = 64,
+                min_reading_confidence: float = MIN_READING_CONFIDENCE,
+                min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
                 backend: str = DEFAULT_BACKEND,
                 cuts: Sequence[tuple[float, float]] = CUTS) -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
@@ -88,13 +94,15 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
     chosen on val and stored with the detector), `min_width` the smallest plate width, in the
     photo's pixels, that is reported, and `min_reading_confidence` the reader's confidence a reading
-    needs to be reported (0 reports every detection; readings under `min_confidence` come flagged).
+    needs to be reported, `min_valid_reading_confidence` the same for a reading that is a valid plate
+    (both 0 report every detection; readings under `min_confidence` come flagged).
     `cuts` are the margins (of the plate's width, height) each plate is cut with, its cuts read as one;
     `cuts=CUTS[:1]` reads one cut a plate, a little faster.
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
     for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width),
-                        ("min_reading_confidence", min_reading_confidence)):
+                        ("min_reading_confidence", min_reading_confidence),
+                        ("min_valid_reading_confidence", min_valid_reading_confidence)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     if not cuts or not all(len(c) == 2 and all(isinstance(m, (int, float)) and not isinstance(m, bool)
@@ -106,8 +114,15 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
              for dets in detect_batch(model, greys, threshold)]
     readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence)
-    out = [[r for r in rs if r.confidence >= min_reading_confidence] for rs in readings]
+    out = [[r for r in rs if reported(r, min_reading_confidence, min_valid_reading_confidence)] for rs in readings]
     return out[0] if single else out
+
+
+def reported(reading: PhotoReading, min_reading_confidence: float = MIN_READING_CONFIDENCE,
+             min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE) -> bool:
+    """Whether a reading passes the confidence floors: `min_valid_reading_confidence` for a valid plate,
+    `min_reading_confidence` for anything else."""
+    return reading.confidence >= (min_valid_reading_confidence if reading.valid else min_reading_confidence)
 
 
 def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]], weights: str | Path | None = None,

@@ -7,16 +7,16 @@
 Each frame kept (every `every`-th) is read as `read_plates` reads a photo: the detector, then the
 reader on the plates found, in one batch. The detections go to the tracker (`video.track`) as strong,
 those `read_plates` would report (detector score at least `threshold`, reader confidence at least
-`min_reading_confidence`), or weak: detector score down to `weak_threshold` (half of `threshold` by
-default) or a reading less sure than that. Weak ones only keep a followed plate alive, as ByteTrack
-does with low-score boxes, so a weak detection is read only where it overlaps a followed plate's
-predicted box enough to be matched: the rest are mostly grilles and lettering, on which the format
-decoder spends the most (docs/experiments.md). A track closed by the tracker (its plate unseen for
-a while) comes out as a `PlateTrack` at once, the tracks still open at the end after the last frame.
-Its text is decided over all its readings that pass `min_reading_confidence`
-(`video.consensus.weighted`); a track with fewer than `min_frames` such readings is not reported: a
-plate that passes is seen in many frames, a detector false alarm that reads like a plate seldom
-twice in a row.
+`min_reading_confidence`, or `min_valid_reading_confidence` for a valid plate), or weak: detector
+score down to `weak_threshold` (half of `threshold` by default) or a reading less sure than that.
+Weak ones only keep a followed plate alive, as ByteTrack does with low-score boxes, so a weak
+detection is read only where it overlaps a followed plate's predicted box enough to be matched: the
+rest are mostly grilles and lettering, on which the format decoder spends the most
+(docs/experiments.md). A track closed by the tracker (its plate unseen for a while) comes out as a
+`PlateTrack` at once, the tracks still open at the end after the last frame. Its text is decided
+over all its readings that pass those floors (`video.consensus.weighted`); a track with fewer than
+`min_frames` such readings is not reported: a plate that passes is seen in many frames, a detector
+false alarm that reads like a plate seldom twice in a row.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ from ..detector.net import box_iou, detect_batch, plate_size
 from ..pipeline.read import (
     MIN_PLATE_WIDTH,
     MIN_READING_CONFIDENCE,
+    MIN_VALID_READING_CONFIDENCE,
     PhotoReading,
     default_detector,
     read_found,
     read_plates,
+    reported,
 )
 from ..reader.predict import DEFAULT_DECODER
 from .consensus import weighted
@@ -100,7 +102,8 @@ class VideoReader:
     def __init__(self, weights: str | Path | None = None, detector: str | Path | None = None,
                  alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
                  threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
-                 min_reading_confidence: float = MIN_READING_CONFIDENCE, batch_size: int = 64,
+                 min_reading_confidence: float = MIN_READING_CONFIDENCE,
+                 min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
                  backend: str = DEFAULT_BACKEND, weak_threshold: float | None = None, min_frames: int = 2,
                  tracker: TrackerConfig | None = None):
         if alphabet not in ("latin", "cyrillic"):
@@ -114,11 +117,12 @@ class VideoReader:
                 or not 0 <= self.weak_threshold <= self.threshold:
             raise ValueError(f"weak_threshold must be a number in [0, threshold], got {weak_threshold!r}")
         self.alphabet, self.min_confidence, self.min_frames = alphabet, min_confidence, min_frames
-        self.floor, self.min_width = min_reading_confidence, min_width
+        self.floors, self.min_width = (min_reading_confidence, min_valid_reading_confidence), min_width
         self.reader = dict(weights=weights, decoder=decoder, batch_size=batch_size, backend=backend)
+        # a bad option or checkpoint fails here, before the first frame
         read_plates(np.zeros((64, 64), np.uint8), detector=detector, min_confidence=min_confidence,
                     threshold=self.threshold, min_width=min_width, min_reading_confidence=min_reading_confidence,
-                    **self.reader)  # a bad option or checkpoint fails here, before the first frame
+                    min_valid_reading_confidence=min_valid_reading_confidence, **self.reader)
         self.tracker = Tracker(tracker)
 
     def step(self, frame: int, seconds: float, image: Any) -> list[PlateTrack]:
@@ -130,7 +134,7 @@ class VideoReader:
         least = self.tracker.config.weak_iou
         found = [d for d in found if d.score >= self.threshold or any(box_iou(d.box, p) >= least for p in predicted)]
         readings = read_found([grey], [found], **self.reader)[0]
-        detections = [Detection(r.box, r.score >= self.threshold and r.confidence >= self.floor,
+        detections = [Detection(r.box, r.score >= self.threshold and reported(r, *self.floors),
                                 FrameReading(frame, seconds, r)) for r in readings]
         return self._reported(self.tracker.update(frame, detections))
 
@@ -149,7 +153,7 @@ class VideoReader:
         return out
 
     def _evidence(self, track: Track) -> list[PhotoReading]:
-        return [d.payload.reading for _, d in track.hits if d.payload.reading.confidence >= self.floor]
+        return [d.payload.reading for _, d in track.hits if reported(d.payload.reading, *self.floors)]
 
     def _spelled(self, text: str) -> str:
         return to_cyrillic(text) if self.alphabet == "cyrillic" else text
@@ -157,7 +161,7 @@ class VideoReader:
     def _reported(self, closed: list[Track]) -> list[PlateTrack]:
         out = []
         for track in closed:
-            read = [d.payload for _, d in track.hits if d.payload.reading.confidence >= self.floor]
+            read = [d.payload for _, d in track.hits if reported(d.payload.reading, *self.floors)]
             if len(read) < self.min_frames:
                 continue
             verdict = weighted([f.reading for f in read])
@@ -182,7 +186,8 @@ def read_video(source: Any, every: int = 1, fps: float | None = None, **options:
     only (faster; fewer readings a plate). `fps` sets the frame rate the times are computed from
     (default: the file's; seconds since the first frame where the source states none). The other
     options are `VideoReader`'s: `read_plates`'s (weights, detector, alphabet, decoder,
-    min_confidence, threshold, min_width, min_reading_confidence, batch_size, backend), and
+    min_confidence, threshold, min_width, min_reading_confidence, min_valid_reading_confidence,
+    batch_size, backend), and
     `weak_threshold`, `min_frames`, `tracker` (see the module docstring).
     """
     reader = VideoReader(**options)
