@@ -56,7 +56,7 @@ def test_a_model_in_memory_reads_at_the_temperature_it_comes_with(test_split, tm
         path = tmp_path / f"t{temperature}.pth"
         save_checkpoint(model, path, temperature=temperature)
         ev = evaluate(Reader(model, temperature), crops)
-        readings = predict([s.image for s in crops], weights=path)
+        readings = predict([s.image for s in crops], weights=path, backend="torch")  # the model above
         assert ev.preds == [r.text for r in readings]
         assert ev.confidences == pytest.approx([r.confidence for r in readings], rel=1e-6)
 

@@ -181,7 +181,7 @@ def test_int8_checkpoint_without_an_onnx_graph_runs_fx_and_refuses_onnx(crop, tm
     from anpr_ocr.reader.quantize import quantize_fx, save_quantized
 
     path = tmp_path / "int8.pth"
-    model = load_reader().model
+    model = load_reader(backend="torch").model  # FX quantizes the PyTorch model
     save_quantized(quantize_fx(model, [crop.image], onnx=False), model.config, path)
     assert reader_backend(path) == "torch"  # "auto" has nothing else to run
     with pytest.raises(CheckpointError, match="int8.pth"):
@@ -190,6 +190,7 @@ def test_int8_checkpoint_without_an_onnx_graph_runs_fx_and_refuses_onnx(crop, tm
 
 def test_committed_int8_backends_read_like_fp32(test_crops):
     pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")  # "auto" exports the FP32 checkpoint
     from anpr_ocr.core.cpu import int8_backend
     from anpr_ocr.reader.loader import reader_backend
 
@@ -202,7 +203,16 @@ def test_committed_int8_backends_read_like_fp32(test_crops):
         assert sum(a.text != b.text for a, b in zip(readings, fp32)) <= 1
         assert max(abs(a.confidence - b.confidence) for a, b in zip(readings, fp32)) < 0.1
     assert reader_backend(int8) == int8_backend()
-    assert reader_backend(DEFAULT_WEIGHTS) == "torch"  # FP32 stays in PyTorch under "auto"
+    assert reader_backend(DEFAULT_WEIGHTS) == "onnx"  # FP32 runs in ONNX Runtime under "auto" where it can
+
+
+def test_auto_runs_fp32_in_torch_where_onnx_cannot_export(tmp_path, monkeypatch):
+    from anpr_ocr.reader import loader
+
+    fp32 = tmp_path / "fp32.pth"  # a fresh file: not in the loader's cache
+    shutil.copy(DEFAULT_WEIGHTS, fp32)
+    monkeypatch.setattr(loader, "onnx_export_available", lambda: False)
+    assert loader.reader_backend(fp32) == "torch"
 
 
 def test_onnx_int8_reader_loads_without_building_the_fx_model(test_crops, tmp_path, monkeypatch):

@@ -5,9 +5,11 @@ once and cached by file version (`core.files.FileCache`) with its calibrated tem
 
 Backends: "torch" runs PyTorch (FP32 eager, or the frozen FX INT8 graph); "onnx" runs ONNX Runtime (an
 FP32 checkpoint exported on load, or the INT8 graph an INT8 checkpoint carries; `pip install
-"anpr_ocr[onnx]"`); "auto", the default, runs FP32 checkpoints in PyTorch and INT8 ones in whichever
-INT8 model `core.cpu.int8_backend` picks for this CPU (ONNX Runtime's without VNNI, FX's with VNNI or
-when onnxruntime cannot be imported), so reading never needs the onnx extra.
+"anpr_ocr[onnx]"`); "auto", the default, runs FP32 checkpoints in ONNX Runtime where the onnx extra
+is installed (the same readings, a model call about twice as fast on a CPU: docs/experiments.md) and
+in PyTorch where it is not, and INT8 ones in whichever INT8 model `core.cpu.int8_backend` picks for
+this CPU (ONNX Runtime's without VNNI, FX's with VNNI or when onnxruntime cannot be imported), so
+reading never needs the onnx extra.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import NamedTuple
 import torch
 
 from ..core.files import CheckpointError, FileCache
-from ..core.onnx_runtime import DEFAULT_BACKEND
+from ..core.onnx_runtime import DEFAULT_BACKEND, onnx_export_available
 from ..core.shipped import FP32_WEIGHTS
 from .checkpoint import load_model, read_checkpoint
 from .quantize import fx_deprecations_silenced, load_quantized, onnx_int8_graph
@@ -86,11 +88,14 @@ def _load(path: Path, backend: str) -> Reader:
 
 
 def _resolve_backend(backend: str, ckpt: dict) -> str:
-    """What "auto" means for this checkpoint: FP32 runs in torch; INT8 as `core.cpu.int8_backend` says,
-    in torch when the checkpoint carries no ONNX Runtime INT8 graph."""
+    """What "auto" means for this checkpoint: FP32 runs in ONNX Runtime where a model can be exported
+    and run there, else in torch; INT8 as `core.cpu.int8_backend` says, in torch when the checkpoint
+    carries no ONNX Runtime INT8 graph."""
     if backend != "auto":
         return backend
-    if ckpt.get("kind", "fp32") == "fp32" or ckpt.get("onnx_int8") is None:
+    if ckpt.get("kind", "fp32") == "fp32":
+        return "onnx" if onnx_export_available() else "torch"
+    if ckpt.get("onnx_int8") is None:
         return "torch"
     from ..core.cpu import int8_backend
 
