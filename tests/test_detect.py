@@ -165,8 +165,8 @@ def test_score_photos_counts_found_on_the_detections_before_the_floor():
     reading = SimpleNamespace(box=(0, 0, 40, 10), text="A123BC78", corners=plate.corners)
     assert score_photos(photos, [[]])["found"] == 0
     scores = score_photos(photos, [[]], detections=[[reading]])
-    assert (scores["found"], scores["read"], scores["extra"]) == (1, 0, 0)
-    assert score_photos(photos, [[reading]])["found"] == 1
+    assert (scores["found"], scores["reported"], scores["read"], scores["extra"]) == (1, 0, 0, 0)
+    assert score_photos(photos, [[reading]])["found"] == score_photos(photos, [[reading]])["reported"] == 1
 
 
 def test_cut_matches_the_shipped_vkcv_crops(photos_root, data_root):

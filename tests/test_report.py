@@ -59,6 +59,11 @@ def test_results_markdown_reads_the_photo_measures(tmp_path):
                                                              "speed": {"array_median_ms": 15.56, "threads": 2}}))
     assert ("on 100 test photos `read_plates` found 96.1% of 102 plates, read 93.1% exactly, 0.03 extra readings a "
             "photo, 15.6 ms a photo (median, 2 threads).") in results_markdown(weights, figures)
+    test["reported_rate"] = 97 / 102  # cards from today on count the plates with a reported reading
+    (figures / "detect_metrics.json").write_text(json.dumps({"metrics": {"test": test},
+                                                             "speed": {"array_median_ms": 15.56, "threads": 2}}))
+    assert ("`read_plates` found 96.1% of 102 plates, reported a reading for 95.1%, read 93.1% exactly, "
+            "0.03 extra") in results_markdown(weights, figures)
 
 
 def test_results_markdown_states_what_predict_reads(tmp_path):

@@ -75,19 +75,23 @@ def corner_error(detected: Sequence[Sequence[np.ndarray]], truths: Sequence[Sequ
 def end_to_end(readings: Sequence[Sequence[tuple[Box, str]]], truths: Sequence[Sequence[tuple[Box, str | None]]],
                detected: Sequence[Sequence[Box]] | None = None) -> dict:
     """found / read / extra over photos. readings[i] = [(box, text)] reported for photo i, truths[i] =
-    [(box, text)] annotated; `detected` (boxes before any reading filter) counts found, else readings do."""
-    detected = detected if detected is not None else [[b for b, _ in r] for r in readings]
+    [(box, text)] annotated; `detected` (boxes before any reading filter) counts found, else readings do.
+    "reported" counts the plates a reported reading finds (IoU >= 0.5), whichever counts found."""
+    reported_boxes = [[b for b, _ in r] for r in readings]
+    detected = detected if detected is not None else reported_boxes
     plates = sum(len(t) for t in truths)
-    found = read = extra = 0
-    for dets, reads, plates_i in zip(detected, readings, truths):
+    found = reported = read = extra = 0
+    for dets, shown, reads, plates_i in zip(detected, reported_boxes, readings, truths):
         boxes = [b for b, _ in plates_i]
         found += sum(j >= 0 for j in match(dets, boxes, 0.5))
+        reported += sum(j >= 0 for j in match(shown, boxes, 0.5))
         for (box, text) in plates_i:
             read += any(box_iou(b, box) >= 0.3 and t == text for b, t in reads)
         extra += sum(all(box_iou(b, t) == 0.0 for t in boxes) for b, _ in reads)
     photos = len(truths)
-    return {"photos": photos, "plates": plates, "found": found, "read": read, "extra": extra,
+    return {"photos": photos, "plates": plates, "found": found, "reported": reported, "read": read, "extra": extra,
             "found_rate": found / plates if plates else float("nan"),
+            "reported_rate": reported / plates if plates else float("nan"),
             "read_rate": read / plates if plates else float("nan"),
             "extra_per_photo": extra / photos if photos else float("nan")}
 

@@ -265,11 +265,15 @@ def _crossval_lines(cv: dict) -> list[str]:
 
 
 def _photo_lines(detect: dict) -> list[str]:
-    """What `read_plates` does on the test photos: plates found and read, extra readings, time a photo."""
+    """What `read_plates` does on the test photos: plates found (by the detector, before the confidence floors),
+    plates with a reported reading (cards written before that count left it out), plates read, extra readings,
+    time a photo."""
     test, speed = detect["metrics"]["test"], detect["speed"]
+    reported = f", reported a reading for {100 * test['reported_rate']:.1f}%" if "reported_rate" in test else ""
     return [f"From whole photos (`figures/detect_metrics.json`): on {test['photos']} test photos `read_plates` found "
-            f"{100 * test['found_rate']:.1f}% of {test['plates']} plates, read {100 * test['read_rate']:.1f}% exactly, "
-            f"{test['extra_per_photo']:.2f} extra readings a photo, {speed['array_median_ms']:.1f} ms a photo "
+            f"{100 * test['found_rate']:.1f}% of {test['plates']} plates{reported}, read "
+            f"{100 * test['read_rate']:.1f}% exactly, {test['extra_per_photo']:.2f} extra readings a photo, "
+            f"{speed['array_median_ms']:.1f} ms a photo "
             f"(median, {speed['threads']} threads).", ""]
 
 

@@ -187,8 +187,7 @@ def read_video(source: Any, every: int = 1, fps: float | None = None, **options:
     (default: the file's; seconds since the first frame where the source states none). The other
     options are `VideoReader`'s: `read_plates`'s (weights, detector, alphabet, decoder,
     min_confidence, threshold, min_width, min_reading_confidence, min_valid_reading_confidence,
-    batch_size, backend), and
-    `weak_threshold`, `min_frames`, `tracker` (see the module docstring).
+    batch_size, backend), and `weak_threshold`, `min_frames`, `tracker` (see the module docstring).
     """
     reader = VideoReader(**options)
     with VideoFrames(source, every, fps) as frames:
