@@ -7,9 +7,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from anpr_ocr.detector.photos import Photo, Plate
+from anpr_ocr.detector.photos import Photo, Plate, load_photos
 from anpr_ocr.research import photo_review
-from anpr_ocr.research.photo_review import failures, time_per_photo
+from anpr_ocr.research.photo_review import end_to_end_scores, failures, photo_speed, time_per_photo
 
 
 def _plate(x0: float, y0: float, text: str | None) -> Plate:
@@ -73,3 +73,21 @@ def test_the_threshold_reads_most_plates_less_extra_readings_ties_to_more_found_
     assert choose_threshold(more_found) == 0.3  # read less extra ties, 0.3 finds more
     with pytest.raises(ValueError):
         choose_threshold([])
+
+
+def test_end_to_end_scores_count_found_before_the_floors(photos_root):
+    """Floors no reading can pass report nothing, yet find what floors of 0 find, every found plate reported."""
+    photos = load_photos(photos_root / "test")[:4]
+    none = end_to_end_scores(photos, threshold=0.3, min_reading_confidence=1.01, min_valid_reading_confidence=1.01)
+    every = end_to_end_scores(photos, threshold=0.3, min_reading_confidence=0, min_valid_reading_confidence=0)
+    assert none["found"] == every["found"] == every["reported"] >= 3
+    assert (none["reported"], none["read"], none["extra"]) == (0, 0, 0)
+    assert every["plates"] == sum(len(p.plates) for p in photos)
+
+
+def test_photo_speed_times_arrays_and_files(photos_root):
+    photos = load_photos(photos_root / "test")[:3]
+    speed = photo_speed(photos, limit=2)
+    assert speed["photos"] == 2 and speed["threads"] >= 1
+    assert set(speed) == {"photos", "threads", "array_median_ms", "array_p90_ms", "file_median_ms", "file_p90_ms"}
+    assert 0 < speed["array_median_ms"] <= speed["array_p90_ms"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 from ..research.evaluate import Evaluation
 from ..research.machine import environment
 
@@ -43,6 +44,13 @@ def int8_card(made: dict, fp32: dict, *, benchmark: str) -> dict:
     where its benchmark is."""
     return {**made, "data": fp32["data"], "seed": fp32["seed"], "temperature": fp32["temperature"],
             "benchmark": benchmark, "command": fp32["command"], "created": fp32["created"]}
+
+
+def read_plates_settings(threshold: float) -> dict:
+    """What a detector's card says `read_plates` uses it with: its stored threshold and today's defaults."""
+    return {"threshold": threshold, "min_plate_width_px": MIN_PLATE_WIDTH,
+            "min_reading_confidence": MIN_READING_CONFIDENCE,
+            "min_valid_reading_confidence": MIN_VALID_READING_CONFIDENCE}
 
 
 def detector_card(file: str, *, data: str, splits: dict[str, list], recipe: dict, epochs: int, best_epoch: int,

@@ -1,8 +1,10 @@
-"""Reviewing `read_plates` on whole photos: which photos it failed on, and how long it takes a photo.
+"""Reviewing `read_plates` on whole photos: what it finds and reads, which photos it failed on, how long it takes.
 
+`end_to_end_scores` scores `read_plates` on annotated photos (found counted before the confidence floors);
 `failures` matches readings to annotated plates (the notebook lists and draws the photos it returns);
 `time_per_photo` times one photo a call, every kind of input interleaved photo by photo, so that a change in
-the machine's load hits every kind alike.
+the machine's load hits every kind alike, and `photo_speed` times `read_plates` that way on photos and files.
+`detect_train.ipynb` and `scripts/rescore_detector.py` score a detector with these.
 """
 
 from __future__ import annotations
@@ -10,10 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from ..detector.measures import score_photos
 from ..detector.net import box_iou
+from ..pipeline.read import read_plates
 
 MATCH_IOU = 0.3  # a reading matches an annotated plate it overlaps this much with the same text
 
@@ -59,3 +65,26 @@ def time_per_photo(read: Callable, inputs: dict[str, Sequence]) -> dict[str, flo
             times[kind].append((time.perf_counter() - start) * 1000)
     return {f"{kind}_{stat}_ms": float(f(t)) for kind, t in times.items()
             for stat, f in (("median", np.median), ("p90", lambda t: np.percentile(t, 90)))}
+
+
+def end_to_end_scores(photos: Sequence, detector: str | Path | None = None, **options: Any) -> dict:
+    """found / reported / read / extra of `read_plates(..., **options)` on annotated photos
+    (`detector.measures.score_photos`): found counts the plates detected, before the confidence floors."""
+    greys = [p.grey for p in photos]
+    every = read_plates(greys, detector=detector, **{**options, "min_reading_confidence": 0.0,
+                                                      "min_valid_reading_confidence": 0.0})
+    return score_photos(photos, read_plates(greys, detector=detector, **options), detections=every)
+
+
+def photo_speed(photos: Sequence, detector: str | Path | None = None, limit: int = 100) -> dict:
+    """`read_plates`' time a photo (`time_per_photo`) on the first `limit` photos at torch's thread count: from
+    decoded BGR arrays, and from their files (decoding included) where the photos have files."""
+    import cv2
+    import torch
+
+    timed = list(photos[:limit])
+    inputs = {"array": [cv2.imread(p.path) if p.path else cv2.cvtColor(p.grey, cv2.COLOR_GRAY2BGR) for p in timed]}
+    if timed and timed[0].path:
+        inputs["file"] = [p.path for p in timed]
+    return {"photos": len(timed), "threads": torch.get_num_threads(),
+            **time_per_photo(lambda item: read_plates(item, detector=detector), inputs)}
