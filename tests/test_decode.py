@@ -474,3 +474,22 @@ def test_consensus_of_one_view_is_the_decoder_and_views_must_divide_the_batch():
     for views in (0, 3, 1.0, True):
         with pytest.raises(ValueError, match="views"):
             consensus_decode(probs, views)
+
+
+def test_constrained_search_starts_only_the_most_probable_classes_a_frame():
+    """A plate whose last digit sits ninth in its frame, under eight letters: every class above 1e-6 reaches it
+    (the valid plate, at half the free reading's probability, replaces it), the eight most probable do not."""
+    frames = []
+    for c in "A123BC7":
+        frames += [{c: 1.0}, {}]  # the character, then a blank
+    letters = [c for c in ALPHABET if c.isalpha()][:9]
+    frames += [{**{c: 0.1 for c in letters}, "7": 0.05}, {}]
+    probs = np.full((1, len(frames), len(ALPHABET) + 1), 1e-9)
+    for t, frame in enumerate(frames):
+        for c, p in frame.items():
+            probs[0, t, ALPHABET.index(c) + 1] = p
+        probs[0, t, BLANK] = max(1.0 - sum(frame.values()), 0.0) + 1e-9
+    probs /= probs.sum(axis=-1, keepdims=True)
+    assert format_decode(probs, constrained_per_frame=None)[0].text == "A123BC77"
+    assert format_decode(probs, constrained_per_frame=8)[0].text == "A123BC7" + letters[0]
+    assert format_decode(probs)[0].text == format_decode(probs, constrained_per_frame=8)[0].text

@@ -400,7 +400,7 @@ def _grammar(regions: tuple[str, ...] | None, alphabet: str) -> PlateGrammar:
 
 def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20.0, prune: float = 1e-3,
                   max_per_frame: int = 6, regions: tuple[str, ...] | None = REGION_CODES,
-                  alphabet: str = ALPHABET) -> list[Decoded]:
+                  alphabet: str = ALPHABET, constrained_per_frame: int | None = 8) -> list[Decoded]:
     """Beam search that prefers a valid plate when the model finds one nearly as likely.
 
     For each item two searches run: the free prefix beam search (its best string is what `beam_decode`
@@ -409,8 +409,10 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
     free one when its exact CTC probability is at least 1/`max_ratio` of the free one's; otherwise
     the free reading stands, so an image that really shows a non-standard string still reads as
     such. `max_ratio=1` never overrides a more probable reading; larger values trust the formats more.
-    The constrained search may start any class above 1e-6 in a frame (the grammar keeps it
-    small), so a look-alike the model gave little weight (O for 0, B for 8) is still reachable.
+    The constrained search may start the `constrained_per_frame` most probable classes above 1e-6 in a
+    frame (None: all of them; the grammar keeps the search small), so a look-alike the model gave
+    little weight (O for 0, B for 8) is still reachable. Eight read every VKCV crop and photo as all
+    of them do, in less than half the time on the cuts of detector false alarms (docs/experiments.md).
     The confidence is the exact CTC probability of the string returned.
     """
     probs = _check_probs(probs)
@@ -420,7 +422,8 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
     free = beam_decode(probs, beam_width, prune, max_per_frame, alphabet)
     texts = [d.text for d in free]
     invalid = [b for b, d in enumerate(free) if not grammar.valid(d.text)]
-    keep = _frame_candidates(probs[invalid], 1e-6, probs.shape[-1]) if invalid else None
+    per_frame = probs.shape[-1] if constrained_per_frame is None else constrained_per_frame
+    keep = _frame_candidates(probs[invalid], 1e-6, per_frame) if invalid else None
     for i, b in enumerate(invalid):
         cands = [np.flatnonzero(keep[i, t]).tolist() for t in range(probs.shape[1])]
         found = _prefix_beam(probs[b], cands, 2 * beam_width, grammar.next_labels, grammar.labels_valid)
@@ -440,7 +443,7 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
 # --------------------------------------------------------------------------------------------
 
 def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max_ratio: float = 20.0,
-                     alphabet: str = ALPHABET) -> list[Decoded]:
+                     alphabet: str = ALPHABET, **options) -> list[Decoded]:
     """One reading per group of `views` consecutive items of a (N * views, T, C) batch: several cuts of a plate.
 
     Each cut is decoded with `decoder`; every distinct string a plate's cuts gave is scored under all its cuts
@@ -448,11 +451,12 @@ def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max
     its confidence. A letter one cut lost at its edge is still in the others' frames. With the format decoder a
     valid plate at least 1/`max_ratio` as probable replaces a string that is not one, as `format_decode` does.
     Character confidences are those of the cut that gives the chosen string its highest probability.
+    `options` go to the decoder of each cut.
     """
     probs = _check_probs(probs)
     if isinstance(views, bool) or not isinstance(views, int) or views < 1 or probs.shape[0] % views:
         raise ValueError(f"views must be a positive integer dividing the batch ({probs.shape[0]}), got {views!r}")
-    per_cut = decode(probs, decoder, alphabet)
+    per_cut = decode(probs, decoder, alphabet, **options)
     if views == 1:
         return per_cut
     plates = [list(dict.fromkeys(d.text for d in per_cut[g:g + views])) for g in range(0, len(per_cut), views)]
