@@ -412,7 +412,7 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
     The constrained search may start the `constrained_per_frame` most probable classes above 1e-6 in a
     frame (None: all of them; the grammar keeps the search small), so a look-alike the model gave
     little weight (O for 0, B for 8) is still reachable. Eight read every VKCV crop and photo as all
-    of them do, in less than half the time on the cuts of detector false alarms (docs/experiments.md).
+    of them do, and spare the search on flat frames, such as a detector false alarm's (docs/experiments.md).
     The confidence is the exact CTC probability of the string returned.
     """
     probs = _check_probs(probs)
