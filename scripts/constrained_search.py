@@ -22,9 +22,9 @@ import torch
 from anpr_ocr.core.data import load_splits
 from anpr_ocr.detector.checkpoint import load_plate_detector
 from anpr_ocr.detector.measures import score_photos
-from anpr_ocr.detector.net import cut_plate, detect_batch, plate_size
+from anpr_ocr.detector.net import cut_plate
 from anpr_ocr.detector.photos import load_photos
-from anpr_ocr.pipeline.read import CUTS, MIN_PLATE_WIDTH, default_detector, photo_reading, reported
+from anpr_ocr.pipeline.read import CUTS, default_detector, found_plates, photo_reading, reported
 from anpr_ocr.reader.decode import consensus_decode, decode
 from anpr_ocr.reader.infer import frame_probs
 from anpr_ocr.reader.loader import load_reader
@@ -74,8 +74,7 @@ def main() -> None:
     detector, threshold = load_plate_detector(default_detector(), "auto")
     for name, photos in sets.items():
         greys = [p.grey for p in photos]
-        found = [[d for d in dets if plate_size(d.corners)[0] >= MIN_PLATE_WIDTH]
-                 for dets in detect_batch(detector, greys, threshold)]
+        found = found_plates(detector, greys, threshold)
         crops = [cut_plate(g, d.corners, mx, my) for g, dets in zip(greys, found) for d in dets for mx, my in CUTS]
         probs = frame_probs(reader.model, crops, temperature=reader.temperature)
         row = {"photos": len(photos), "plates_read": sum(map(len, found))}

@@ -111,11 +111,18 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     greys, single = as_greys(images)
     model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
     threshold = stored if threshold is None else threshold
-    found = [[d for d in dets if plate_size(d.corners)[0] >= min_width]
-             for dets in detect_batch(model, greys, threshold)]
+    found = found_plates(model, greys, threshold, min_width)
     readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence)
     out = [[r for r in rs if reported(r, min_reading_confidence, min_valid_reading_confidence)] for rs in readings]
     return out[0] if single else out
+
+
+def found_plates(model: Any, greys: Sequence[np.ndarray], threshold: float,
+                 min_width: float = MIN_PLATE_WIDTH) -> list[list[Detection]]:
+    """Each photo's detections at `threshold` or above that are at least `min_width` photo pixels wide:
+    what `read_plates` reads. `model`: a loaded detector (`detector.checkpoint.load_plate_detector`)."""
+    return [[d for d in dets if plate_size(d.corners)[0] >= min_width]
+            for dets in detect_batch(model, greys, threshold)]
 
 
 def reported(reading: PhotoReading, min_reading_confidence: float = MIN_READING_CONFIDENCE,

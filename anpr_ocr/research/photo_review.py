@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
+import torch
 
 from ..detector.measures import score_photos
 from ..detector.net import box_iou
-from ..pipeline.read import read_plates
+from ..pipeline.read import MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE, read_plates, reported
 
 MATCH_IOU = 0.3  # a reading matches an annotated plate it overlaps this much with the same text
 
@@ -67,21 +69,21 @@ def time_per_photo(read: Callable, inputs: dict[str, Sequence]) -> dict[str, flo
             for stat, f in (("median", np.median), ("p90", lambda t: np.percentile(t, 90)))}
 
 
-def end_to_end_scores(photos: Sequence, detector: str | Path | None = None, **options: Any) -> dict:
-    """found / reported / read / extra of `read_plates(..., **options)` on annotated photos
-    (`detector.measures.score_photos`): found counts the plates detected, before the confidence floors."""
-    greys = [p.grey for p in photos]
-    every = read_plates(greys, detector=detector, **{**options, "min_reading_confidence": 0.0,
-                                                      "min_valid_reading_confidence": 0.0})
-    return score_photos(photos, read_plates(greys, detector=detector, **options), detections=every)
+def end_to_end_scores(photos: Sequence, detector: str | Path | None = None,
+                      min_reading_confidence: float = MIN_READING_CONFIDENCE,
+                      min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, **options: Any) -> dict:
+    """found / reported / read / extra of `read_plates(..., **options)` with these floors on annotated photos
+    (`detector.measures.score_photos`): found counts the plates detected, before the floors. The photos are read
+    once, with no floor, and the floors applied as `read_plates` applies them (`pipeline.read.reported`)."""
+    every = read_plates([p.grey for p in photos], detector=detector, min_reading_confidence=0.0,
+                        min_valid_reading_confidence=0.0, **options)
+    kept = [[r for r in rs if reported(r, min_reading_confidence, min_valid_reading_confidence)] for rs in every]
+    return score_photos(photos, kept, detections=every)
 
 
 def photo_speed(photos: Sequence, detector: str | Path | None = None, limit: int = 100) -> dict:
     """`read_plates`' time a photo (`time_per_photo`) on the first `limit` photos at torch's thread count: from
     decoded BGR arrays, and from their files (decoding included) where the photos have files."""
-    import cv2
-    import torch
-
     timed = list(photos[:limit])
     inputs = {"array": [cv2.imread(p.path) if p.path else cv2.cvtColor(p.grey, cv2.COLOR_GRAY2BGR) for p in timed]}
     if timed and timed[0].path:

@@ -33,13 +33,14 @@ from ..core.formats import plate_type
 from ..core.images import as_grey
 from ..core.onnx_runtime import DEFAULT_BACKEND
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import box_iou, detect_batch, plate_size
+from ..detector.net import box_iou
 from ..pipeline.read import (
     MIN_PLATE_WIDTH,
     MIN_READING_CONFIDENCE,
     MIN_VALID_READING_CONFIDENCE,
     PhotoReading,
     default_detector,
+    found_plates,
     read_found,
     read_plates,
     reported,
@@ -128,8 +129,7 @@ class VideoReader:
     def step(self, frame: int, seconds: float, image: Any) -> list[PlateTrack]:
         """Read one frame (index in the source, its time, the image) and return the tracks it closes."""
         grey = as_grey(image, f"frame {frame}")
-        found = [d for d in detect_batch(self.model, [grey], self.weak_threshold)[0]
-                 if plate_size(d.corners)[0] >= self.min_width]
+        found = found_plates(self.model, [grey], self.weak_threshold, self.min_width)[0]
         predicted = [t.predict(frame) for t in self.tracker.live]
         least = self.tracker.config.weak_iou
         found = [d for d in found if d.score >= self.threshold or any(box_iou(d.box, p) >= least for p in predicted)]
