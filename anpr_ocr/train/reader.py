@@ -64,7 +64,7 @@ FONT_ENV, DEFAULT_FONT = "ANPR_FONT", "../shared/fonts/RoadNumbers2.0.ttf"  # GO
 TEXTS_ENV, DEFAULT_TEXTS = "ANPR_TEXTS", "../shared/data/plate_texts.txt"  # real plate strings (not shipped)
 
 
-WEATHER_FRACTION = 0.3  # share of the reader's renders in winter dress or worn (docs/experiments.md, "winter")
+WEATHER_FRACTION = 0.15  # share of the reader's renders in winter dress or worn (docs/experiments.md, "winter15")
 
 
 def recipe_synth(weather_fraction: float = WEATHER_FRACTION) -> SynthConfig:
