@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from anpr_ocr.detector.photos import Photo, Plate
 from anpr_ocr.report.cards import detector_card, int8_card, reader_card
@@ -39,7 +40,8 @@ def test_reader_card_scores_the_splits_scored(cards):
     assert fp32["metrics"] == {"test": {"n": 4, "decoder": "format", "exact_match": 0.75, "cer": pytest.approx(1 / 33),
                                         "greedy_exact_match": 0.5}}  # val was not scored: no entry
     assert "predict_metrics" not in fp32  # the metrics are what predict reads
-    assert set(fp32["environment"]) == {"python", "torch", "machine", "processor", "threads"}
+    gpu = {"gpu"} if torch.cuda.is_available() else set()
+    assert set(fp32["environment"]) == {"python", "torch", "machine", "processor", "threads"} | gpu
     assert json.loads(json.dumps(fp32)) == fp32
 
 

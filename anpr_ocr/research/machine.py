@@ -23,9 +23,11 @@ def cpu_name() -> str:
 
 
 def environment() -> dict:
-    """Python, torch, the machine, the CPU and torch's thread count: stored beside a measurement."""
+    """Python, torch, the machine, the CPU and torch's thread count, and the GPU's name where torch sees
+    one: stored beside a measurement or a training run."""
+    gpu = {"gpu": torch.cuda.get_device_name()} if torch.cuda.is_available() else {}
     return {"python": platform.python_version(), "torch": torch.__version__, "machine": platform.machine(),
-            "processor": cpu_name(), "threads": torch.get_num_threads()}
+            "processor": cpu_name(), "threads": torch.get_num_threads(), **gpu}
 
 
 def measured_here() -> dict:
