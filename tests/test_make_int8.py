@@ -53,6 +53,9 @@ def test_make_int8_writes_a_checkpoint_and_a_card_that_predict_agrees_with(data_
         row = card["reads_by_backend"][name]["test greedy"]
         assert row["exact_match"] == pytest.approx(metrics.exact_match([s.text for s in test], texts))
         assert row["differs_from_fp32"] == sum(a != b for a, b in zip(texts, fp32))
+    default = "int8_onnx" if "int8_onnx" in backends else "int8_fx"  # what predict(backend="auto") runs there
+    assert card["metrics"]["test"]["model"] == default
+    assert card["metrics"]["test"]["exact_match"] == card["reads_by_backend"][default]["test format"]["exact_match"]
 
 
 def test_make_int8_refuses_a_missing_checkpoint_or_split_in_one_line(tmp_path, capsys):

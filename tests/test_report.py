@@ -93,6 +93,9 @@ def test_results_markdown_reads_cards_whose_metrics_are_what_predict_reads(tmp_p
             "75.00% of the test crops exactly (3 of 4; 95% Wilson interval 30.1% to 95.4%), CER 3.12%; FX INT8 "
             "50.00%, CER 6.25%. Greedy decoding reads 50.00%; every exact match here is what `predict` reads."
             ) in results_markdown(weights, figures)
+    (weights / "crnn_ocr_model_int8_fx.json").write_text(json.dumps({"metrics": {"test": {
+        "decoder": "format", "model": "int8_onnx", "exact_match": 0.75, "cer": 1 / 32, "greedy_exact_match": 0.75}}}))
+    assert "CER 3.12%; ONNX Runtime INT8 75.00%, CER 3.12%. Greedy" in results_markdown(weights, figures)
 
 
 def test_results_markdown_without_a_run(tmp_path):

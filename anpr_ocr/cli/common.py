@@ -69,9 +69,9 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--weights", metavar="PTH", help="reader checkpoint, FP32 or FX INT8 (default: $ANPR_OCR_WEIGHTS, "
                    "else the committed FP32 model)")
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                   help="auto: PyTorch for an FP32 checkpoint; for an INT8 one the faster INT8 model on this CPU "
-                   "(ONNX Runtime without VNNI, FX with it); the plate detector (read, video) in ONNX Runtime "
-                   "when it is installed; torch or onnx choose for both (onnx needs "
+                   help="auto: ONNX Runtime where it is installed (an FP32 checkpoint exported on load, an INT8 "
+                   "one's ONNX Runtime INT8 model, the plate detector of read and video), else PyTorch; "
+                   "torch or onnx choose for both (onnx needs "
                    f"{install_hint('onnx')}) (default: %(default)s)")
     p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
                    help="CTC decoder: format prefers a valid plate the model finds nearly as likely "

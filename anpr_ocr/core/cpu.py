@@ -1,22 +1,21 @@
-"""What the CPU can do for INT8, and which INT8 backend `predict(backend="auto")` runs because of it.
+"""What the CPU can do for INT8 (recorded beside every speed figure), and the INT8 backend `auto` runs.
 
     from anpr_ocr.core.cpu import cpu_features, int8_backend
     cpu_features()     # {"isa": "AVX2", "avx2": True, "avx512": False, "vnni": False, "amx": False, ...}
-    int8_backend()     # "onnx" on a CPU without VNNI when onnxruntime is installed, else "torch"
+    int8_backend()     # "onnx" where onnxruntime is installed, else "torch"
 
-Why it matters: INT8 matrix products multiply UINT8 by INT8 bytes and add pairs. With VNNI
+Why the features matter: INT8 matrix products multiply UINT8 by INT8 bytes and add pairs. With VNNI
 (AVX512-VNNI or AVX-VNNI) one instruction does it with 32-bit sums; without it (AVX2 only, e.g. the
-AMD EPYCs up to Zen 3) the kernels go through 16-bit sums, and PyTorch's FX INT8 model, whose
-LSTM stays float, then gains much less over FP32 through `predict`. ONNX Runtime's
-INT8 graph, whose LSTM kernel costs less per call, is the faster INT8 model there; on a VNNI CPU the
-FX model already gains what INT8 was meant to, so it stays (the measurements: docs/experiments.md,
-"INT8 on CPUs without VNNI"). The rule is written once, in
-`INT8_BACKEND_BY_VNNI`, and `predict(backend="torch" | "onnx")` overrides it.
+AMD EPYCs up to Zen 3) the kernels go through 16-bit sums and gain less, so a speed figure means
+little without them. Which INT8 model runs: ONNX Runtime's INT8 graph (its LSTM in INT8 too) is the
+faster one through `predict` on all three CPUs measured, AVX2-only and with VNNI, while PyTorch's FX
+model keeps its LSTM float (docs/experiments.md, "The INT8 backend on VNNI CPUs"). So `auto` runs
+ONNX Runtime INT8 wherever onnxruntime imports and FX INT8 elsewhere; `predict(backend="torch" |
+"onnx")`, or the environment variable ANPR_OCR_INT8_BACKEND for a whole process, overrides it.
 
 The flags come from /proc/cpuinfo (Linux); elsewhere from torch's dispatch level
 (`torch.backends.cpu.get_cpu_capability()`: "AVX512" says nothing about VNNI, so VNNI is then unknown
-and taken as absent). The environment variable ANPR_OCR_INT8_BACKEND ("torch" or "onnx") overrides
-the choice for a whole process.
+and taken as absent).
 """
 
 from __future__ import annotations
@@ -25,7 +24,6 @@ import functools
 import os
 from pathlib import Path
 
-INT8_BACKEND_BY_VNNI = {True: "torch", False: "onnx"}  # measured: docs/experiments.md, 2026-12-03
 ENV_OVERRIDE = "ANPR_OCR_INT8_BACKEND"
 
 
@@ -70,8 +68,8 @@ def describe(features: dict) -> str:
 
 
 def onnxruntime_available() -> bool:
-    """Whether onnxruntime imports here. Imported, not just looked up: `int8_backend` asks only when it
-    would pick ONNX Runtime, which then runs, and a broken install must fall back to FX, not fail."""
+    """Whether onnxruntime imports here. Imported, not just looked up: `int8_backend` then runs ONNX
+    Runtime, and a broken install must fall back to FX, not fail."""
     try:
         import onnxruntime  # noqa: F401
     except (ImportError, OSError):
@@ -79,16 +77,12 @@ def onnxruntime_available() -> bool:
     return True
 
 
-def int8_backend(features: dict | None = None, onnx_available: bool | None = None) -> str:
-    """"torch" (FX INT8) or "onnx" (ONNX Runtime INT8) for this CPU: by `INT8_BACKEND_BY_VNNI`, "torch"
-    when onnxruntime is not installed, and $ANPR_OCR_INT8_BACKEND over both."""
+def int8_backend(onnx_available: bool | None = None) -> str:
+    """"onnx" (ONNX Runtime INT8) where onnxruntime imports, else "torch" (FX INT8); $ANPR_OCR_INT8_BACKEND
+    over both."""
     override = os.environ.get(ENV_OVERRIDE)
     if override:
         if override not in ("torch", "onnx"):
             raise ValueError(f"{ENV_OVERRIDE} must be 'torch' or 'onnx', got {override!r}")
         return override
-    features = cpu_features() if features is None else features
-    choice = INT8_BACKEND_BY_VNNI[bool(features["vnni"])]
-    if choice == "onnx" and not (onnxruntime_available() if onnx_available is None else onnx_available):
-        return "torch"
-    return choice
+    return "onnx" if (onnxruntime_available() if onnx_available is None else onnx_available) else "torch"

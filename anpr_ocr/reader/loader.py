@@ -7,8 +7,8 @@ Backends: "torch" runs PyTorch (FP32 eager, or the frozen FX INT8 graph); "onnx"
 FP32 checkpoint exported on load, or the INT8 graph an INT8 checkpoint carries; `pip install
 "anpr_ocr[onnx]"`); "auto", the default, runs FP32 checkpoints in ONNX Runtime where the onnx extra
 is installed (the same readings, a model call about twice as fast on a CPU: docs/experiments.md) and
-in PyTorch where it is not, and INT8 ones in whichever INT8 model `core.cpu.int8_backend` picks for
-this CPU (ONNX Runtime's without VNNI, FX's with VNNI or when onnxruntime cannot be imported), so
+in PyTorch where it is not, and INT8 ones in the INT8 model `core.cpu.int8_backend` picks (ONNX
+Runtime's where onnxruntime imports, the faster on every CPU measured; FX's where it does not), so
 reading never needs the onnx extra.
 """
 

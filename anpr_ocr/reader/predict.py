@@ -88,10 +88,10 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     probability of the whole string, with the checkpoint's calibrated temperature applied;
     readings under `min_confidence` are returned with `flagged=True`, never dropped.
     `backend`: "auto" (default) runs an FP32 checkpoint in ONNX Runtime (exported on load) where the
-    onnx extra is installed, else in PyTorch, and an INT8 one in the INT8 backend that is faster on
-    this CPU (`anpr_ocr.core.cpu`: ONNX Runtime without VNNI, FX with it; FX when onnxruntime is not
-    installed); "torch" or "onnx" choose (ONNX Runtime runs an FP32 checkpoint exported on load, or
-    an INT8 checkpoint's own INT8 graph; `pip install "anpr_ocr[onnx]"`).
+    onnx extra is installed, else in PyTorch, and an INT8 one in ONNX Runtime's INT8 model where
+    onnxruntime is installed, else in FX's (`anpr_ocr.core.cpu`); "torch" or "onnx" choose (ONNX
+    Runtime runs an FP32 checkpoint exported on load, or an INT8 checkpoint's own INT8 graph;
+    `pip install "anpr_ocr[onnx]"`).
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
     greys, single = as_greys(images)

@@ -32,7 +32,8 @@ The checkpoint also carries a second INT8 model of the same FP32 weights, calibr
 crops: the ONNX Runtime INT8 graph (`anpr_ocr.reader.onnx_backend.quantize_onnx`), as the bytes of its ONNX
 file (`onnx_int8_graph`). `quantize_fx` makes it when onnxruntime is installed. Why two: on CPUs
 without VNNI (AVX2-only ones) the float LSTM of the FX model limits its gain over FP32, and ONNX
-Runtime's LSTM kernel is cheaper; `predict(backend="auto")` picks one by the CPU (`anpr_ocr.core.cpu`).
+Runtime's INT8 graph, its LSTM in INT8 too, is the faster one there and on the VNNI CPUs measured;
+`predict(backend="auto")` runs it where onnxruntime imports, FX's model elsewhere (`anpr_ocr.core.cpu`).
 """
 
 from __future__ import annotations

@@ -243,7 +243,8 @@ def _predict_lines(fp32: dict, int8: dict | None) -> list[str]:
             f"{100 * low:.1f}% to {100 * high:.1f}%), CER {100 * test['cer']:.2f}%")
     q = (int8 or {}).get("metrics" if current else "predict_metrics", {}).get("test")
     if q:
-        line += f"; FX INT8 {100 * q['exact_match']:.2f}%, CER {100 * q['cer']:.2f}%"
+        model = {"int8_onnx": "ONNX Runtime INT8"}.get(q.get("model"), "FX INT8")  # cards before "model" held FX's
+        line += f"; {model} {100 * q['exact_match']:.2f}%, CER {100 * q['cer']:.2f}%"
     if current:
         return [line + f". Greedy decoding reads {100 * test['greedy_exact_match']:.2f}%; every exact match "
                 "here is what `predict` reads.", ""]

@@ -83,6 +83,7 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
                 for key, row in reads[name].items()}
 
     test_key = f"test {DEFAULT_DECODER}"
+    default = "int8_onnx" if "int8_onnx" in reads else "int8_fx"  # what predict(backend="auto") runs where it was made
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     card.pop("predict_metrics", None)  # the shape before metrics meant what predict reads
     card.update({
@@ -92,13 +93,13 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
                   "(convs INT8, LSTM and head float; predict backend='torch'), and ONNX Runtime "
                   "quantize_static QDQ (convs INT8 with 7-bit per-channel weights, LSTM with INT8 weights and "
                   "dynamically quantized activations, head float; "
-                  "predict backend='onnx'); predict(backend='auto') runs ONNX Runtime's on CPUs without "
-                  "VNNI and FX's on CPUs with it (anpr_ocr.core.cpu)",
+                  "predict backend='onnx'); predict(backend='auto') runs ONNX Runtime's where onnxruntime "
+                  "is installed and FX's elsewhere (anpr_ocr.core.cpu)",
         "quantization": quantization, "calibration": f"{len(calibration)} train crops",
         "temperature": ckpt.get("temperature", 1.0),
-        "metrics": {"test": {"n": len(splits["test"]), "decoder": DEFAULT_DECODER,  # FX's, as predict reads
-                             **{k: reads["int8_fx"][test_key][k] for k in ("exact_match", "cer")},
-                             "greedy_exact_match": reads["int8_fx"]["test greedy"]["exact_match"]}},
+        "metrics": {"test": {"n": len(splits["test"]), "decoder": DEFAULT_DECODER, "model": default,
+                             **{k: reads[default][test_key][k] for k in ("exact_match", "cer")},
+                             "greedy_exact_match": reads[default]["test greedy"]["exact_match"]}},
         "reads_by_backend": {name: summary(name) for name in reads},
         "command": command,
         "environment": {**environment(), "cpu": cpu_features(), "onnxruntime": _version("onnxruntime")},
