@@ -132,3 +132,12 @@ def test_notebook_without_dataset_writes_only_under_runs_embedded(tmp_path):
     assert recipes["data"].startswith("EMBEDDED DEFAULT")
     assert sorted(p.name for p in (repo / "runs").iterdir()) == ["embedded"]
     assert _fingerprint(repo) == before
+
+
+def test_readme_main_command_makes_the_folder_papermill_writes_to():
+    """On a fresh clone runs/ does not exist (git ignores it), and papermill will not create its output's folder."""
+    first = (REPO / "README.md").read_text(encoding="utf-8").split("```bash\n", 1)[1].splitlines()[0]
+    steps = [s.strip() for s in first.split("&&")]
+    papermill = next(i for i, s in enumerate(steps) if "papermill" in s)
+    folder = Path(steps[papermill].split()[-1]).parent.as_posix()
+    assert f"mkdir -p {folder}" in steps[:papermill], first
