@@ -23,6 +23,7 @@ from ..core import metrics
 from ..core.cpu import cpu_features
 from ..core.data import load_samples
 from ..reader.checkpoint import load_model, read_checkpoint
+from ..reader.loader import reader_backend
 from ..reader.predict import DEFAULT_DECODER, read_greys
 from ..reader.quantize import fx_deprecations_silenced, quantize_fx, save_quantized
 from .machine import environment
@@ -83,7 +84,7 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
                 for key, row in reads[name].items()}
 
     test_key = f"test {DEFAULT_DECODER}"
-    default = "int8_onnx" if "int8_onnx" in reads else "int8_fx"  # what predict(backend="auto") runs where it was made
+    default = {"onnx": "int8_onnx", "torch": "int8_fx"}[reader_backend(out_path)]  # what "auto" runs where it was made
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     card.pop("predict_metrics", None)  # the shape before metrics meant what predict reads
     card.update({

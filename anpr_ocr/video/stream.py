@@ -147,13 +147,14 @@ class VideoReader:
         out = []
         for track in self.tracker.live:
             hit = track.hits[-1][1].payload.reading
-            text = weighted(self._evidence(track)).text
+            text = weighted([f.reading for f in self._evidence(track)]).text
             out.append(LivePlate(track.id, hit.box, hit.corners, self._spelled(text),
                                  track.last_frame == self.tracker.frame))
         return out
 
-    def _evidence(self, track: Track) -> list[PhotoReading]:
-        return [d.payload.reading for _, d in track.hits if reported(d.payload.reading, *self.floors)]
+    def _evidence(self, track: Track) -> list[FrameReading]:
+        """The track's readings that pass the floors, frame by frame: what its text is voted over."""
+        return [d.payload for _, d in track.hits if reported(d.payload.reading, *self.floors)]
 
     def _spelled(self, text: str) -> str:
         return to_cyrillic(text) if self.alphabet == "cyrillic" else text
@@ -161,7 +162,7 @@ class VideoReader:
     def _reported(self, closed: list[Track]) -> list[PlateTrack]:
         out = []
         for track in closed:
-            read = [d.payload for _, d in track.hits if reported(d.payload.reading, *self.floors)]
+            read = self._evidence(track)
             if len(read) < self.min_frames:
                 continue
             verdict = weighted([f.reading for f in read])
