@@ -373,6 +373,25 @@ def test_grammar_reads_label_tuples_like_strings():
     assert grammar.labels_valid(labels("A123BC77")) and not grammar.labels_valid(labels("A123BC"))
 
 
+@pytest.mark.parametrize("regions", ["issued", "any", "none"])
+def test_grammar_next_labels_are_the_labels_that_keep_a_prefix_viable(regions):
+    # next_labels reads tables built from the layouts; the oracle tries every label with labels_viable
+    from anpr_ocr.reader.decode import PlateGrammar
+
+    grammar = PlateGrammar(**{"issued": {}, "any": {"regions": None}, "none": {"regions": ()}}[regions])
+    labels = lambda text: tuple(ALPHABET.index(c) + 1 for c in text)  # noqa: E731
+    rng = np.random.default_rng(5)
+    prefixes = [labels(t) for t in ("", "A", "A12", "A123BC", "A123BC7", "A123BC77", "A123BC777", "AB123", "AB1234",
+                                    "1234AB", "1234AB1", "A123BC1", "A123BC12")]
+    prefixes += [tuple(int(c) for c in rng.integers(1, C, size=int(rng.integers(0, 10)))) for _ in range(400)]
+    for prefix in prefixes * 2:  # the second pass answers from the cache
+        oracle = frozenset(c for c in range(1, C) if grammar.labels_viable(prefix + (c,)))
+        assert grammar.next_labels(prefix) == oracle, prefix
+    digits = frozenset() if regions == "none" else frozenset(labels("0123456789"))
+    assert grammar.next_labels(labels("A123BC")) == digits  # a region code starts
+    assert grammar.next_labels(labels("A123BC777")) == frozenset()  # three digits end every region code
+
+
 def test_grammar_accepts_exactly_the_strings_the_format_regexes_do():
     # two readings of formats.LAYOUTS: the grammar's character kinds and region sets, and the regexes
     from anpr_ocr.core.formats import FORMATS, LAYOUTS, REGION_CODES

@@ -338,6 +338,9 @@ def beam_decode(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, ma
 # Format-aware decoding: prefer a GOST R 50577 reading when the model makes one nearly as likely.
 # --------------------------------------------------------------------------------------------
 
+NEXT_CACHE = 100_000  # prefixes whose next labels a grammar keeps (a few MB); it starts over when full
+
+
 class PlateGrammar:
     """Which strings are plates (a layout's body plus a region code), and which are prefixes of one.
 
@@ -356,7 +359,23 @@ class PlateGrammar:
                 codes = frozenset(r for r in regions if len(r) in lengths)
             by_lengths[lengths] = codes, frozenset(r[:i] for r in codes for i in range(len(r) + 1))
         self.rules = tuple((layout.body, *by_lengths[layout.region_lengths]) for layout in layouts)
-        self._next_cache: dict[tuple[int, ...], frozenset[int]] = {}  # next_labels' answers: the beam asks often
+        # next_labels' tables: the labels of each character kind, and per rule which labels may follow each
+        # prefix of a region code (a region code's characters are in the alphabet or no plate reads it)
+        index = {c: i + 1 for i, c in enumerate(alphabet)}
+        self._kinds = {"D": frozenset(index[c] for c in alphabet if c.isdigit()),
+                       "L": frozenset(index[c] for c in alphabet if not c.isdigit())}
+        self._digit = (False, *(c.isdigit() for c in alphabet))  # by label; label 0 is the blank
+        self._region_next = tuple(self._following(prefixes, index) for _, _, prefixes in self.rules)
+        self._next_cache: dict[tuple[int, ...], frozenset[int]] = {}  # next_labels' answers, NEXT_CACHE at most
+
+    @staticmethod
+    def _following(prefixes: frozenset[str], index: dict[str, int]) -> dict[str, frozenset[int]]:
+        """For each prefix of a region code, the labels of the characters that extend it to a longer one."""
+        after: dict[str, set[int]] = {}
+        for p in prefixes:
+            if p and p[-1] in index:
+                after.setdefault(p[:-1], set()).add(index[p[-1]])
+        return {p: frozenset(labels) for p, labels in after.items()}
 
     @staticmethod
     def _kind(c: str) -> str:
@@ -377,11 +396,24 @@ class PlateGrammar:
         return self.viable("".join(self.alphabet[i - 1] for i in labels))
 
     def next_labels(self, prefix: tuple[int, ...]) -> frozenset[int]:
-        """The class labels that may follow `prefix` on the way to a valid plate, cached by prefix."""
+        """The class labels c for which `labels_viable(prefix + (c,))`: those that may follow `prefix` on the
+        way to a valid plate. Read off each rule's tables rather than by trying every label (the constrained
+        beam search asks for every prefix it grows), and cached by prefix."""
         hit = self._next_cache.get(prefix)
-        if hit is None:
-            hit = self._next_cache[prefix] = frozenset(
-                c for c in range(1, len(self.alphabet) + 1) if self.labels_viable(prefix + (c,)))
+        if hit is not None:
+            return hit
+        kinds = "".join("D" if self._digit[c] else "L" for c in prefix)
+        n = len(prefix)
+        out: set[int] = set()
+        for (body, _, prefixes), region_next in zip(self.rules, self._region_next):
+            if n < len(body):
+                if kinds == body[:n] and "" in prefixes:  # no region code: no plate of this layout
+                    out |= self._kinds[body[n]]
+            elif kinds[:len(body)] == body:
+                out |= region_next.get("".join(self.alphabet[c - 1] for c in prefix[len(body):]), frozenset())
+        if len(self._next_cache) >= NEXT_CACHE:
+            self._next_cache.clear()
+        hit = self._next_cache[prefix] = frozenset(out)
         return hit
 
     def labels_valid(self, prefix: tuple[int, ...]) -> bool:
