@@ -6,7 +6,8 @@
 
 A setup is a `backend` ("torch", "onnx" or "auto", for the detector and the reader alike), optionally with
 the reader's checkpoint after a colon (default: the committed FP32 reader) and the detector's after a second
-one (default: the committed detector): "auto:READER", "auto::DETECTOR". Each photo is read once by each
+one (default: the committed detector): "auto:READER", "auto::DETECTOR"; `read_plates` keyword arguments follow
+after semicolons, their values as JSON: "auto;sure_confidence=2". Each photo is read once by each
 setup in turn (`research.photo_review.time_per_photo`: one photo a call, the setups interleaved photo by
 photo, `--reps` passes), so the machine's load hits all alike; the ratio of the medians to the first setup's
 is what to read on a shared machine. found / read / extra are `detector.measures.score_photos` of the
@@ -34,17 +35,20 @@ SCORES = ("plates", "found", "read", "extra", "found_rate", "read_rate", "extra_
 
 
 def options(setup: str) -> dict:
-    """`read_plates` keyword arguments of a setup "BACKEND[:READER_WEIGHTS[:DETECTOR]]"."""
-    backend, _, rest = setup.partition(":")
+    """`read_plates` keyword arguments of a setup "BACKEND[:READER_WEIGHTS[:DETECTOR]][;KEY=VALUE...]"."""
+    runtime, *more = setup.split(";")
+    backend, _, rest = runtime.partition(":")
     weights, _, detector = rest.partition(":")
-    return {"backend": backend, "weights": weights or None, "detector": detector or None}
+    extra = {key: json.loads(value) for key, _, value in (item.partition("=") for item in more)}
+    return {"backend": backend, "weights": weights or None, "detector": detector or None, **extra}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("photos", type=Path, help="COCO keypoints root with one folder per split")
     parser.add_argument("--splits", nargs="+", default=["val", "test"])
-    parser.add_argument("--setups", nargs="+", default=["torch", "auto"], metavar="BACKEND[:WEIGHTS[:DETECTOR]]")
+    parser.add_argument("--setups", nargs="+", default=["torch", "auto"],
+                        metavar="BACKEND[:WEIGHTS[:DETECTOR]][;KEY=VALUE]")
     parser.add_argument("--winter-seeds", nargs="*", type=int, default=[], help="score winter val at these seeds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=2, help="timed passes over each split")

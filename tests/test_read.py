@@ -16,8 +16,16 @@ from anpr_ocr.cli.main import main
 from anpr_ocr.detector.checkpoint import save_detector
 from anpr_ocr.detector.net import DetectorConfig, PlateDetector, box_iou, cut_plate
 from anpr_ocr.detector.photos import load_photos
-from anpr_ocr.pipeline.read import CUTS, DEFAULT_DETECTOR, MIN_READING_CONFIDENCE, PhotoReading, read_plates
-from anpr_ocr.reader.decode import ctc_log_likelihood
+from anpr_ocr.pipeline.read import (
+    CUTS,
+    DEFAULT_DETECTOR,
+    MIN_READING_CONFIDENCE,
+    SURE_CONFIDENCE,
+    PhotoReading,
+    read_plates,
+    sure,
+)
+from anpr_ocr.reader.decode import Decoded, ctc_log_likelihood
 from anpr_ocr.reader.infer import frame_probs
 from anpr_ocr.reader.loader import load_reader
 from anpr_ocr.reader.predict import predict
@@ -76,17 +84,30 @@ def test_with_one_cut_each_reading_is_the_reader_on_the_cut(finds_everywhere):
         assert r.flagged == (r.confidence < 0.5)
 
 
-def test_each_plate_reads_as_the_string_most_probable_over_its_cuts(photos_root):
-    """On a real photo, a plate's reading is, of the strings `predict` reads on its three cuts, the one whose
-    exact CTC probability averaged over the cuts is highest; that mean is its confidence."""
+def test_a_plate_reads_from_its_first_cut_when_sure_else_as_the_string_most_probable_over_its_cuts(photos_root):
+    """On a real photo whose plate's first cut reads a valid plate surely, the reading is `predict` on that cut.
+    Asked for more confidence than that, the plate reads, of the strings `predict` reads on its three cuts, as
+    the one whose exact CTC probability averaged over the cuts is highest, with that mean as its confidence."""
     photo = load_photos(photos_root / "test")[0]
     (reading,) = read_plates(photo.grey, **EVERY, threshold=0.5)
+    first = predict(cut_plate(photo.grey, np.array(reading.corners)))
+    assert first.valid and first.confidence >= SURE_CONFIDENCE
+    assert (reading.text, reading.confidence) == (first.text, pytest.approx(first.confidence, rel=1e-6))
+
+    (reading,) = read_plates(photo.grey, **EVERY, threshold=0.5, sure_confidence=first.confidence + 1e-3)
     crops = [cut_plate(photo.grey, np.array(reading.corners), mx, my) for mx, my in CUTS]
     reader = load_reader(None, "auto")
     probs = frame_probs(reader.model, crops, temperature=reader.temperature)
     mean = {r.text: float(np.exp(ctc_log_likelihood(probs, [r.text] * len(CUTS))).mean()) for r in predict(crops)}
     assert reading.text == max(mean, key=mean.get) == photo.plates[0].text
-    assert reading.confidence == pytest.approx(mean[reading.text], rel=1e-6)
+    assert reading.confidence == pytest.approx(mean[reading.text], rel=1e-6) != first.confidence
+
+
+def test_a_reading_is_sure_when_valid_and_confident_enough():
+    assert sure(Decoded("A123BC77", 0.95, ()), 0.9) and sure(Decoded("A123BC77", 0.9, ()), 0.9)
+    assert not sure(Decoded("A123BC77", 0.89, ()), 0.9)
+    assert not sure(Decoded("A123BC", 0.99, ()), 0.9)  # no region code: not a plate
+    assert not sure(Decoded("A123BC77", 1.0, ()), 1.01)  # above 1 nothing is sure
 
 
 def test_cuts_must_be_margin_pairs(finds_nothing):
@@ -154,6 +175,8 @@ def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
         read_plates(grey, detector=finds_nothing, min_reading_confidence="0.2")
     with pytest.raises(ValueError, match="min_valid_reading_confidence"):
         read_plates(grey, detector=finds_nothing, min_valid_reading_confidence=-0.1)
+    with pytest.raises(ValueError, match="sure_confidence"):
+        read_plates(grey, detector=finds_nothing, sure_confidence=None)
     with pytest.raises(FileNotFoundError, match="no detector checkpoint"):
         read_plates(grey, detector=tmp_path / "missing.pth")
     not_a_detector = tmp_path / "reader.pth"
