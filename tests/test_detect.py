@@ -14,18 +14,23 @@ import torch
 
 from anpr_ocr.detector.measures import average_precision, corner_error, end_to_end, score_photos
 from anpr_ocr.detector.net import (
+    Detection,
     PlateDetector,
     box_iou,
     corners_to_box,
     cut_plate,
     decode,
+    detect_batch,
     encode_targets,
     focal_loss,
     fuse_for_inference,
     letterbox,
+    merge_passes,
     plate_size,
     unletterbox,
 )
+from anpr_ocr.detector.photos import load_photos
+from anpr_ocr.research.large_photos import close_ups, padded
 
 QUAD = np.array([[10.0, 20.0], [50.0, 18.0], [52.0, 40.0], [8.0, 42.0]])
 
@@ -110,6 +115,71 @@ def test_decode_drops_duplicates_and_low_peaks():
     assert [d.score for d in found] == [pytest.approx(0.9)]
     # cell (3, 3) is centred on pixel (28, 28); 2 cells are 16 px, half a cell 4 px
     np.testing.assert_allclose(found[0].corners, [[12, 24], [44, 24], [44, 32], [12, 32]])
+
+
+def _at(x0: float, y0: float, x1: float, y1: float, score: float) -> Detection:
+    corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+    return Detection(corners, corners_to_box(corners), score)
+
+
+def test_a_second_pass_adds_only_the_plates_the_first_missed_best_first():
+    first = [_at(0, 0, 100, 20, 0.9)]
+    again = _at(2, 0, 100, 20, 0.99)  # IoU 0.98 with the first pass's plate: the same plate
+    new = _at(300, 300, 360, 315, 0.95)
+    merged = merge_passes(first, [again, new])
+    assert [d.score for d in merged] == [0.95, 0.9]
+    assert merge_passes(first, []) == first and merge_passes([], [new]) == [new]
+
+
+class _SizeRecorder:
+    """Called like a detector; records each input's (height, width) and finds nothing."""
+
+    config = SimpleNamespace(input_size=640)
+
+    def __init__(self):
+        self.inputs = []
+
+    def eval(self):
+        return self
+
+    def __call__(self, x):
+        self.inputs.append(tuple(x.shape[2:]))
+        h, w = x.shape[2] // 8, x.shape[3] // 8
+        return torch.full((1, 1, h, w), -10.0), torch.zeros(1, 8, h, w)
+
+
+@pytest.mark.parametrize("side, over, inputs", [
+    (1024, 1024, [(640, 640)]),  # not over: one pass
+    (1100, 1024, [(640, 640), (1120, 1120)]),  # a second pass at its own side (padded to a multiple of 32)
+    (3000, 1024, [(640, 640), (1280, 1280)]),  # at twice the input size
+    (3000, None, [(640, 640)]),  # never
+])
+def test_photos_over_the_side_get_a_second_pass_at_up_to_twice_the_input(side, over, inputs):
+    model = _SizeRecorder()
+    assert detect_batch(model, [np.zeros((side, side), np.uint8)], 0.3, over) == [[]]
+    assert model.inputs == inputs
+
+
+def test_large_photos_carry_their_plates_corners(photos_root):
+    """The pixels inside a plate's box are the same in a padded photo and a close-up (up to scaling) as in the photo."""
+    photos = [p for p in load_photos(photos_root / "val")[:5] if p.plates]
+    for photo, big in zip(photos, padded(photos, 2.0)):
+        assert big.grey.shape[0] >= 2 * photo.grey.shape[0] - 1 and big.grey.shape[1] >= 2 * photo.grey.shape[1] - 1
+        for plate, moved in zip(photo.plates, big.plates):
+            x0, y0, x1, y1 = (int(v) for v in plate.box)
+            dx, dy = np.round(moved.corners - plate.corners)[0]
+            np.testing.assert_array_equal(big.grey[y0 + int(dy):y1 + int(dy), x0 + int(dx):x1 + int(dx)],
+                                          photo.grey[y0:y1, x0:x1])
+            assert moved.text == plate.text
+    for photo, close in zip(photos, close_ups(photos)):
+        assert close.grey.shape[1] == 2048 and close.plates[0].text == photo.plates[0].text
+        box = close.plates[0].box
+        assert box[2] - box[0] >= 2048 / 3 - 1  # three plate widths across the window, fewer where the photo ends
+        x0, y0, x1, y1 = (int(round(v)) for v in photo.plates[0].box)
+        u0, v0, u1, v1 = (int(round(v)) for v in box)
+        back = cv2.resize(close.grey[v0:v1, u0:u1], (x1 - x0, y1 - y0), interpolation=cv2.INTER_AREA)
+        original = photo.grey[y0:y1, x0:x1].astype(float)
+        assert np.abs(back - original).mean() < 0.2 * original.std()  # the plate, scaled up and back
 
 
 def test_focal_loss_rewards_the_right_heatmap():

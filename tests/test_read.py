@@ -177,6 +177,9 @@ def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
         read_plates(grey, detector=finds_nothing, min_valid_reading_confidence=-0.1)
     with pytest.raises(ValueError, match="sure_confidence"):
         read_plates(grey, detector=finds_nothing, sure_confidence=None)
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="second_pass_over"):
+            read_plates(grey, detector=finds_nothing, second_pass_over=bad)
     with pytest.raises(FileNotFoundError, match="no detector checkpoint"):
         read_plates(grey, detector=tmp_path / "missing.pth")
     not_a_detector = tmp_path / "reader.pth"

@@ -12,6 +12,11 @@ The two heads are separate 3x3 conv + 1x1 branches over the shared stride-8 feat
 Decoding is pure numpy: 3x3 max-pool peaks over a threshold, corners = cell + offsets, box = the
 corners' bounding box, an IoU suppression of duplicates, then back to input pixels (`unletterbox`).
 
+Large photos are read twice (`detect_batch`): the net trained on photos of at most 1,024 px, whose plates
+are 30-200 px wide in its 640 px input. In a photo of 2,000 px a plate of 66 px is 21 px there, and missed;
+a second pass at twice the input size shows it at the scale the net knows, while the first pass still finds
+the large plates of close-ups, which a larger input alone loses (docs/experiments.md, 2026-12-04).
+
 Why a keypoint design: the annotations give four corners, and the reader wants the plate cut along
 them (`cut_plate`, with the margins the training crops were cut with), so corners are the target,
 not a box. Why grey: the reader reads grey, and one channel keeps the stem cheap.
@@ -31,6 +36,7 @@ from torch import nn
 STRIDE = 8  # input pixels per output cell
 OFFSET_SCALE = 4.0  # corner offsets are predicted in cells / OFFSET_SCALE
 PAD_MULTIPLE = 32  # the net's total stride: inputs are padded to a multiple of it
+SECOND_PASS_OVER = 1024  # px: photos with a longer side over this are read twice (module docstring, `detect_batch`)
 MARGIN_X, MARGIN_Y = 0.06, 0.16  # crop margins of the VKCV training crops (of the plate's width, height)
 
 
@@ -250,17 +256,36 @@ def fuse_for_inference(model: PlateDetector) -> PlateDetector:
 
 
 @torch.inference_mode()
-def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float = 0.3) -> list[list[Detection]]:
-    """Detections for grey photos, in each photo's own pixels (one model call per photo). `model`: a
+def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float = 0.3,
+                 second_pass_over: int | None = SECOND_PASS_OVER) -> list[list[Detection]]:
+    """Detections for grey photos, in each photo's own pixels, best first (one model call per photo). A photo
+    whose longer side is over `second_pass_over` px is read a second time at up to twice the input size, and
+    the plates only that pass finds are added (`merge_passes`; None: one pass always). `model`: a
     PlateDetector or what is called like one (`onnx_backend.OnnxDetector`)."""
     model.eval()
+    size = model.config.input_size
     out: list[list[Detection]] = []
     for grey in greys:
-        boxed = letterbox(grey, model.config.input_size)
-        heat, offsets = model(to_tensor([boxed.image]))
-        found = decode(torch.sigmoid(heat[0, 0]).numpy(), offsets[0].numpy(), threshold)
-        out.append([_rescale(d, boxed.scale) for d in found])
+        found = detect_one(model, grey, size, threshold)
+        side = max(grey.shape[:2])
+        if second_pass_over is not None and side > second_pass_over:
+            found = merge_passes(found, detect_one(model, grey, min(2 * size, side), threshold))
+        out.append(found)
     return out
+
+
+def detect_one(model: PlateDetector, grey: np.ndarray, size: int, threshold: float = 0.3) -> list[Detection]:
+    """One photo's detections with its longer side scaled to `size` px, in the photo's own pixels."""
+    boxed = letterbox(grey, size)
+    heat, offsets = model(to_tensor([boxed.image]))
+    return [_rescale(d, boxed.scale) for d in decode(torch.sigmoid(heat[0, 0]).numpy(), offsets[0].numpy(), threshold)]
+
+
+def merge_passes(first: list[Detection], second: list[Detection], nms_iou: float = 0.5) -> list[Detection]:
+    """Two passes' detections of one photo as one list, best first: the first pass's, and the second's that
+    overlap none of them by more than `nms_iou` (box IoU, as `decode` suppresses duplicates)."""
+    added = [d for d in second if all(box_iou(d.box, f.box) <= nms_iou for f in first)]
+    return sorted(first + added, key=lambda d: -d.score)
 
 
 def _rescale(d: Detection, scale: float) -> Detection:

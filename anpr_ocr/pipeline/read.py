@@ -47,7 +47,15 @@ from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import MARGIN_X, MARGIN_Y, Detection, cut_plate, detect_batch, plate_size
+from ..detector.net import (
+    MARGIN_X,
+    MARGIN_Y,
+    SECOND_PASS_OVER,
+    Detection,
+    cut_plate,
+    detect_batch,
+    plate_size,
+)
 from ..reader.decode import Decoded
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options, read_greys
 from .draw import draw_label, label_height, label_size
@@ -86,7 +94,8 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
                 min_reading_confidence: float = MIN_READING_CONFIDENCE,
                 min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
                 backend: str = DEFAULT_BACKEND, cuts: Sequence[tuple[float, float]] = CUTS,
-                sure_confidence: float = SURE_CONFIDENCE) -> list[PhotoReading] | list[list[PhotoReading]]:
+                sure_confidence: float = SURE_CONFIDENCE,
+                second_pass_over: int | None = SECOND_PASS_OVER) -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
@@ -102,6 +111,9 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     `cuts` are the margins (of the plate's width, height) each plate is cut with, its cuts read as one;
     `cuts=CUTS[:1]` reads one cut a plate, a little faster. A plate whose first cut reads a valid plate with
     at least `sure_confidence` is read from that cut alone; above 1, every plate's cuts are read.
+    A photo whose longer side is over `second_pass_over` px is searched for plates twice, the second time at
+    up to twice the detector's input size, for the small plates of large photos (`detector.net.detect_batch`;
+    None: once).
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
     for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width),
@@ -116,19 +128,22 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     greys, single = as_greys(images)
     model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
     threshold = stored if threshold is None else threshold
-    found = found_plates(model, greys, threshold, min_width)
+    if second_pass_over is not None and (isinstance(second_pass_over, bool) or not isinstance(second_pass_over, int)
+                                         or second_pass_over < 0):
+        raise ValueError(f"second_pass_over must be a non-negative integer or None, got {second_pass_over!r}")
+    found = found_plates(model, greys, threshold, min_width, second_pass_over)
     readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence,
                           sure_confidence)
     out = [[r for r in rs if reported(r, min_reading_confidence, min_valid_reading_confidence)] for rs in readings]
     return out[0] if single else out
 
 
-def found_plates(model: Any, greys: Sequence[np.ndarray], threshold: float,
-                 min_width: float = MIN_PLATE_WIDTH) -> list[list[Detection]]:
+def found_plates(model: Any, greys: Sequence[np.ndarray], threshold: float, min_width: float = MIN_PLATE_WIDTH,
+                 second_pass_over: int | None = SECOND_PASS_OVER) -> list[list[Detection]]:
     """Each photo's detections at `threshold` or above that are at least `min_width` photo pixels wide:
     what `read_plates` reads. `model`: a loaded detector (`detector.checkpoint.load_plate_detector`)."""
     return [[d for d in dets if plate_size(d.corners)[0] >= min_width]
-            for dets in detect_batch(model, greys, threshold)]
+            for dets in detect_batch(model, greys, threshold, second_pass_over)]
 
 
 def reported(reading: PhotoReading, min_reading_confidence: float = MIN_READING_CONFIDENCE,

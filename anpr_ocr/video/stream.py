@@ -33,7 +33,7 @@ from ..core.formats import plate_type
 from ..core.images import as_grey
 from ..core.onnx_runtime import DEFAULT_BACKEND
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import box_iou
+from ..detector.net import SECOND_PASS_OVER, box_iou
 from ..pipeline.read import (
     MIN_PLATE_WIDTH,
     MIN_READING_CONFIDENCE,
@@ -106,7 +106,7 @@ class VideoReader:
                  min_reading_confidence: float = MIN_READING_CONFIDENCE,
                  min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
                  backend: str = DEFAULT_BACKEND, weak_threshold: float | None = None, min_frames: int = 2,
-                 tracker: TrackerConfig | None = None):
+                 tracker: TrackerConfig | None = None, second_pass_over: int | None = SECOND_PASS_OVER):
         if alphabet not in ("latin", "cyrillic"):
             raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
         if isinstance(min_frames, bool) or not isinstance(min_frames, int) or min_frames < 1:
@@ -119,17 +119,19 @@ class VideoReader:
             raise ValueError(f"weak_threshold must be a number in [0, threshold], got {weak_threshold!r}")
         self.alphabet, self.min_confidence, self.min_frames = alphabet, min_confidence, min_frames
         self.floors, self.min_width = (min_reading_confidence, min_valid_reading_confidence), min_width
+        self.second_pass_over = second_pass_over
         self.reader = dict(weights=weights, decoder=decoder, batch_size=batch_size, backend=backend)
         # a bad option or checkpoint fails here, before the first frame
         read_plates(np.zeros((64, 64), np.uint8), detector=detector, min_confidence=min_confidence,
                     threshold=self.threshold, min_width=min_width, min_reading_confidence=min_reading_confidence,
-                    min_valid_reading_confidence=min_valid_reading_confidence, **self.reader)
+                    min_valid_reading_confidence=min_valid_reading_confidence, second_pass_over=second_pass_over,
+                    **self.reader)
         self.tracker = Tracker(tracker)
 
     def step(self, frame: int, seconds: float, image: Any) -> list[PlateTrack]:
         """Read one frame (index in the source, its time, the image) and return the tracks it closes."""
         grey = as_grey(image, f"frame {frame}")
-        found = found_plates(self.model, [grey], self.weak_threshold, self.min_width)[0]
+        found = found_plates(self.model, [grey], self.weak_threshold, self.min_width, self.second_pass_over)[0]
         predicted = [t.predict(frame) for t in self.tracker.live]
         least = self.tracker.config.weak_iou
         found = [d for d in found if d.score >= self.threshold or any(box_iou(d.box, p) >= least for p in predicted)]
@@ -188,7 +190,7 @@ def read_video(source: Any, every: int = 1, fps: float | None = None, **options:
     (default: the file's; seconds since the first frame where the source states none). The other
     options are `VideoReader`'s: `read_plates`'s (weights, detector, alphabet, decoder,
     min_confidence, threshold, min_width, min_reading_confidence, min_valid_reading_confidence,
-    batch_size, backend), and `weak_threshold`, `min_frames`, `tracker` (see the module docstring).
+    batch_size, backend, second_pass_over), and `weak_threshold`, `min_frames`, `tracker` (see the module docstring).
     """
     reader = VideoReader(**options)
     with VideoFrames(source, every, fps) as frames:
