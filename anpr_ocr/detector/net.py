@@ -260,7 +260,7 @@ def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float
                  second_pass_over: int | None = SECOND_PASS_OVER) -> list[list[Detection]]:
     """Detections for grey photos, in each photo's own pixels, best first (one model call per photo). A photo
     whose longer side is over `second_pass_over` px is read a second time at up to twice the input size, and
-    the plates only that pass finds are added (`merge_passes`; None: one pass always). `model`: a
+    the plates only that second call finds are added (`merge_passes`; None: one pass always). `model`: a
     PlateDetector or what is called like one (`onnx_backend.OnnxDetector`)."""
     model.eval()
     size = model.config.input_size

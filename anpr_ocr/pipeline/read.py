@@ -125,12 +125,12 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     if not cuts or not all(len(c) == 2 and all(isinstance(m, (int, float)) and not isinstance(m, bool)
                                                 and 0 <= m < 1 for m in c) for c in cuts):
         raise ValueError(f"cuts must be (margin_x, margin_y) pairs of numbers in [0, 1), got {cuts!r}")
-    greys, single = as_greys(images)
-    model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
-    threshold = stored if threshold is None else threshold
     if second_pass_over is not None and (isinstance(second_pass_over, bool) or not isinstance(second_pass_over, int)
                                          or second_pass_over < 0):
         raise ValueError(f"second_pass_over must be a non-negative integer or None, got {second_pass_over!r}")
+    greys, single = as_greys(images)
+    model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
+    threshold = stored if threshold is None else threshold
     found = found_plates(model, greys, threshold, min_width, second_pass_over)
     readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence,
                           sure_confidence)
