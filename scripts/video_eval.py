@@ -2,12 +2,13 @@
 
     PYTHONPATH=. python scripts/video_eval.py --out figures/video.json      # val and test, every frame
     PYTHONPATH=. python scripts/video_eval.py --splits test --every 1 3 --threads 1 2 --out runs/video/speed.json
+    PYTHONPATH=. python scripts/video_eval.py --splits val --size 1920 1080 --option=--one-pass --out runs/video/hd.json
 
 For each split (`--photos`/<split>: annotations.json + img/, default $ANPR_PHOTOS or
 ../shared/data/vkcv-photos) the clip is written under `--work` (git-ignored runs/video by default;
-reused while its recipe and photos are the same) by `anpr_ocr.video.clips`: 1024x576, 25 fps, a shot
-of a camera nearing the plate per photo, every fifth shot two photos side by side, one shot with no
-plate. How it is run and scored (the command in a subprocess, the three consensus methods, the speed
+reused while its recipe and photos are the same) by `anpr_ocr.video.clips`: 1024x576 (`--size`), 25 fps, a
+shot of a camera nearing the plate per photo, every fifth shot two photos side by side, one shot with no
+plate; `--option` passes an argument on to the command. How it is run and scored (the command in a subprocess, the three consensus methods, the speed
 figures, the machine's state) is `anpr_ocr.research.video_eval.evaluate`; detect_train.ipynb calls
 the same. Choices (tracker, consensus) are made on val; test is only reported. With --readme, the
 README's video line (between its video markers) is rewritten from the last split's every-frame run.
@@ -37,11 +38,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--threads", type=int, nargs="+", default=[2], help="torch threads (one run each)")
     p.add_argument("--work", type=Path, default=REPO / "runs" / "video", help="where the clips go (not committed)")
     p.add_argument("--seed", type=int, default=0, help="the clips' seed")
+    p.add_argument("--size", type=int, nargs=2, default=[ClipConfig.width, ClipConfig.height], metavar=("W", "H"),
+                   help="the clips' frame size, px (default: %(default)s)")
+    p.add_argument("--option", action="append", default=[], metavar="ARG",
+                   help="an argument for the command, e.g. --option=--one-pass (repeatable)")
     p.add_argument("--out", type=Path, required=True, help="the figures' JSON")
     p.add_argument("--readme", type=Path, help="rewrite this README's video line from the figures")
     args = p.parse_args(argv)
-    result = evaluate(args.photos, args.splits, args.work, ClipConfig(seed=args.seed), every=args.every,
-                      threads=args.threads)
+    config = ClipConfig(width=args.size[0], height=args.size[1], seed=args.seed)
+    result = evaluate(args.photos, args.splits, args.work, config, every=args.every, threads=args.threads,
+                      options=args.option)
+    result["options"] = args.option
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

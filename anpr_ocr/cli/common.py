@@ -95,6 +95,15 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-valid-reading-confidence", type=float, default=MIN_VALID_READING_CONFIDENCE, metavar="P",
                    help="the same for readings that are valid plates; both 0 report every detection "
                    "(default: %(default)s)")
+    p.add_argument("--one-pass", action="store_true", help="search each image for plates once, also those over "
+                   "1,024 px (by default searched a second time at 1,280 px for their small plates: slower on them)")
+
+
+def second_pass_over(args: argparse.Namespace) -> int | None:
+    """`read_plates`' `second_pass_over` for the command line's --one-pass."""
+    from ..detector.net import SECOND_PASS_OVER
+
+    return None if args.one_pass else SECOND_PASS_OVER
 
 
 def add_reading_options(p: argparse.ArgumentParser) -> None:

@@ -28,6 +28,7 @@ from .common import (
     iter_inputs,
     printing_beside,
     progress_bar,
+    second_pass_over,
 )
 
 
@@ -77,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
                                    min_confidence=args.min_confidence, threshold=args.threshold,
                                    min_width=args.min_width, min_reading_confidence=args.min_reading_confidence,
                                    min_valid_reading_confidence=args.min_valid_reading_confidence,
-                                   batch_size=args.batch_size, backend=args.backend)
+                                   batch_size=args.batch_size, backend=args.backend,
+                                   second_pass_over=second_pass_over(args))
             if args.draw:
                 out = Path(args.draw) / f"{path.stem}.jpg"
                 out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import HelpFormatter, add_detector_options, add_reader_options, add_reading_options
+from .common import HelpFormatter, add_detector_options, add_reader_options, add_reading_options, second_pass_over
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(args.threads)
     reader = VideoReader(args.weights, args.detector, args.alphabet, args.decoder, args.min_confidence,
                          args.threshold, args.min_width, args.min_reading_confidence,
-                         args.min_valid_reading_confidence, args.batch_size, args.backend, min_frames=args.min_frames)
+                         args.min_valid_reading_confidence, args.batch_size, args.backend, min_frames=args.min_frames,
+                         second_pass_over=second_pass_over(args))
     source = int(args.source) if args.source.isdigit() and not Path(args.source).exists() else args.source
     writer, read, start, cpu = None, 0, time.perf_counter(), time.process_time()
     progress = Progress(sys.stderr, None) if not args.quiet else None
