@@ -77,3 +77,14 @@ def test_json_lines_and_a_drawing_with_labels(photos, tmp_path, capsys):
         x0, y0, x1, _ = (int(v) for v in r.box)
         above = fill[max(y0 - 40, 0):y0, x0:x1]
         assert above.mean() > 0.3, r.text  # a filled box over the plate
+
+
+def test_one_pass_reaches_read_plates(photos, capsys, monkeypatch):
+    from anpr_ocr.detector.net import SECOND_PASS_OVER
+    from anpr_ocr.pipeline import read as pipeline_read
+
+    seen = []  # `read` imports read_plates when it runs
+    monkeypatch.setattr(pipeline_read, "read_plates", lambda *a, **k: seen.append(k["second_pass_over"]) or [])
+    a, _, _ = photos
+    assert main(["read", str(a)]) == 0 and main(["read", str(a), "--one-pass"]) == 0
+    assert seen == [SECOND_PASS_OVER, None]
