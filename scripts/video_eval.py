@@ -8,8 +8,9 @@ For each split (`--photos`/<split>: annotations.json + img/, default $ANPR_PHOTO
 ../shared/data/vkcv-photos) the clip is written under `--work` (git-ignored runs/video by default;
 reused while its recipe and photos are the same) by `anpr_ocr.video.clips`: 1024x576 (`--size`), 25 fps, a
 shot of a camera nearing the plate per photo, every fifth shot two photos side by side, one shot with no
-plate; `--option` passes an argument on to the command. How it is run and scored (the command in a subprocess, the three consensus methods, the speed
-figures, the machine's state) is `anpr_ocr.research.video_eval.evaluate`; detect_train.ipynb calls
+plate; `--option` passes an argument on to the command. How it is run and scored (the command in a
+subprocess, the three consensus methods, the speed figures, the machine's state) is
+`anpr_ocr.research.video_eval.evaluate`; detect_train.ipynb calls
 the same. Choices (tracker, consensus) are made on val; test is only reported. With --readme, the
 README's video line (between its video markers) is rewritten from the last split's every-frame run.
 """

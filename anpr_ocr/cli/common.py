@@ -82,6 +82,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
 
 def add_detector_options(p: argparse.ArgumentParser) -> None:
     """The plate detector's options and what `read_plates` reports of its detections."""
+    from ..detector.net import SECOND_PASS_OVER
     from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 
     p.add_argument("--detector", metavar="PTH",
@@ -96,7 +97,8 @@ def add_detector_options(p: argparse.ArgumentParser) -> None:
                    help="the same for readings that are valid plates; both 0 report every detection "
                    "(default: %(default)s)")
     p.add_argument("--one-pass", action="store_true", help="search each image for plates once, also those over "
-                   "1,024 px (by default searched a second time at 1,280 px for their small plates: slower on them)")
+                   f"{SECOND_PASS_OVER} px (by default searched a second time at up to twice the detector's input "
+                   "size for their small plates: slower on them)")
 
 
 def second_pass_over(args: argparse.Namespace) -> int | None:
