@@ -16,11 +16,13 @@ from anpr_ocr.detector.measures import average_precision, corner_error, end_to_e
 from anpr_ocr.detector.net import (
     Detection,
     PlateDetector,
+    box_ios,
     box_iou,
     corners_to_box,
     cut_plate,
     decode,
     detect_batch,
+    drop_nested,
     encode_targets,
     focal_loss,
     fuse_for_inference,
@@ -127,6 +129,22 @@ def test_a_second_pass_adds_only_the_plates_the_first_missed_best_first():
     merged = merge_passes(first, [again, new])
     assert [d.score for d in merged] == [0.95, 0.9]
     assert merge_passes(first, []) == first and merge_passes([], [new]) == [new]
+
+
+def test_box_ios_by_hand():
+    assert box_ios((0, 0, 10, 10), (2, 2, 4, 4)) == 1.0  # inside
+    assert box_ios((0, 0, 10, 10), (5, 0, 15, 20)) == pytest.approx(50 / 100)  # half of the smaller box
+    assert box_ios((0, 0, 10, 10), (10, 0, 20, 10)) == 0.0 and box_ios((0, 0, 0, 10), (0, 0, 5, 5)) == 0.0
+
+
+def test_a_detection_nested_in_a_better_one_is_dropped():
+    plate = _at(0, 0, 100, 20, 0.9)
+    inside = _at(10, 2, 60, 18, 0.8)  # IoU 0.4, but wholly inside a better one: the same plate again
+    around = _at(-20, -5, 120, 25, 0.95)  # the better one holds the plate's box: the plate's is dropped
+    beside = _at(100, 0, 200, 20, 0.5)  # touching, not overlapping: another plate
+    assert [d.score for d in drop_nested([plate, inside, beside])] == [0.9, 0.5]
+    assert [d.score for d in drop_nested([plate, around, beside])] == [0.95, 0.5]
+    assert drop_nested([]) == []
 
 
 class _SizeRecorder:

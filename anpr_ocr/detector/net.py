@@ -60,6 +60,17 @@ def box_iou(a: tuple | np.ndarray, b: tuple | np.ndarray) -> float:
     return float(inter / union) if union > 0 else 0.0
 
 
+def box_ios(a: tuple | np.ndarray, b: tuple | np.ndarray) -> float:
+    """Intersection of two (x0, y0, x1, y1) boxes over the smaller one's area: 1 when one lies inside the other
+    (0 when either is empty)."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    if iw <= 0 or ih <= 0 or smaller <= 0:
+        return 0.0
+    return float(iw * ih / smaller)
+
+
 def plate_size(corners: np.ndarray) -> tuple[float, float]:
     """(width, height) of a plate: its longer horizontal edge and its longer vertical edge."""
     tl, tr, br, bl = np.asarray(corners, np.float64).reshape(4, 2)
@@ -286,6 +297,16 @@ def merge_passes(first: list[Detection], second: list[Detection], nms_iou: float
     overlap none of them by more than `nms_iou` (box IoU, as `decode` suppresses duplicates)."""
     added = [d for d in second if all(box_iou(d.box, f.box) <= nms_iou for f in first)]
     return sorted(first + added, key=lambda d: -d.score)
+
+
+def drop_nested(detections: list[Detection], nested: float = 0.5) -> list[Detection]:
+    """Detections (best first) without those whose box shares at least `nested` of the smaller box's area
+    (`box_ios`) with a better one kept: one plate found twice, by two passes at different scales."""
+    kept: list[Detection] = []
+    for d in sorted(detections, key=lambda d: -d.score):
+        if all(box_ios(d.box, k.box) < nested for k in kept):
+            kept.append(d)
+    return kept
 
 
 def _rescale(d: Detection, scale: float) -> Detection:

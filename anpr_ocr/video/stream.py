@@ -12,11 +12,14 @@ score down to `weak_threshold` (half of `threshold` by default) or a reading les
 Weak ones only keep a followed plate alive, as ByteTrack does with low-score boxes, so a weak
 detection is read only where it overlaps a followed plate's predicted box enough to be matched: the
 rest are mostly grilles and lettering, on which the format decoder spends the most
-(docs/experiments.md). A track closed by the tracker (its plate unseen for a while) comes out as a
-`PlateTrack` at once, the tracks still open at the end after the last frame. Its text is decided
-over all its readings that pass those floors (`video.consensus.weighted`); a track with fewer than
-`min_frames` such readings is not reported: a plate that passes is seen in many frames, a detector
-false alarm that reads like a plate seldom twice in a row.
+(docs/experiments.md). A detection lying half or more inside a better one is dropped first
+(`detector.net.drop_nested`): in a frame over 1,024 px the detector's two passes can find one plate
+twice, with boxes of different size, and the two would split its track. A track closed by the tracker
+(its plate unseen for a while) comes out as a `PlateTrack` at once, the tracks still open at the end
+after the last frame. Its text is decided over all its readings that pass those floors
+(`video.consensus.weighted`); a track with fewer than `min_frames` such readings is not reported: a
+plate that passes is seen in many frames, a detector false alarm that reads like a plate seldom twice
+in a row.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from ..core.formats import plate_type
 from ..core.images import as_grey
 from ..core.onnx_runtime import DEFAULT_BACKEND
 from ..detector.checkpoint import load_plate_detector
-from ..detector.net import SECOND_PASS_OVER, box_iou
+from ..detector.net import SECOND_PASS_OVER, box_iou, drop_nested
 from ..pipeline.read import (
     MIN_PLATE_WIDTH,
     MIN_READING_CONFIDENCE,
@@ -131,7 +134,8 @@ class VideoReader:
     def step(self, frame: int, seconds: float, image: Any) -> list[PlateTrack]:
         """Read one frame (index in the source, its time, the image) and return the tracks it closes."""
         grey = as_grey(image, f"frame {frame}")
-        found = found_plates(self.model, [grey], self.weak_threshold, self.min_width, self.second_pass_over)[0]
+        found = drop_nested(found_plates(self.model, [grey], self.weak_threshold, self.min_width,
+                                         self.second_pass_over)[0])
         predicted = [t.predict(frame) for t in self.tracker.live]
         least = self.tracker.config.weak_iou
         found = [d for d in found if d.score >= self.threshold or any(box_iou(d.box, p) >= least for p in predicted)]
