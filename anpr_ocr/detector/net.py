@@ -51,11 +51,9 @@ def corners_to_box(corners: np.ndarray) -> tuple[float, float, float, float]:
 
 def box_iou(a: tuple | np.ndarray, b: tuple | np.ndarray) -> float:
     """Intersection over union of two (x0, y0, x1, y1) boxes (0 when either is empty)."""
-    iw = min(a[2], b[2]) - max(a[0], b[0])
-    ih = min(a[3], b[3]) - max(a[1], b[1])
-    if iw <= 0 or ih <= 0:
+    inter = _intersection(a, b)
+    if inter == 0:
         return 0.0
-    inter = iw * ih
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return float(inter / union) if union > 0 else 0.0
 
@@ -63,12 +61,15 @@ def box_iou(a: tuple | np.ndarray, b: tuple | np.ndarray) -> float:
 def box_ios(a: tuple | np.ndarray, b: tuple | np.ndarray) -> float:
     """Intersection of two (x0, y0, x1, y1) boxes over the smaller one's area: 1 when one lies inside the other
     (0 when either is empty)."""
+    inter = _intersection(a, b)
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(inter / smaller) if inter > 0 and smaller > 0 else 0.0
+
+
+def _intersection(a: tuple | np.ndarray, b: tuple | np.ndarray) -> float:
     iw = min(a[2], b[2]) - max(a[0], b[0])
     ih = min(a[3], b[3]) - max(a[1], b[1])
-    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
-    if iw <= 0 or ih <= 0 or smaller <= 0:
-        return 0.0
-    return float(iw * ih / smaller)
+    return iw * ih if iw > 0 and ih > 0 else 0
 
 
 def plate_size(corners: np.ndarray) -> tuple[float, float]:
