@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.alphabet import LabelError, normalise_label, to_cyrillic
+from ..core.alphabet import ALPHABET, LabelError, normalise_label, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.shipped import DETECTOR_WEIGHTS
@@ -56,8 +56,10 @@ from ..detector.net import (
     detect_batch,
     plate_size,
 )
-from ..reader.decode import Decoded
-from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options, read_greys
+from ..reader.decode import Decoded, consensus_decode, decode
+from ..reader.infer import frame_probs
+from ..reader.loader import load_reader
+from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options
 from .draw import draw_label, label_height, label_size
 
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
@@ -159,15 +161,24 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
                sure_confidence: float = SURE_CONFIDENCE) -> list[list[PhotoReading]]:
     """Every detection of every photo read, no floor applied: each plate cut from its photo with the first of
     `cuts`' margins (of its width, height); a plate whose first cut reads a valid plate with at least
-    `sure_confidence` reads so, the others are cut with every margin and their cuts read as one
-    (`reader.decode.consensus_decode`). `sure_confidence` above 1 reads every plate's cuts."""
+    `sure_confidence` reads so, the others are cut with the other margins too and their cuts, the first one's
+    frames already read, read as one (`reader.decode.consensus_decode`). `sure_confidence` above 1 reads every
+    plate's cuts."""
     plates = [(grey, d) for grey, dets in zip(greys, found) for d in dets]
-    first = [cut_plate(grey, d.corners, *cuts[0]) for grey, d in plates]
-    decoded = read_greys(first, weights, decoder, batch_size, backend) if first else []
+    if not plates:
+        return [[] for _ in found]
+    reader = load_reader(weights, backend)
+    probs = frame_probs(reader.model, [cut_plate(grey, d.corners, *cuts[0]) for grey, d in plates], batch_size,
+                        reader.temperature)
+    decoded = decode(probs, decoder, ALPHABET)
     unsure = [i for i, r in enumerate(decoded) if len(cuts) > 1 and not sure(r, sure_confidence)]
-    crops = [cut_plate(plates[i][0], plates[i][1].corners, mx, my) for i in unsure for mx, my in cuts]
-    for i, r in zip(unsure, read_greys(crops, weights, decoder, batch_size, backend, len(cuts)) if crops else []):
-        decoded[i] = r
+    if unsure:  # the first cut's frames are read already: only the other cuts go through the model
+        more = frame_probs(reader.model, [cut_plate(plates[i][0], plates[i][1].corners, mx, my)
+                                          for i in unsure for mx, my in cuts[1:]], batch_size, reader.temperature)
+        views = np.concatenate([probs[unsure, None], more.reshape(len(unsure), len(cuts) - 1, *more.shape[1:])], 1)
+        for i, r in zip(unsure, consensus_decode(views.reshape(-1, *views.shape[2:]), len(cuts), decoder,
+                                                 alphabet=ALPHABET)):
+            decoded[i] = r
     readings = iter(decoded)
     return [[photo_reading(next(readings), d, alphabet, min_confidence) for d in dets] for dets in found]
 
