@@ -18,6 +18,7 @@ from anpr_ocr.detector.net import (
     PlateDetector,
     box_ios,
     box_iou,
+    corners_at,
     corners_to_box,
     cut_plate,
     decode,
@@ -28,7 +29,9 @@ from anpr_ocr.detector.net import (
     fuse_for_inference,
     letterbox,
     merge_passes,
+    peaks,
     plate_size,
+    to_tensor,
     unletterbox,
 )
 
@@ -117,6 +120,58 @@ def test_decode_drops_duplicates_and_low_peaks():
     np.testing.assert_allclose(found[0].corners, [[12, 24], [44, 24], [44, 32], [12, 32]])
 
 
+def test_peaks_are_the_local_maxima_a_scan_of_every_cell_finds():
+    rng = np.random.default_rng(0)
+    heat = rng.random((9, 13)).astype(np.float32)
+    heat[4, 6] = heat[4, 7] = 0.99  # a plateau: both cells are maxima of their 3x3 neighbourhoods
+    expected = [(y, x) for y in range(9) for x in range(13)
+                if heat[y, x] > 0.5 and heat[y, x] >= heat[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2].max()]
+    expected.sort(key=lambda c: -heat[c])  # best first, ties in row-major order (a stable sort)
+    ys, xs = peaks(heat, 0.5)
+    assert list(zip(ys.tolist(), xs.tolist())) == expected and (4, 6) in expected and (4, 7) in expected
+    assert [len(v) for v in peaks(heat, 0.5, top_k=2)] == [2, 2] and [len(v) for v in peaks(heat, 1.0)] == [0, 0]
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_the_corner_head_at_a_few_cells_is_the_head_over_the_whole_grid(fused):
+    torch.manual_seed(0)
+    model = PlateDetector()
+    for module in model.modules():  # BatchNorm statistics away from their defaults, so folding them counts
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+    model.eval()
+    model = fuse_for_inference(model) if fused else model
+    x = torch.rand(1, 1, 96, 128) * 2 - 1
+    with torch.no_grad():
+        heat, offsets = model(x)
+        heat2, features = model.locate(x)
+    torch.testing.assert_close(heat2, heat)
+    ys, xs = np.array([0, 5, 11, 11]), np.array([0, 7, 15, 3])  # corners and edges of the 12x16 grid, and inside
+    got = corners_at(model.corners, features[0].numpy(), ys, xs)
+    np.testing.assert_allclose(got, offsets[0].numpy()[:, ys, xs].T, atol=1e-5)
+    assert corners_at(model.corners, features[0].numpy(), ys[:0], xs[:0]).shape == (0, 8)
+
+
+def test_detections_are_decode_of_the_whole_grid_on_a_real_photo(photos_root):
+    from anpr_ocr.detector.checkpoint import load_plate_detector
+    from anpr_ocr.detector.photos import load_photos
+    from anpr_ocr.pipeline.read import default_detector
+
+    model, _ = load_plate_detector(default_detector(), "torch")
+    photo = load_photos(photos_root / "val")[0]
+    boxed = letterbox(photo.grey, model.config.input_size)
+    with torch.no_grad():
+        heat, offsets = model(to_tensor([boxed.image]))
+    whole = decode(torch.sigmoid(heat[0, 0]).numpy(), offsets[0].numpy(), 0.3)
+    found = detect_batch(model, [photo.grey], 0.3)[0]
+    assert len(found) == len(whole) >= 1
+    for d, w in zip(found, whole):
+        np.testing.assert_allclose(d.corners, unletterbox(w.corners, boxed.scale), atol=1e-3)
+        assert d.score == pytest.approx(w.score)
+
+
 def _at(x0: float, y0: float, x1: float, y1: float, score: float) -> Detection:
     corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
     return Detection(corners, corners_to_box(corners), score)
@@ -148,9 +203,10 @@ def test_a_detection_nested_in_a_better_one_is_dropped():
 
 
 class _SizeRecorder:
-    """Called like a detector; records each input's (height, width) and finds nothing."""
+    """Used like a detector; records each input's (height, width) and finds nothing."""
 
     config = SimpleNamespace(input_size=640)
+    corners = PlateDetector().corners
 
     def __init__(self):
         self.inputs = []
@@ -158,10 +214,10 @@ class _SizeRecorder:
     def eval(self):
         return self
 
-    def __call__(self, x):
+    def locate(self, x):
         self.inputs.append(tuple(x.shape[2:]))
         h, w = x.shape[2] // 8, x.shape[3] // 8
-        return torch.full((1, 1, h, w), -10.0), torch.zeros(1, 8, h, w)
+        return torch.full((1, 1, h, w), -10.0), torch.zeros(1, 32, h, w)
 
 
 @pytest.mark.parametrize("side, over, inputs", [

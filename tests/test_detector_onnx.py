@@ -1,4 +1,4 @@
-"""The detector's ONNX Runtime backend: the exported net gives torch's heatmaps and offsets on real photos of
+"""The detector's ONNX Runtime backend: the exported net gives torch's heatmaps and features on real photos of
 different sizes, read_plates reads alike with either backend, and "auto" / "onnx" without the onnx extra."""
 
 from __future__ import annotations
@@ -49,14 +49,14 @@ def test_any_input_size_gives_the_torch_shapes():
     for shape in ((1, 1, 64, 96), (2, 1, 128, 32)):
         x = torch.rand(shape) * 2 - 1
         with torch.inference_mode():
-            expected = model(x)
-        for got, want in zip(runs(x), expected):
+            expected = model.locate(x)
+        for got, want in zip(runs.locate(x), expected):
             assert got.shape == want.shape
             assert float((got - want).abs().max()) < 1e-4
 
 
 @needs_detector
-def test_onnx_heatmaps_and_offsets_match_torch_on_real_photos(val_photos):
+def test_onnx_heatmaps_and_features_match_torch_on_real_photos(val_photos):
     _needs_onnx()
     torch_model, _ = load_plate_detector(DEFAULT_DETECTOR, "torch")
     onnx_model, _ = load_plate_detector(DEFAULT_DETECTOR, "onnx")
@@ -65,10 +65,10 @@ def test_onnx_heatmaps_and_offsets_match_torch_on_real_photos(val_photos):
     for photo in val_photos:
         x = to_tensor([letterbox(photo.grey, torch_model.config.input_size).image])
         with torch.inference_mode():
-            heat, offsets = torch_model(x)
-        onnx_heat, onnx_offsets = onnx_model(x)
+            heat, features = torch_model.locate(x)
+        onnx_heat, onnx_features = onnx_model.locate(x)
         assert float((torch.sigmoid(onnx_heat) - torch.sigmoid(heat)).abs().max()) < 1e-4
-        assert float((onnx_offsets - offsets).abs().max()) < 1e-3
+        assert float((onnx_features - features).abs().max()) < 1e-3
     greys = [p.grey for p in val_photos]
     for a, b in zip(detect_batch(torch_model, greys, 0.3), detect_batch(onnx_model, greys, 0.3)):
         assert len(a) == len(b)

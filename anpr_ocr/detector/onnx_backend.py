@@ -2,12 +2,13 @@
 
     from anpr_ocr.detector.onnx_backend import export_detector_onnx, OnnxDetector
     graph = export_detector_onnx(fused_model)          # the ONNX file's bytes
-    detector = OnnxDetector(graph, fused_model.config, threads=1)
-    heat, offsets = detector(to_tensor([letterbox(grey, 640).image]))   # torch tensors, as PlateDetector gives
+    detector = OnnxDetector(graph, fused_model, threads=1)
+    heat, features = detector.locate(to_tensor([letterbox(grey, 640).image]))   # as PlateDetector.locate gives
 
-The graph has one input "image" (batch, 1, height, width) and two outputs, "heat" (batch, 1, height/8,
-width/8) and "offsets" (batch, 8, height/8, width/8), with every axis but the channels dynamic: photos
-letterbox to different sizes (`net.letterbox` pads each to its own multiple of 32).
+The graph is the net's `locate`: one input "image" (batch, 1, height, width) and two outputs, "heat" (batch,
+1, height/8, width/8) and "features" (batch, fpn, height/8, width/8), with every axis but the channels
+dynamic: photos letterbox to different sizes (`net.letterbox` pads each to its own multiple of 32). The corner
+head stays in PyTorch's weights and is read at the heatmap's peaks only (`net.corners_at`).
 
 Why FP32 and not INT8: on the AVX2-only CPUs this backend is for, ONNX Runtime's FP32 convs already
 run the detector much faster than PyTorch eager, with the same outputs up to float rounding, so nothing
@@ -25,18 +26,29 @@ import numpy as np
 import torch
 
 from ..core.onnx_runtime import cpu_session, require_onnx
-from .net import DetectorConfig, PlateDetector
+from .net import PlateDetector
 
 INPUT_NAME = "image"
-OUTPUT_NAMES = ("heat", "offsets")
+OUTPUT_NAMES = ("heat", "features")
 EXPORT_SHAPE = (1, 1, 480, 640)  # the example input the export traces; the graph takes any multiple of 32
 
 
+class _Locate(torch.nn.Module):
+    """What is exported: the net's `locate` as a module's forward."""
+
+    def __init__(self, model: PlateDetector):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.model.locate(x)
+
+
 def export_detector_onnx(model: PlateDetector, opset: int = 17) -> bytes:
-    """An FP32 detector (best BatchNorm-folded: `net.fuse_for_inference`) as the bytes of an ONNX file
-    with dynamic batch, height and width."""
+    """An FP32 detector's `locate` (best BatchNorm-folded: `net.fuse_for_inference`) as the bytes of an ONNX
+    file with dynamic batch, height and width."""
     require_onnx("onnx")  # torch.onnx.export needs it
-    model = model.cpu().eval()
+    model = _Locate(model.cpu().eval())
     axes = {0: "batch", 2: "height", 3: "width"}
     cells = {0: "batch", 2: "cells_y", 3: "cells_x"}
     buffer = io.BytesIO()
@@ -49,19 +61,22 @@ def export_detector_onnx(model: PlateDetector, opset: int = 17) -> bytes:
 
 
 class OnnxDetector:
-    """An ONNX Runtime session that is called like `PlateDetector`: (B, 1, H, W) float in [-1, 1] ->
-    (heat logits (B, 1, H/8, W/8), corner offsets (B, 8, H/8, W/8)) as torch tensors, with the
-    checkpoint's `config` (`net.detect_batch` reads its input size)."""
+    """An ONNX Runtime session used like `PlateDetector` in inference (`net.detect_one`): `locate` runs the
+    graph, `corners` is the model's corner head, `config` its architecture (`net.detect_batch` reads its
+    input size)."""
 
-    def __init__(self, graph: bytes, config: DetectorConfig, threads: int = 1):
+    def __init__(self, graph: bytes, model: PlateDetector, threads: int = 1):
         self.session = cpu_session(graph, threads)
-        self.config = config
+        self.config = model.config
+        self.corners = model.corners
         self.threads = threads
 
-    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def locate(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 1, H, W) float in [-1, 1] -> (heat logits (B, 1, H/8, W/8), features (B, fpn, H/8, W/8)) as
+        torch tensors, as `PlateDetector.locate` gives."""
         array = np.ascontiguousarray(x.detach().cpu().numpy(), dtype=np.float32)
-        heat, offsets = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: array})
-        return torch.from_numpy(heat), torch.from_numpy(offsets)
+        heat, features = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: array})
+        return torch.from_numpy(heat), torch.from_numpy(features)
 
     def eval(self) -> OnnxDetector:  # so it can stand in for the torch module
         return self
@@ -72,4 +87,4 @@ def onnx_detector(model: PlateDetector, threads: int | None = None) -> OnnxDetec
     (default: torch's, as the reader's ONNX Runtime sessions take)."""
     require_onnx("onnxruntime")  # named before the export's time is spent
     threads = torch.get_num_threads() if threads is None else threads
-    return OnnxDetector(export_detector_onnx(model), model.config, threads)
+    return OnnxDetector(export_detector_onnx(model), model, threads)
