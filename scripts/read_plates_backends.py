@@ -10,8 +10,9 @@ one (default: the committed detector): "auto:READER", "auto::DETECTOR"; `read_pl
 after semicolons, their values as JSON: "auto;sure_confidence=2". Each photo is read once by each
 setup in turn (`research.photo_review.time_per_photo`: one photo a call, the setups interleaved photo by
 photo, `--reps` passes), so the machine's load hits all alike; the ratio of the medians to the first setup's
-is what to read on a shared machine. found / read / extra are `detector.measures.score_photos` of the
-readings each setup gives on the whole split. With `--winter-seeds`, the val photos with their plates
+is what to read on a shared machine. found / reported / read / extra are `research.photo_review.end_to_end_scores`
+of what each setup reads on the whole split: found counts the plates detected, reported those a reading over
+the confidence floors shows. With `--winter-seeds`, the val photos with their plates
 covered by renders in winter dress (`research.winter_photos`, one copy a seed) are scored too, not timed.
 """
 
@@ -24,14 +25,13 @@ from pathlib import Path
 import torch
 
 from anpr_ocr import read_plates
-from anpr_ocr.detector.measures import score_photos
 from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.machine import measured_here
-from anpr_ocr.research.photo_review import time_per_photo
+from anpr_ocr.research.photo_review import end_to_end_scores, time_per_photo
 from anpr_ocr.research.winter_photos import winter_photos, winter_renderer
 
-SCORES = ("plates", "found", "read", "extra", "found_rate", "read_rate", "extra_per_photo")
+SCORES = ("plates", "found", "reported", "read", "extra", "found_rate", "reported_rate", "read_rate", "extra_per_photo")
 
 
 def options(setup: str) -> dict:
@@ -65,7 +65,7 @@ def main() -> None:
         greys = [p.grey for p in photos]
         row = {"photos": len(photos)}
         for setup in args.setups:
-            scores = score_photos(photos, read_plates(greys, **options(setup)))
+            scores = end_to_end_scores(photos, **options(setup))
             row[setup] = {k: scores[k] for k in SCORES}
         if split != "winter_val":
             inputs = {setup: [(setup, g) for g in greys] * args.reps for setup in args.setups}
