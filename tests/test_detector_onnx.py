@@ -55,6 +55,21 @@ def test_any_input_size_gives_the_torch_shapes():
             assert float((got - want).abs().max()) < 1e-4
 
 
+def test_the_padded_stem_gives_the_same_outputs():
+    from anpr_ocr.detector.net import fuse_for_inference
+    from anpr_ocr.detector.onnx_backend import STEM_BLOCK, padded_stem
+
+    torch.manual_seed(0)
+    model = fuse_for_inference(PlateDetector())
+    padded = padded_stem(model)
+    assert padded.down8[0][0].out_channels == padded.down8[1][0].in_channels == STEM_BLOCK
+    assert model.down8[0][0].out_channels == DetectorConfig().widths[0] < STEM_BLOCK  # the model itself untouched
+    x = torch.rand(2, 1, 64, 96) * 2 - 1
+    with torch.no_grad():
+        for got, want in zip(padded.locate(x), model.locate(x)):
+            torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
 @needs_detector
 def test_onnx_heatmaps_and_features_match_torch_on_real_photos(val_photos):
     _needs_onnx()

@@ -121,12 +121,13 @@ def unletterbox(points: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(points, np.float64) / scale
 
 
-_UNIT = np.arange(256, dtype=np.float32) / 127.5 - 1.0  # grey level -> the net's input value, as training scales
-
-
 def to_tensor(greys: list[np.ndarray]) -> torch.Tensor:
-    """Equal-sized grey uint8 images -> (B, 1, H, W) float in [-1, 1] (one table lookup a pixel)."""
-    return torch.from_numpy(_UNIT[np.stack(greys)])[:, None]
+    """Equal-sized grey uint8 images -> (B, 1, H, W) float in [-1, 1], as training scales them (in place: a
+    new array for each step cost ten times as much)."""
+    x = np.stack(greys).astype(np.float32)
+    x /= 127.5
+    x -= 1.0
+    return torch.from_numpy(x)[:, None]
 
 
 # ---- targets and decoding -----------------------------------------------------------------------
@@ -273,7 +274,9 @@ class PlateDetector(nn.Module):
         c32 = self.down32(c16)
         p = self.lateral[2](c32)
         for feat, lateral, smooth in zip((c16, c8), (self.lateral[1], self.lateral[0]), self.smooth):
-            p = smooth(lateral(feat) + F.interpolate(p, size=feat.shape[-2:], mode="nearest"))
+            # twice the size exactly (inputs are multiples of 32): a fixed scale, which ONNX Runtime runs
+            # in its blocked channel layout where a size read off the features' shape it does not
+            p = smooth(lateral(feat) + F.interpolate(p, scale_factor=2.0, mode="nearest"))
         return self.heat(p), p
 
 
