@@ -27,7 +27,7 @@ from anpr_ocr.pipeline.read import (
 )
 from anpr_ocr.reader.decode import Decoded, ctc_log_likelihood
 from anpr_ocr.reader.infer import frame_probs
-from anpr_ocr.reader.loader import load_reader
+from anpr_ocr.reader.loader import default_photo_weights, load_reader
 from anpr_ocr.reader.predict import predict
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,12 +73,14 @@ def test_corners_come_back_in_input_pixels(finds_everywhere):
 
 
 def test_with_one_cut_each_reading_is_the_reader_on_the_cut(finds_everywhere):
+    """Each reading is `predict` with the photo reader on the plate's cut, the cuts read as one batch as
+    read_plates reads them (the INT8 model's LSTM quantizes its inputs by the batch's range)."""
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (96, 160), dtype=np.uint8)
     readings = read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY, cuts=CUTS[:1])
     assert readings
-    for r in readings[:3]:
-        expected = predict(cut_plate(photo, np.array(r.corners)))
+    cuts = [cut_plate(photo, np.array(r.corners)) for r in readings]
+    for r, expected in zip(readings, predict(cuts, weights=default_photo_weights())):
         assert (r.text, r.valid, r.plate_type) == (expected.text, expected.valid, expected.plate_type)
         assert r.confidence == pytest.approx(expected.confidence, abs=1e-6)
         assert r.flagged == (r.confidence < 0.5)
@@ -90,17 +92,31 @@ def test_a_plate_reads_from_its_first_cut_when_sure_else_as_the_string_most_prob
     the one whose exact CTC probability averaged over the cuts is highest, with that mean as its confidence."""
     photo = load_photos(photos_root / "test")[0]
     (reading,) = read_plates(photo.grey, **EVERY, threshold=0.5)
-    first = predict(cut_plate(photo.grey, np.array(reading.corners)))
+    photo_reader = default_photo_weights()
+    first = predict(cut_plate(photo.grey, np.array(reading.corners)), weights=photo_reader)
     assert first.valid and first.confidence >= SURE_CONFIDENCE
     assert (reading.text, reading.confidence) == (first.text, pytest.approx(first.confidence, rel=1e-6))
 
     (reading,) = read_plates(photo.grey, **EVERY, threshold=0.5, sure_confidence=first.confidence + 1e-3)
     crops = [cut_plate(photo.grey, np.array(reading.corners), mx, my) for mx, my in CUTS]
-    reader = load_reader(None, "auto")
+    reader = load_reader(photo_reader, "auto")
     probs = frame_probs(reader.model, crops, temperature=reader.temperature)
-    mean = {r.text: float(np.exp(ctc_log_likelihood(probs, [r.text] * len(CUTS))).mean()) for r in predict(crops)}
+    mean = {r.text: float(np.exp(ctc_log_likelihood(probs, [r.text] * len(CUTS))).mean())
+            for r in predict(crops, weights=photo_reader)}
     assert reading.text == max(mean, key=mean.get) == photo.plates[0].text
     assert reading.confidence == pytest.approx(mean[reading.text], rel=1e-6) != first.confidence
+
+
+def test_photos_read_with_the_int8_model_where_it_runs_unless_the_environment_names_one(monkeypatch, tmp_path):
+    import anpr_ocr.reader.loader as loader
+    from anpr_ocr import FP32_WEIGHTS, INT8_WEIGHTS
+
+    monkeypatch.delenv("ANPR_OCR_WEIGHTS", raising=False)
+    assert default_photo_weights() == (INT8_WEIGHTS if loader.int8_runs_here() else FP32_WEIGHTS)
+    monkeypatch.setattr(loader, "int8_runs_here", lambda: False)
+    assert default_photo_weights() == FP32_WEIGHTS
+    monkeypatch.setenv("ANPR_OCR_WEIGHTS", str(tmp_path / "mine.pth"))
+    assert default_photo_weights() == tmp_path / "mine.pth"
 
 
 def test_a_reading_is_sure_when_valid_and_confident_enough():

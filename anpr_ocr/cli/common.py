@@ -67,7 +67,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
     from ..reader.predict import DEFAULT_DECODER
 
     p.add_argument("--weights", metavar="PTH", help="reader checkpoint, FP32 or FX INT8 (default: $ANPR_OCR_WEIGHTS, "
-                   "else the committed FP32 model)")
+                   "else the committed FP32 model for crops; for photos and video the INT8 one where INT8 runs)")
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                    help="auto: ONNX Runtime where it is installed (an FP32 checkpoint exported on load, an INT8 "
                    "one's ONNX Runtime INT8 model, the plate detector of read and video), else PyTorch; "

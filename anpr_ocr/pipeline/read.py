@@ -9,7 +9,9 @@ Inputs and errors are `predict`'s: paths, OpenCV arrays (BGR or grey) or PIL ima
 raises ValueError/TypeError/OSError naming it. The detector (`anpr_ocr.detector.net`) finds each plate's
 four corners on the grey photo scaled to its input size; each plate is cut from the photo at full
 resolution along its corners with the margins the reader's training crops have (6% of the width, 16% of the
-height: `detector.net.cut_plate`), and the first cuts of all plates of a call are read in one batch. A plate
+height: `detector.net.cut_plate`), and the first cuts of all plates of a call are read in one batch, by the
+INT8 reader where INT8 runs (`reader.loader.default_photo_weights`: on the VKCV photos it reads the plates
+the FP32 reader reads, a photo faster). A plate
 whose cut reads a valid plate with confidence at least `SURE_CONFIDENCE` reads so. The others are cut twice
 more, wider and narrower (`CUTS`), and read as the string most probable over the three cuts
 (`reader.decode.consensus_decode`): a letter one cut loses at its edge, where the detector's corners fall
@@ -58,7 +60,7 @@ from ..detector.net import (
 )
 from ..reader.decode import Decoded, consensus_decode, decode
 from ..reader.infer import frame_probs
-from ..reader.loader import load_reader
+from ..reader.loader import default_photo_weights, load_reader
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options
 from .draw import draw_label, label_height, label_size
 
@@ -101,8 +103,9 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
 
-    `weights`, `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s;
-    `backend` picks the detector's runtime too (`detector.checkpoint.detector_backend`: "auto" runs it
+    `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s; `weights` too, but its
+    default is the INT8 model where INT8 runs (`reader.loader.default_photo_weights`); `backend` picks the
+    detector's runtime too (`detector.checkpoint.detector_backend`: "auto" runs it
     in ONNX Runtime where the onnx extra is installed, else in PyTorch; "torch" and "onnx" choose);
     `detector` selects the detector checkpoint (default: the committed one, or
     $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
@@ -159,15 +162,16 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
                decoder: str = DEFAULT_DECODER, batch_size: int = 64, backend: str = DEFAULT_BACKEND,
                cuts: Sequence[tuple[float, float]] = CUTS, alphabet: str = "latin", min_confidence: float = 0.5,
                sure_confidence: float = SURE_CONFIDENCE) -> list[list[PhotoReading]]:
-    """Every detection of every photo read, no floor applied: each plate cut from its photo with the first of
-    `cuts`' margins (of its width, height); a plate whose first cut reads a valid plate with at least
+    """Every detection of every photo read by `weights` (default: `reader.loader.default_photo_weights()`), no
+    floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
+    plate whose first cut reads a valid plate with at least
     `sure_confidence` reads so, the others are cut with the other margins too and their cuts, the first one's
     frames already read, read as one (`reader.decode.consensus_decode`). `sure_confidence` above 1 reads every
     plate's cuts."""
     plates = [(grey, d) for grey, dets in zip(greys, found) for d in dets]
     if not plates:
         return [[] for _ in found]
-    reader = load_reader(weights, backend)
+    reader = load_reader(default_photo_weights() if weights is None else weights, backend)
     probs = frame_probs(reader.model, [cut_plate(grey, d.corners, *cuts[0]) for grey, d in plates], batch_size,
                         reader.temperature)
     decoded = decode(probs, decoder, ALPHABET)

@@ -23,7 +23,7 @@ import torch
 
 from ..core.files import CheckpointError, FileCache
 from ..core.onnx_runtime import DEFAULT_BACKEND, onnx_export_available
-from ..core.shipped import FP32_WEIGHTS
+from ..core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
 from .checkpoint import load_model, read_checkpoint
 from .quantize import fx_deprecations_silenced, load_quantized, onnx_int8_graph
 
@@ -45,6 +45,24 @@ _readers: FileCache[Reader] = FileCache("checkpoint")  # per file version and ba
 def default_weights() -> Path:
     """The committed model, or the checkpoint named by the ANPR_OCR_WEIGHTS environment variable."""
     return Path(os.environ.get("ANPR_OCR_WEIGHTS", DEFAULT_WEIGHTS))
+
+
+def default_photo_weights() -> Path:
+    """What `read_plates` and the video reader read plates with by default: the checkpoint named by
+    ANPR_OCR_WEIGHTS, else the committed INT8 model where INT8 runs here (`int8_runs_here`), else the FP32 one.
+    A photo's time is mostly the detector's and the reader's, and on the VKCV photos the INT8 model reads the
+    plates the FP32 one reads (docs/experiments.md); `predict` keeps the FP32 model, the one its figures are of."""
+    if "ANPR_OCR_WEIGHTS" in os.environ:
+        return default_weights()
+    return INT8_WEIGHTS if int8_runs_here() else FP32_WEIGHTS
+
+
+def int8_runs_here() -> bool:
+    """Whether an INT8 checkpoint can be read here: onnxruntime imports (its ONNX Runtime INT8 graph), or
+    PyTorch has its x86 INT8 engine (the FX model)."""
+    from ..core.cpu import onnxruntime_available
+
+    return onnxruntime_available() or "x86" in torch.backends.quantized.supported_engines
 
 
 def load_any(path: str | Path) -> tuple[torch.nn.Module, dict]:
