@@ -3,7 +3,8 @@
 `end_to_end_scores` scores `read_plates` on annotated photos (found counted before the confidence floors);
 `failures` matches readings to annotated plates (the notebook lists and draws the photos it returns);
 `time_per_photo` times one photo a call, every kind of input interleaved photo by photo, so that a change in
-the machine's load hits every kind alike, and `photo_speed` times `read_plates` that way on photos and files.
+the machine's load hits every kind alike (each timed call after an untimed one of its own kind), and
+`photo_speed` times `read_plates` that way on photos and files.
 `detect_train.ipynb` and `scripts/rescore_detector.py` score a detector with these.
 """
 
@@ -56,12 +57,16 @@ def failures(photos: Sequence, readings: Sequence[Sequence]) -> list[PhotoFailur
 
 def time_per_photo(read: Callable, inputs: dict[str, Sequence]) -> dict[str, float]:
     """Median and 90th percentile ms of `read(item)` a call, per kind of input ({"array": [...], "file": [...]},
-    equally long), after one untimed call of each kind (loading, warm-up); keys "<kind>_median_ms", "<kind>_p90_ms"."""
+    equally long), after one untimed call of each kind (loading, warm-up); keys "<kind>_median_ms", "<kind>_p90_ms".
+    Each item is read twice in a row and the second call timed: PyTorch's OpenMP workers spin on after a call and
+    slow whatever the process runs next (about 2 ms a photo for the setup timed after an all-PyTorch one, by
+    hand), so each timed call follows a call of its own kind, as in a process that reads one way only."""
     for items in inputs.values():
         read(items[0])
     times: dict[str, list[float]] = {kind: [] for kind in inputs}
     for i in range(min(len(items) for items in inputs.values())):
         for kind, items in inputs.items():
+            read(items[i])
             start = time.perf_counter()
             read(items[i])
             times[kind].append((time.perf_counter() - start) * 1000)
