@@ -39,7 +39,7 @@ STEM_BLOCK = 16  # channels: ONNX Runtime's blocked layout on AVX-512 (8 on AVX2
 def padded_stem(model: PlateDetector, block: int = STEM_BLOCK) -> PlateDetector:
     """A copy of a fused detector whose first conv has zero filters added up to `block` outputs, read by zero
     weights of the second: the same outputs. With 8 channels ONNX Runtime reorders the stem's output back to
-    plain layout on AVX-512 CPUs (its blocks are 16 channels), a third of a millisecond a photo."""
+    plain layout on AVX-512 CPUs (its blocks are 16 channels), which costs about as much as a conv."""
     model = copy.deepcopy(model)
     first, second = model.down8[0][0], model.down8[1][0]
     extra = block - first.out_channels

@@ -11,13 +11,12 @@ four corners on the grey photo scaled to its input size; each plate is cut from 
 resolution along its corners with the margins the reader's training crops have (6% of the width, 16% of the
 height: `detector.net.cut_plate`), and the first cuts of all plates of a call are read in one batch, by the
 INT8 reader where INT8 runs (`reader.loader.default_photo_weights`: on the VKCV photos it reads the plates
-the FP32 reader reads, a photo faster). A plate
-whose cut reads a valid plate with confidence at least `SURE_CONFIDENCE` reads so. The others are cut twice
-more, wider and narrower (`CUTS`), and read as the string most probable over the three cuts
-(`reader.decode.consensus_decode`): a letter one cut loses at its edge, where the detector's corners fall
-short, is still in the others. Three cuts read more of the winter-dressed val plates than one does; the
-surely read plates, about three in four on the VKCV photos, read alike either way, and reading one cut of
-them makes a photo about a quarter faster (`docs/experiments.md`).
+the FP32 reader reads, a photo faster). A plate whose cut reads a valid plate with confidence at least
+`SURE_CONFIDENCE` reads so. The others are cut twice more, wider and narrower (`CUTS`), and read as the string
+most probable over the three cuts (`reader.decode.consensus_decode`): a letter one cut loses at its edge, where
+the detector's corners fall short, is still in the others. Three cuts read more of the winter-dressed val
+plates than one does; the surely read plates, about three in four on the VKCV photos, read alike either way,
+and reading one cut of them makes a photo about a third faster (`docs/experiments.md`).
 
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
@@ -164,10 +163,9 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
                sure_confidence: float = SURE_CONFIDENCE) -> list[list[PhotoReading]]:
     """Every detection of every photo read by `weights` (default: `reader.loader.default_photo_weights()`), no
     floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
-    plate whose first cut reads a valid plate with at least
-    `sure_confidence` reads so, the others are cut with the other margins too and their cuts, the first one's
-    frames already read, read as one (`reader.decode.consensus_decode`). `sure_confidence` above 1 reads every
-    plate's cuts."""
+    plate whose first cut reads a valid plate with at least `sure_confidence` reads so, the others are cut with
+    the other margins too and their cuts, the first one's frames already read, read as one
+    (`reader.decode.consensus_decode`). `sure_confidence` above 1 reads every plate's cuts."""
     plates = [(grey, d) for grey, dets in zip(greys, found) for d in dets]
     if not plates:
         return [[] for _ in found]
