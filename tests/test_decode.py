@@ -13,6 +13,7 @@ from anpr_ocr.reader.decode import (
     beam_decode,
     char_confidences,
     char_frames,
+    consensus,
     consensus_decode,
     ctc_log_likelihood,
     decode,
@@ -493,6 +494,21 @@ def test_consensus_of_one_view_is_the_decoder_and_views_must_divide_the_batch():
     for views in (0, 3, 1.0, True):
         with pytest.raises(ValueError, match="views"):
             consensus_decode(probs, views)
+
+
+def test_consensus_of_readings_had_is_consensus_decode_and_picks_among_them():
+    """Given each cut's reading, the consensus is consensus_decode's; its candidates are the readings given (one
+    a cut, checked), each scored exactly over the plate's cuts."""
+    probs = np.concatenate([_bf_plate("A1O3BC77"), _bf_plate("A1O3BC77"), _bf_plate("A103BC77"),
+                            _bf_plate("B456EK19"), _bf_plate("B456EK19", p=0.7), _bf_plate("B456EK19")])
+    per_cut = decode(probs, "format")
+    assert consensus(probs, 3, per_cut, "format") == consensus_decode(probs, 3, "format")
+    only = [Decoded("A103BC77", 0.0, ())] * 3 + per_cut[3:]  # every cut of the first plate said A103BC77
+    got = consensus(probs, 3, only, "format")[0]
+    mean = float(np.exp(ctc_log_likelihood(probs[:3], ["A103BC77"] * 3)).mean())
+    assert (got.text, got.confidence) == ("A103BC77", pytest.approx(mean, rel=1e-12))
+    with pytest.raises(ValueError, match="per_cut"):
+        consensus(probs, 3, per_cut[:5])
 
 
 def test_constrained_search_starts_only_the_most_probable_classes_a_frame():

@@ -57,7 +57,7 @@ from ..detector.net import (
     detect_batch,
     plate_size,
 )
-from ..reader.decode import Decoded, consensus_decode, decode
+from ..reader.decode import Decoded, consensus, decode
 from ..reader.infer import frame_probs
 from ..reader.loader import default_photo_weights, load_reader
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options
@@ -164,8 +164,8 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
     """Every detection of every photo read by `weights` (default: `reader.loader.default_photo_weights()`), no
     floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
     plate whose first cut reads a valid plate with at least `sure_confidence` reads so, the others are cut with
-    the other margins too and their cuts, the first one's frames already read, read as one
-    (`reader.decode.consensus_decode`). `sure_confidence` above 1 reads every plate's cuts."""
+    the other margins too and their cuts, the first one's frames and reading already had, read as one
+    (`reader.decode.consensus`). `sure_confidence` above 1 reads every plate's cuts."""
     plates = [(grey, d) for grey, dets in zip(greys, found) for d in dets]
     if not plates:
         return [[] for _ in found]
@@ -174,12 +174,14 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
                         reader.temperature)
     decoded = decode(probs, decoder, ALPHABET)
     unsure = [i for i, r in enumerate(decoded) if len(cuts) > 1 and not sure(r, sure_confidence)]
-    if unsure:  # the first cut's frames are read already: only the other cuts go through the model
+    if unsure:  # the first cut is read and decoded already: only the other cuts go through the model and decoder
         more = frame_probs(reader.model, [cut_plate(plates[i][0], plates[i][1].corners, mx, my)
                                           for i in unsure for mx, my in cuts[1:]], batch_size, reader.temperature)
+        others = iter(decode(more, decoder, ALPHABET))
+        per_cut = [r for i in unsure for r in [decoded[i], *(next(others) for _ in cuts[1:])]]
         views = np.concatenate([probs[unsure, None], more.reshape(len(unsure), len(cuts) - 1, *more.shape[1:])], 1)
-        for i, r in zip(unsure, consensus_decode(views.reshape(-1, *views.shape[2:]), len(cuts), decoder,
-                                                 alphabet=ALPHABET)):
+        for i, r in zip(unsure, consensus(views.reshape(-1, *views.shape[2:]), len(cuts), per_cut, decoder,
+                                          alphabet=ALPHABET)):
             decoded[i] = r
     readings = iter(decoded)
     return [[photo_reading(next(readings), d, alphabet, min_confidence) for d in dets] for dets in found]

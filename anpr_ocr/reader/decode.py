@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import heapq
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -488,9 +489,18 @@ def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max
     probs = _check_probs(probs)
     if isinstance(views, bool) or not isinstance(views, int) or views < 1 or probs.shape[0] % views:
         raise ValueError(f"views must be a positive integer dividing the batch ({probs.shape[0]}), got {views!r}")
-    per_cut = decode(probs, decoder, alphabet, **options)
+    return consensus(probs, views, decode(probs, decoder, alphabet, **options), decoder, max_ratio, alphabet)
+
+
+def consensus(probs: np.ndarray, views: int, per_cut: Sequence[Decoded], decoder: str = "format",
+              max_ratio: float = 20.0, alphabet: str = ALPHABET) -> list[Decoded]:
+    """`consensus_decode` from each cut's reading already decoded (`per_cut`, one per item of the (N * views, T,
+    C) batch `probs`, by `decoder`): for a caller that holds some cuts' readings and decodes only the others."""
+    probs = _check_probs(probs)
+    if len(per_cut) != probs.shape[0]:
+        raise ValueError(f"per_cut must hold one reading per item ({probs.shape[0]}), got {len(per_cut)}")
     if views == 1:
-        return per_cut
+        return list(per_cut)
     plates = [list(dict.fromkeys(d.text for d in per_cut[g:g + views])) for g in range(0, len(per_cut), views)]
     rows = [g * views + k for g, texts in enumerate(plates) for _ in texts for k in range(views)]
     p = np.exp(ctc_log_likelihood(probs[rows], [t for texts in plates for t in texts for _ in range(views)],
