@@ -171,6 +171,21 @@ def test_inputs_and_shapes_like_predict(finds_nothing, tmp_path):
     assert read_plates([], detector=finds_nothing) == []
 
 
+def test_a_bad_reader_checkpoint_is_named_even_when_no_plate_is_found(finds_nothing, tmp_path):
+    from anpr_ocr.core.files import CheckpointError
+    from anpr_ocr.video.stream import VideoReader
+
+    photo = np.zeros((64, 64), np.uint8)
+    missing, broken = tmp_path / "missing.pth", tmp_path / "broken.pth"
+    broken.write_bytes(b"not a checkpoint")
+    with pytest.raises(FileNotFoundError, match="missing.pth"):
+        read_plates(photo, weights=missing, detector=finds_nothing)
+    with pytest.raises(CheckpointError, match="broken.pth"):
+        read_plates(photo, weights=broken, detector=finds_nothing)
+    with pytest.raises(FileNotFoundError, match="missing.pth"):  # before the first frame
+        VideoReader(weights=missing, detector=finds_nothing)
+
+
 def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
     grey = np.full((120, 200), 128, np.uint8)
     with pytest.raises(FileNotFoundError, match="nope.jpg"):
