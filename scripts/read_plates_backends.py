@@ -72,8 +72,9 @@ def main() -> None:
             timed = time_per_photo(lambda item: read_plates(item[1], **options(item[0])), inputs)
             first = args.setups[0]
             for setup in args.setups:
-                row[setup].update({k: timed[f"{setup}_{k}"] for k in ("median_ms", "p90_ms")})
+                row[setup].update({k: timed[f"{setup}_{k}"] for k in ("median_ms", "p90_ms", "mean_ms")})
                 row[setup]["speedup_median"] = timed[f"{first}_median_ms"] / timed[f"{setup}_median_ms"]
+                row[setup]["speedup_mean"] = timed[f"{first}_mean_ms"] / timed[f"{setup}_mean_ms"]
         result["splits"][split] = row
         print(split, json.dumps(row))
     result.update(measured_here())

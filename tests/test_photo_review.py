@@ -59,7 +59,8 @@ def test_time_per_photo_interleaves_kinds_and_takes_median_and_p90(monkeypatch):
     # warm-up, then photo by photo, each read twice in a row (the second call timed)
     assert calls == [1.0, 10.0] + [v for a, f in zip(inputs["array"], inputs["file"]) for v in (a, a, f, f)]
     assert stats == pytest.approx({"array_median_ms": 3.0, "array_p90_ms": 4.6,  # numpy's linear p90 of 1..5
-                                   "file_median_ms": 30.0, "file_p90_ms": 46.0})
+                                   "array_mean_ms": 3.0, "file_median_ms": 30.0, "file_p90_ms": 46.0,
+                                   "file_mean_ms": 30.0})
 
 
 def test_the_threshold_reads_most_plates_less_extra_readings_ties_to_more_found_then_the_higher():
@@ -91,5 +92,6 @@ def test_photo_speed_times_arrays_and_files(photos_root):
     photos = load_photos(photos_root / "test")[:3]
     speed = photo_speed(photos, limit=2)
     assert speed["photos"] == 2 and speed["threads"] >= 1
-    assert set(speed) == {"photos", "threads", "array_median_ms", "array_p90_ms", "file_median_ms", "file_p90_ms"}
+    assert set(speed) == {"photos", "threads", "array_median_ms", "array_p90_ms", "array_mean_ms", "file_median_ms",
+                          "file_p90_ms", "file_mean_ms"}
     assert 0 < speed["array_median_ms"] <= speed["array_p90_ms"]

@@ -56,8 +56,9 @@ def failures(photos: Sequence, readings: Sequence[Sequence]) -> list[PhotoFailur
 
 
 def time_per_photo(read: Callable, inputs: dict[str, Sequence]) -> dict[str, float]:
-    """Median and 90th percentile ms of `read(item)` a call, per kind of input ({"array": [...], "file": [...]},
-    equally long), after one untimed call of each kind (loading, warm-up); keys "<kind>_median_ms", "<kind>_p90_ms".
+    """Median, 90th percentile and mean ms of `read(item)` a call, per kind of input ({"array": [...], "file":
+    [...]}, equally long), after one untimed call of each kind (loading, warm-up); keys "<kind>_median_ms",
+    "<kind>_p90_ms", "<kind>_mean_ms".
     Each item is read twice in a row and the second call timed: PyTorch's OpenMP workers spin on after a call and
     slow whatever the process runs next (about 2 ms a photo for the setup timed after an all-PyTorch one, by
     hand), so each timed call follows a call of its own kind, as in a process that reads one way only."""
@@ -71,7 +72,7 @@ def time_per_photo(read: Callable, inputs: dict[str, Sequence]) -> dict[str, flo
             read(items[i])
             times[kind].append((time.perf_counter() - start) * 1000)
     return {f"{kind}_{stat}_ms": float(f(t)) for kind, t in times.items()
-            for stat, f in (("median", np.median), ("p90", lambda t: np.percentile(t, 90)))}
+            for stat, f in (("median", np.median), ("p90", lambda t: np.percentile(t, 90)), ("mean", np.mean))}
 
 
 def end_to_end_scores(photos: Sequence, detector: str | Path | None = None,
