@@ -509,6 +509,8 @@ def test_consensus_of_readings_had_is_consensus_decode_and_picks_among_them():
     assert (got.text, got.confidence) == ("A103BC77", pytest.approx(mean, rel=1e-12))
     with pytest.raises(ValueError, match="per_cut"):
         consensus(probs, 3, per_cut[:5])
+    with pytest.raises(ValueError, match="views"):
+        consensus(probs, 4, per_cut)
 
 
 def test_constrained_search_starts_only_the_most_probable_classes_a_frame():

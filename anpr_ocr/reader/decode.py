@@ -486,17 +486,21 @@ def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max
     Character confidences are those of the cut that gives the chosen string its highest probability.
     `options` go to the decoder of each cut.
     """
-    probs = _check_probs(probs)
+    probs = _check_views(_check_probs(probs), views)
+    return consensus(probs, views, decode(probs, decoder, alphabet, **options), decoder, max_ratio, alphabet)
+
+
+def _check_views(probs: np.ndarray, views: int) -> np.ndarray:
     if isinstance(views, bool) or not isinstance(views, int) or views < 1 or probs.shape[0] % views:
         raise ValueError(f"views must be a positive integer dividing the batch ({probs.shape[0]}), got {views!r}")
-    return consensus(probs, views, decode(probs, decoder, alphabet, **options), decoder, max_ratio, alphabet)
+    return probs
 
 
 def consensus(probs: np.ndarray, views: int, per_cut: Sequence[Decoded], decoder: str = "format",
               max_ratio: float = 20.0, alphabet: str = ALPHABET) -> list[Decoded]:
     """`consensus_decode` from each cut's reading already decoded (`per_cut`, one per item of the (N * views, T,
     C) batch `probs`, by `decoder`): for a caller that holds some cuts' readings and decodes only the others."""
-    probs = _check_probs(probs)
+    probs = _check_views(_check_probs(probs), views)
     if len(per_cut) != probs.shape[0]:
         raise ValueError(f"per_cut must hold one reading per item ({probs.shape[0]}), got {len(per_cut)}")
     if views == 1:
