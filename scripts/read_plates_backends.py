@@ -5,15 +5,16 @@
         --out experiments/read_plates_backends.json
 
 A setup is a `backend` ("torch", "onnx" or "auto", for the detector and the reader alike), optionally with
-the reader's checkpoint after a colon (default: the committed FP32 reader) and the detector's after a second
-one (default: the committed detector): "auto:READER", "auto::DETECTOR"; `read_plates` keyword arguments follow
-after semicolons, their values as JSON: "auto;sure_confidence=2". Each photo is read once by each
-setup in turn (`research.photo_review.time_per_photo`: one photo a call, the setups interleaved photo by
-photo, `--reps` passes), so the machine's load hits all alike; the ratio of the medians to the first setup's
-is what to read on a shared machine. found / reported / read / extra are `research.photo_review.end_to_end_scores`
-of what each setup reads on the whole split: found counts the plates detected, reported those a reading over
-the confidence floors shows. With `--winter-seeds`, the val photos with their plates
-covered by renders in winter dress (`research.winter_photos`, one copy a seed) are scored too, not timed.
+the reader's checkpoint after a colon (default: `read_plates`' own) and the detector's after a second one
+(default: the committed detector): "auto:READER", "auto::DETECTOR"; `read_plates` keyword arguments follow
+after semicolons, their values as JSON: "auto;sure_confidence=2". Each photo is read by each setup in turn
+(`research.photo_review.time_per_photo`: one photo a call, twice, the second call timed, the setups
+interleaved photo by photo, `--reps` passes), so the machine's load hits all alike; the ratios of the medians
+and of the means to the first setup's are what to read on a shared machine. found / reported / read / extra
+are `research.photo_review.end_to_end_scores` of what each setup reads on the whole split: found counts the
+plates detected, reported those a reading over the confidence floors shows. With `--winter-seeds`, the val
+photos with their plates covered by renders in winter dress (`research.winter_photos`, one copy a seed) are
+scored too, not timed.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ from ..detector.net import (
 )
 from ..reader.decode import Decoded, consensus, decode
 from ..reader.infer import frame_probs
-from ..reader.loader import Reader, default_photo_weights, load_reader
+from ..reader.loader import default_photo_weights, load_reader
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options
 from .draw import draw_label, label_height, label_size
 
@@ -134,7 +134,6 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
         raise ValueError(f"second_pass_over must be a non-negative integer or None, got {second_pass_over!r}")
     greys, single = as_greys(images)
     model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
-    photo_reader(weights, backend)  # a bad reader checkpoint fails here, whether or not a photo holds a plate
     threshold = stored if threshold is None else threshold
     found = found_plates(model, greys, threshold, min_width, second_pass_over)
     readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence,
@@ -166,11 +165,13 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
     floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
     plate whose first cut reads a valid plate with at least `sure_confidence` reads so, the others are cut with
     the other margins too and their cuts, the first one's frames and reading already had, read as one
-    (`reader.decode.consensus`). `sure_confidence` above 1 reads every plate's cuts."""
+    (`reader.decode.consensus`). `sure_confidence` above 1 reads every plate's cuts. The reader is loaded first,
+    so a missing or broken checkpoint is named (FileNotFoundError, CheckpointError) whether or not a plate was
+    found."""
+    reader = load_reader(default_photo_weights() if weights is None else weights, backend)
     plates = [(grey, d) for grey, dets in zip(greys, found) for d in dets]
     if not plates:
         return [[] for _ in found]
-    reader = photo_reader(weights, backend)
     probs = frame_probs(reader.model, [cut_plate(grey, d.corners, *cuts[0]) for grey, d in plates], batch_size,
                         reader.temperature)
     decoded = decode(probs, decoder, ALPHABET)
@@ -186,12 +187,6 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
             decoded[i] = r
     readings = iter(decoded)
     return [[photo_reading(next(readings), d, alphabet, min_confidence) for d in dets] for dets in found]
-
-
-def photo_reader(weights: str | Path | None = None, backend: str = DEFAULT_BACKEND) -> Reader:
-    """The reader photos are read with: `weights`, else `reader.loader.default_photo_weights()`, loaded once
-    (`reader.loader.load_reader`); FileNotFoundError or CheckpointError names a bad file."""
-    return load_reader(default_photo_weights() if weights is None else weights, backend)
 
 
 def sure(decoded: Decoded, sure_confidence: float = SURE_CONFIDENCE) -> bool:

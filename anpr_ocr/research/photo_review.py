@@ -60,8 +60,8 @@ def time_per_photo(read: Callable, inputs: dict[str, Sequence]) -> dict[str, flo
     [...]}, equally long), after one untimed call of each kind (loading, warm-up); keys "<kind>_median_ms",
     "<kind>_p90_ms", "<kind>_mean_ms".
     Each item is read twice in a row and the second call timed: PyTorch's OpenMP workers spin on after a call and
-    slow whatever the process runs next (about 2 ms a photo for the setup timed after an all-PyTorch one, by
-    hand), so each timed call follows a call of its own kind, as in a process that reads one way only."""
+    slow whatever the process runs next (docs/experiments.md), so each timed call follows a call of its own kind,
+    as in a process that reads one way only."""
     for items in inputs.values():
         read(items[0])
     times: dict[str, list[float]] = {kind: [] for kind in inputs}
