@@ -6,9 +6,10 @@
 Both variants decode the same frame probabilities (the committed reader as `predict` runs it): every crop of
 the data's splits, as `predict` reads them, and the three cuts of every plate `read_plates` finds on the VKCV val
 and test photos and on winter val (`research.winter_photos`, renders at `--seeds`), read as one (`consensus_decode`;
-`read_plates` reads one cut of the plates that one reads surely, `pipeline.read.SURE_CONFIDENCE`, since this
-script's run) and put through `read_plates`' floors (`pipeline.read.reported`). Per set: texts that differ, exact
-match or found / reported / read / extra (`detector.measures.score_photos`), and the seconds decoding took.
+`read_plates` reads one cut of the plates that one reads surely or under `pipeline.read.MIN_RECUT_CONFIDENCE`,
+since this script's run) and put through `read_plates`' floors (`pipeline.read.reported`). Per set: texts that
+differ, exact match or found / reported / read / extra (`detector.measures.score_photos`), and the seconds decoding
+took.
 """
 
 from __future__ import annotations

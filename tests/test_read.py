@@ -20,9 +20,11 @@ from anpr_ocr.pipeline.read import (
     CUTS,
     DEFAULT_DETECTOR,
     MIN_READING_CONFIDENCE,
+    MIN_RECUT_CONFIDENCE,
     SURE_CONFIDENCE,
     PhotoReading,
     read_plates,
+    recut,
     sure,
 )
 from anpr_ocr.reader.decode import Decoded, ctc_log_likelihood
@@ -107,6 +109,16 @@ def test_a_plate_reads_from_its_first_cut_when_sure_else_as_the_string_most_prob
     assert reading.confidence == pytest.approx(mean[reading.text], rel=1e-6) != first.confidence
 
 
+def test_a_detection_read_less_surely_than_the_recut_floor_reads_from_its_first_cut(finds_everywhere):
+    """Noise reads with a confidence near zero: under the floor each detection reads as with its first cut alone;
+    with no floor its three cuts are read as one, and the readings change."""
+    photo = np.random.default_rng(0).integers(0, 256, (96, 160), dtype=np.uint8)
+    one = read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY, cuts=CUTS[:1])
+    assert one and all(r.confidence < MIN_RECUT_CONFIDENCE for r in one)
+    assert read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY) == one
+    assert read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY, min_recut_confidence=0) != one
+
+
 def test_photos_read_with_the_int8_model_where_it_runs_unless_the_environment_names_one(monkeypatch, tmp_path):
     import anpr_ocr.reader.loader as loader
     from anpr_ocr import FP32_WEIGHTS, INT8_WEIGHTS
@@ -124,6 +136,13 @@ def test_a_reading_is_sure_when_valid_and_confident_enough():
     assert not sure(Decoded("A123BC77", 0.89, ()), 0.9)
     assert not sure(Decoded("A123BC", 0.99, ()), 0.9)  # no region code: not a plate
     assert not sure(Decoded("A123BC77", 1.0, ()), 1.01)  # above 1 nothing is sure
+
+
+def test_a_plate_is_cut_again_unless_its_first_cut_reads_surely_or_under_the_floor():
+    assert recut(Decoded("A123BC77", 0.5, ()), 0.9, 0.05) and recut(Decoded("A123BC", 0.05, ()), 0.9, 0.05)
+    assert not recut(Decoded("A123BC77", 0.9, ()), 0.9, 0.05)  # sure
+    assert not recut(Decoded("A123BC", 0.049, ()), 0.9, 0.05)  # under the floor
+    assert recut(Decoded("A123BC", 0.0, ()), 0.9, 0.0)  # a floor of 0 cuts every plate that is not sure again
 
 
 def test_cuts_must_be_margin_pairs(finds_nothing):
@@ -208,6 +227,8 @@ def test_errors_name_the_input_like_predict(finds_nothing, tmp_path):
         read_plates(grey, detector=finds_nothing, min_valid_reading_confidence=-0.1)
     with pytest.raises(ValueError, match="sure_confidence"):
         read_plates(grey, detector=finds_nothing, sure_confidence=None)
+    with pytest.raises(ValueError, match="min_recut_confidence"):
+        read_plates(grey, detector=finds_nothing, min_recut_confidence=-0.5)
     for bad in (-1, 1.5, True):
         with pytest.raises(ValueError, match="second_pass_over"):
             read_plates(grey, detector=finds_nothing, second_pass_over=bad)

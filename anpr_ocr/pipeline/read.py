@@ -16,7 +16,10 @@ the FP32 reader reads, a photo faster). A plate whose cut reads a valid plate wi
 most probable over the three cuts (`reader.decode.consensus_decode`): a letter one cut loses at its edge, where
 the detector's corners fall short, is still in the others. Three cuts read more of the winter-dressed val
 plates than one does; the surely read plates, about three in four on the VKCV photos, read alike either way,
-and reading one cut of them makes a photo about a third faster (`docs/experiments.md`).
+and reading one cut of them makes a photo about a third faster (`docs/experiments.md`). A plate whose first cut
+reads with confidence under `MIN_RECUT_CONFIDENCE` is read from that cut alone too: the detector's false alarms read
+so, and on the VKCV and winter val photos no detection read that low was reported after its three cuts, while cutting
+and decoding them again took a sixth of a photo's mean time.
 
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
@@ -69,6 +72,7 @@ MIN_READING_CONFIDENCE = 0.2  # readings the reader is less sure of are not repo
 MIN_VALID_READING_CONFIDENCE = 0.05  # the same for readings that are valid plates (see the module docstring)
 CUTS = ((MARGIN_X, MARGIN_Y), (0.12, 0.24), (0.03, 0.10))  # margins (of width, height) each plate is cut with
 SURE_CONFIDENCE = 0.9  # a valid reading of the first cut this sure stands alone (see the module docstring)
+MIN_RECUT_CONFIDENCE = 0.05  # a first cut read less surely than this stands alone too (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -97,7 +101,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
                 min_reading_confidence: float = MIN_READING_CONFIDENCE,
                 min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
                 backend: str = DEFAULT_BACKEND, cuts: Sequence[tuple[float, float]] = CUTS,
-                sure_confidence: float = SURE_CONFIDENCE,
+                sure_confidence: float = SURE_CONFIDENCE, min_recut_confidence: float = MIN_RECUT_CONFIDENCE,
                 second_pass_over: int | None = SECOND_PASS_OVER) -> list[PhotoReading] | list[list[PhotoReading]]:
     """Find and read the plates in photos. One image gives its list of readings (empty when it holds
     no plate), a list or tuple of images gives a list of such lists, best detection first.
@@ -114,7 +118,8 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     (both 0 report every detection; readings under `min_confidence` come flagged).
     `cuts` are the margins (of the plate's width, height) each plate is cut with, its cuts read as one;
     `cuts=CUTS[:1]` reads one cut a plate, a little faster. A plate whose first cut reads a valid plate with
-    at least `sure_confidence` is read from that cut alone; above 1, every plate's cuts are read.
+    at least `sure_confidence` is read from that cut alone, and so is one whose first cut reads with less than
+    `min_recut_confidence`; `sure_confidence` above 1 and `min_recut_confidence` 0 read every plate's cuts.
     A photo whose longer side is over `second_pass_over` px is searched for plates twice, the second time at
     up to twice the detector's input size, for the small plates of large photos (`detector.net.detect_batch`;
     None: once).
@@ -123,7 +128,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     for name, value in (("threshold", 0.0 if threshold is None else threshold), ("min_width", min_width),
                         ("min_reading_confidence", min_reading_confidence),
                         ("min_valid_reading_confidence", min_valid_reading_confidence),
-                        ("sure_confidence", sure_confidence)):
+                        ("sure_confidence", sure_confidence), ("min_recut_confidence", min_recut_confidence)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ValueError(f"{name} must be a non-negative number, got {value!r}")
     if not cuts or not all(len(c) == 2 and all(isinstance(m, (int, float)) and not isinstance(m, bool)
@@ -137,7 +142,7 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
     threshold = stored if threshold is None else threshold
     found = found_plates(model, greys, threshold, min_width, second_pass_over)
     readings = read_found(greys, found, weights, decoder, batch_size, backend, cuts, alphabet, min_confidence,
-                          sure_confidence)
+                          sure_confidence, min_recut_confidence)
     out = [[r for r in rs if reported(r, min_reading_confidence, min_valid_reading_confidence)] for rs in readings]
     return out[0] if single else out
 
@@ -160,12 +165,13 @@ def reported(reading: PhotoReading, min_reading_confidence: float = MIN_READING_
 def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]], weights: str | Path | None = None,
                decoder: str = DEFAULT_DECODER, batch_size: int = 64, backend: str = DEFAULT_BACKEND,
                cuts: Sequence[tuple[float, float]] = CUTS, alphabet: str = "latin", min_confidence: float = 0.5,
-               sure_confidence: float = SURE_CONFIDENCE) -> list[list[PhotoReading]]:
+               sure_confidence: float = SURE_CONFIDENCE,
+               min_recut_confidence: float = MIN_RECUT_CONFIDENCE) -> list[list[PhotoReading]]:
     """Every detection of every photo read by `weights` (default: `reader.loader.default_photo_weights()`), no
     floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
-    plate whose first cut reads a valid plate with at least `sure_confidence` reads so, the others are cut with
-    the other margins too and their cuts, the first one's frames and reading already had, read as one
-    (`reader.decode.consensus`). `sure_confidence` above 1 reads every plate's cuts. The reader is loaded first,
+    plate whose first cut reads a valid plate with at least `sure_confidence`, or anything with less than
+    `min_recut_confidence`, reads so (`recut`); the others are cut with the other margins too and their cuts, the
+    first one's frames and reading already had, read as one (`reader.decode.consensus`). The reader is loaded first,
     so a missing or broken checkpoint is named (FileNotFoundError, CheckpointError) whether or not a plate was
     found."""
     reader = load_reader(default_photo_weights() if weights is None else weights, backend)
@@ -175,7 +181,7 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
     probs = frame_probs(reader.model, [cut_plate(grey, d.corners, *cuts[0]) for grey, d in plates], batch_size,
                         reader.temperature)
     decoded = decode(probs, decoder, ALPHABET)
-    unsure = [i for i, r in enumerate(decoded) if len(cuts) > 1 and not sure(r, sure_confidence)]
+    unsure = [i for i, r in enumerate(decoded) if len(cuts) > 1 and recut(r, sure_confidence, min_recut_confidence)]
     if unsure:  # the first cut is read and decoded already: only the other cuts go through the model and decoder
         more = frame_probs(reader.model, [cut_plate(plates[i][0], plates[i][1].corners, mx, my)
                                           for i in unsure for mx, my in cuts[1:]], batch_size, reader.temperature)
@@ -187,6 +193,13 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
             decoded[i] = r
     readings = iter(decoded)
     return [[photo_reading(next(readings), d, alphabet, min_confidence) for d in dets] for dets in found]
+
+
+def recut(decoded: Decoded, sure_confidence: float = SURE_CONFIDENCE,
+          min_recut_confidence: float = MIN_RECUT_CONFIDENCE) -> bool:
+    """Whether a plate's other cuts are read too, from its first cut's reading: it is neither sure (`sure`) nor
+    read with less than `min_recut_confidence`."""
+    return not sure(decoded, sure_confidence) and decoded.confidence >= min_recut_confidence
 
 
 def sure(decoded: Decoded, sure_confidence: float = SURE_CONFIDENCE) -> bool:
