@@ -362,6 +362,28 @@ def test_ctc_likelihood_of_an_impossible_or_foreign_text():
         ctc_log_likelihood(probs, ["AZ", "A", ""])
 
 
+def test_ctc_likelihood_runs_on_one_torch_thread_and_restores_the_count(monkeypatch):
+    """The batch's loop wakes no OpenMP worker (they would spin on after it); the caller's thread count stands
+    after the call, also when the loss raises; the values are those of one item at a time."""
+    import torch
+
+    probs = softmax(np.random.default_rng(4).normal(size=(6, 12, C)) * 3)
+    texts = ["A1", "", "BB", "A123BC77", "7", "AB"]
+    one_by_one = np.concatenate([ctc_log_likelihood(probs[i:i + 1], texts[i:i + 1]) for i in range(6)])
+    seen, ctc_loss, before = [], torch.ctc_loss, torch.get_num_threads()
+    monkeypatch.setattr(torch, "ctc_loss", lambda *a: seen.append(torch.get_num_threads()) or ctc_loss(*a))
+    torch.set_num_threads(2)
+    try:
+        np.testing.assert_array_equal(ctc_log_likelihood(probs, texts), one_by_one)
+        assert seen == [1] and torch.get_num_threads() == 2
+        monkeypatch.setattr(torch, "ctc_loss", lambda *a: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            ctc_log_likelihood(probs, texts)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_grammar_reads_label_tuples_like_strings():
     from anpr_ocr.reader.decode import PlateGrammar
 

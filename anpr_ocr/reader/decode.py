@@ -96,7 +96,10 @@ def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPH
     A text that no alignment of T frames can produce gets a log-likelihood of about -1e30.
     The forward pass is torch's CTC loss (one C++ call, in float64), not a Python loop over frames:
     it is a confidence for every reading `predict` returns, so it sits on the latency path, and the
-    calls around it are kept few and cheap (no grad-mode switch, no reduction).
+    calls around it are kept few and cheap (no grad-mode switch, no reduction). It runs on one thread
+    (torch's thread count is restored after it): its loop over the batch would wake PyTorch's OpenMP
+    workers, which spin on for milliseconds after it and slow an ONNX Runtime call that follows, such as
+    the next photo's detector; one thread costs little at the batch sizes decoded (docs/experiments.md).
     """
     import torch
 
@@ -112,8 +115,13 @@ def ctc_log_likelihood(probs: np.ndarray, texts: list[str], alphabet: str = ALPH
     targets = torch.from_numpy(np.array([i for text in labels for i in text], dtype=np.int64))
     log_probs = np.maximum(probs, 1e-30)
     np.log(log_probs, out=log_probs)
-    nll = torch.ctc_loss(torch.from_numpy(log_probs).transpose(0, 1), targets, [frames] * batch,  # (T, B, C)
-                         [len(text) for text in labels], BLANK, 0, False).numpy()  # reduction none
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        nll = torch.ctc_loss(torch.from_numpy(log_probs).transpose(0, 1), targets, [frames] * batch,  # (T, B, C)
+                             [len(text) for text in labels], BLANK, 0, False).numpy()  # reduction none
+    finally:
+        torch.set_num_threads(threads)
     return np.maximum(np.where(np.isfinite(nll), -nll, _NEG), _NEG)
 
 
