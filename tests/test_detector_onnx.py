@@ -57,17 +57,29 @@ def test_any_input_size_gives_the_torch_shapes():
 
 def test_the_padded_stem_gives_the_same_outputs():
     from anpr_ocr.detector.net import fuse_for_inference
-    from anpr_ocr.detector.onnx_backend import STEM_BLOCK, padded_stem
+    from anpr_ocr.detector.onnx_backend import padded_stem
 
     torch.manual_seed(0)
     model = fuse_for_inference(PlateDetector())
-    padded = padded_stem(model)
-    assert padded.down8[0][0].out_channels == padded.down8[1][0].in_channels == STEM_BLOCK
-    assert model.down8[0][0].out_channels == DetectorConfig().widths[0] < STEM_BLOCK  # the model itself untouched
+    padded = padded_stem(model, 16)
+    assert padded.down8[0][0].out_channels == padded.down8[1][0].in_channels == 16
+    assert model.down8[0][0].out_channels == DetectorConfig().widths[0] == 8  # the model itself untouched
+    assert padded_stem(model, 8).down8[1][0].in_channels == 8  # a block the stem fills: nothing added
     x = torch.rand(2, 1, 64, 96) * 2 - 1
     with torch.no_grad():
         for got, want in zip(padded.locate(x), model.locate(x)):
             torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
+
+
+def test_the_stem_is_padded_to_the_block_of_this_cpu(monkeypatch):
+    import anpr_ocr.detector.onnx_backend as backend
+    from anpr_ocr.detector.net import fuse_for_inference
+
+    model = fuse_for_inference(PlateDetector())
+    for avx512, block in ((True, 16), (False, 8)):
+        monkeypatch.setattr(backend, "cpu_features", lambda avx512=avx512: {"avx512": avx512})
+        assert backend.stem_block() == block
+        assert backend.padded_stem(model).down8[0][0].out_channels == block
 
 
 @needs_detector

@@ -27,19 +27,26 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..core.cpu import cpu_features
 from ..core.onnx_runtime import cpu_session, require_onnx
 from .net import PlateDetector
 
 INPUT_NAME = "image"
 OUTPUT_NAMES = ("heat", "features")
 EXPORT_SHAPE = (1, 1, 480, 640)  # the example input the export traces; the graph takes any multiple of 32
-STEM_BLOCK = 16  # channels: ONNX Runtime's blocked layout on AVX-512 (8 on AVX2, which 16 also fills)
 
 
-def padded_stem(model: PlateDetector, block: int = STEM_BLOCK) -> PlateDetector:
-    """A copy of a fused detector whose first conv has zero filters added up to `block` outputs, read by zero
-    weights of the second: the same outputs. With 8 channels ONNX Runtime reorders the stem's output back to
-    plain layout on AVX-512 CPUs (its blocks are 16 channels), which costs about as much as a conv."""
+def stem_block() -> int:
+    """The channels of ONNX Runtime's blocked layout on this CPU: 16 with AVX-512, 8 without (MLAS' NCHWc block)."""
+    return 16 if cpu_features()["avx512"] else 8
+
+
+def padded_stem(model: PlateDetector, block: int | None = None) -> PlateDetector:
+    """A copy of a fused detector whose first conv has zero filters added up to `block` outputs (default: this
+    CPU's `stem_block()`), read by zero weights of the second: the same outputs. With 8 channels ONNX Runtime
+    reorders the stem's output back to plain layout on AVX-512 CPUs (its blocks are 16 channels), which costs
+    about as much as a conv; on AVX2 its blocks are 8 channels, and padding would only double the second conv."""
+    block = stem_block() if block is None else block
     model = copy.deepcopy(model)
     first, second = model.down8[0][0], model.down8[1][0]
     extra = block - first.out_channels
