@@ -18,8 +18,8 @@ the detector's corners fall short, is still in the others. Three cuts read more 
 plates than one does; the surely read plates, about three in four on the VKCV photos, read alike either way,
 and reading one cut of them makes a photo about a third faster (`docs/experiments.md`). A plate whose first cut
 reads with confidence under `MIN_RECUT_CONFIDENCE` is read from that cut alone too: the detector's false alarms read
-so, and on the VKCV and winter val photos no detection read that low was reported after its three cuts, while cutting
-and decoding them again took a sixth of a photo's mean time.
+so, their other cuts cost as much as a plate's (the format decoder searches their flat frames), and on the VKCV and
+winter val photos no detection read that low was reported after its three cuts.
 
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
