@@ -12,14 +12,14 @@ resolution along its corners with the margins the reader's training crops have (
 height: `detector.net.cut_plate`), and the first cuts of all plates of a call are read in one batch, by the
 INT8 reader where INT8 runs (`reader.loader.default_photo_weights`: on the VKCV photos it reads the plates
 the FP32 reader reads, a photo faster). A plate whose cut reads a valid plate with confidence at least
-`SURE_CONFIDENCE` reads so. The others are cut twice more, wider and narrower (`CUTS`), and read as the string
-most probable over the three cuts (`reader.decode.consensus_decode`): a letter one cut loses at its edge, where
-the detector's corners fall short, is still in the others. Three cuts read more of the winter-dressed val
-plates than one does; the surely read plates, about three in four on the VKCV photos, read alike either way,
-and reading one cut of them makes a photo about a third faster (`docs/experiments.md`). A plate whose first cut
-reads with confidence under `MIN_RECUT_CONFIDENCE` is read from that cut alone too: the detector's false alarms read
-so, their other cuts cost as much as a plate's (the format decoder searches their flat frames), and on the VKCV and
-winter val photos no detection read that low was reported after its three cuts.
+`SURE_CONFIDENCE`, or reads anything with less than `MIN_RECUT_CONFIDENCE`, reads so. The others are cut twice
+more, wider and narrower (`CUTS`), and read as the string most probable over the three cuts
+(`reader.decode.consensus_decode`): a letter one cut loses at its edge, where the detector's corners fall short,
+is still in the others. Three cuts read more of the winter-dressed val plates than one does; the surely read
+plates, most of those on the VKCV photos, read alike either way, and reading one cut of them spares most of a
+photo's reading time. Under the lower floor sit the detector's false alarms: their other cuts cost as much as a
+plate's (the format decoder searches their flat frames), and on the VKCV and winter val photos no detection read
+that low was reported after its three cuts (`docs/experiments.md`).
 
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
