@@ -40,11 +40,11 @@ def main() -> None:
     val = splits["val"]
     model = load_model(args.checkpoint).eval()
     scores = {"checkpoint": args.checkpoint}
-    clean = evaluate(Reader(model, 1.0), val, "greedy")
+    clean = evaluate(Reader(model, 1.0), val, "greedy", reread_unsure=False)
     scores["val"] = [clean.exact_match, clean.cer]
     scores.update(proxy_scores(model, val))
     int8 = load_quantized(args.int8) if args.int8 else quantize_fx(model, [s.image for s in splits["train"][:256]])
-    quantized = evaluate(Reader(int8, 1.0), val, "greedy")
+    quantized = evaluate(Reader(int8, 1.0), val, "greedy", reread_unsure=False)
     scores["int8_val"] = [quantized.exact_match, quantized.cer]
     line = json.dumps(scores)
     print(line)

@@ -37,8 +37,8 @@ def cards():
 def test_reader_card_scores_the_splits_scored(cards):
     fp32, _ = cards
     assert fp32["kind"] == "fp32" and fp32["file"] == "weights/m.pth" and fp32["temperature"] == 0.86
-    assert fp32["metrics"] == {"test": {"n": 4, "decoder": "format", "exact_match": 0.75, "cer": pytest.approx(1 / 33),
-                                        "greedy_exact_match": 0.5}}  # val was not scored: no entry
+    assert fp32["metrics"] == {"test": {"n": 4, "decoder": "format", "reread_unsure": True, "exact_match": 0.75,
+                                        "cer": pytest.approx(1 / 33), "greedy_exact_match": 0.5}}  # val not scored
     assert "predict_metrics" not in fp32  # the metrics are what predict reads
     gpu = {"gpu"} if torch.cuda.is_available() else set()
     assert set(fp32["environment"]) == {"python", "torch", "machine", "processor", "threads"} | gpu

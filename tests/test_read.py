@@ -25,7 +25,6 @@ from anpr_ocr.pipeline.read import (
     PhotoReading,
     read_plates,
     recut,
-    sure,
 )
 from anpr_ocr.reader.decode import Decoded, ctc_log_likelihood
 from anpr_ocr.reader.infer import frame_probs
@@ -82,7 +81,7 @@ def test_with_one_cut_each_reading_is_the_reader_on_the_cut(finds_everywhere):
     readings = read_plates(photo, detector=finds_everywhere, min_width=0, **EVERY, cuts=CUTS[:1])
     assert readings
     cuts = [cut_plate(photo, np.array(r.corners)) for r in readings]
-    for r, expected in zip(readings, predict(cuts, weights=default_photo_weights())):
+    for r, expected in zip(readings, predict(cuts, weights=default_photo_weights(), reread_unsure=False)):
         assert (r.text, r.valid, r.plate_type) == (expected.text, expected.valid, expected.plate_type)
         assert r.confidence == pytest.approx(expected.confidence, abs=1e-6)
         assert r.flagged == (r.confidence < 0.5)
@@ -129,13 +128,6 @@ def test_photos_read_with_the_int8_model_where_it_runs_unless_the_environment_na
     assert default_photo_weights() == FP32_WEIGHTS
     monkeypatch.setenv("ANPR_OCR_WEIGHTS", str(tmp_path / "mine.pth"))
     assert default_photo_weights() == tmp_path / "mine.pth"
-
-
-def test_a_reading_is_sure_when_valid_and_confident_enough():
-    assert sure(Decoded("A123BC77", 0.95, ()), 0.9) and sure(Decoded("A123BC77", 0.9, ()), 0.9)
-    assert not sure(Decoded("A123BC77", 0.89, ()), 0.9)
-    assert not sure(Decoded("A123BC", 0.99, ()), 0.9)  # no region code: not a plate
-    assert not sure(Decoded("A123BC77", 1.0, ()), 1.01)  # above 1 nothing is sure
 
 
 def test_a_plate_is_cut_again_unless_its_first_cut_reads_surely_or_under_the_floor():

@@ -80,6 +80,12 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
                    help="plates per model call (default: %(default)s)")
 
 
+def add_read_once_option(p: argparse.ArgumentParser) -> None:
+    """--read-once: each crop read once, without `predict`'s second look at the unsure ones."""
+    p.add_argument("--read-once", action="store_true", help="read each crop once (by default a crop read as "
+                   "anything but a sure valid plate is read again, trimmed and padded, and the three as one)")
+
+
 def add_detector_options(p: argparse.ArgumentParser) -> None:
     """The plate detector's options and what `read_plates` reports of its detections."""
     from ..detector.net import SECOND_PASS_OVER

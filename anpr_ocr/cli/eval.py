@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from .common import CROP_LAYOUT, CliError, HelpFormatter, add_reader_options
+from .common import CROP_LAYOUT, CliError, HelpFormatter, add_read_once_option, add_reader_options
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -17,6 +17,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         f"print exact match, CER and a per-format table.\n\ndata layout of the split, one of:\n{CROP_LAYOUT}")
     p.add_argument("data", metavar="DATA/SPLIT")
     add_reader_options(p)
+    add_read_once_option(p)
     p.add_argument("--json", action="store_true", help="print the scores as one indented JSON object")
     return p
 
@@ -31,10 +32,12 @@ def run(args: argparse.Namespace) -> int:
     samples, report = load_samples(args.data)
     if not samples:
         raise CliError(f"no readable labelled samples in {args.data} ({report})")
-    decoded = read_greys([s.image for s in samples], args.weights, args.decoder, args.batch_size, args.backend)
+    decoded = read_greys([s.image for s in samples], args.weights, args.decoder, args.batch_size, args.backend,
+                         not args.read_once)
     truths = [s.text for s in samples]
     preds = [d.text for d in decoded]
-    scores = {"data": str(args.data), "decoder": args.decoder, "backend": args.backend, "n": len(samples),
+    scores = {"data": str(args.data), "decoder": args.decoder, "reread_unsure": not args.read_once,
+              "backend": args.backend, "n": len(samples),
               "skipped": sum(report.skipped.values()), "skipped_reasons": dict(report.skipped),
               "exact_match": metrics.exact_match(truths, preds), "cer": metrics.cer(truths, preds),
               "by_format": metrics.grouped(truths, preds)}

@@ -24,6 +24,7 @@ from .common import (
     HelpFormatter,
     Skips,
     add_quiet_option,
+    add_read_once_option,
     add_reader_options,
     add_reading_options,
     flags,
@@ -43,6 +44,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "are read. An unreadable image is skipped with a line on stderr; the exit status is then 1.")
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
     add_reader_options(p)
+    add_read_once_option(p)
     p.add_argument("--json", action="store_true", help="print JSON Lines: one JSON object per image (path, text, "
                    "confidence, char_confidences, plate_type, valid, flagged)")
     add_reading_options(p)
@@ -67,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         for batch in read_batches(iter_inputs(args.inputs), args.batch_size, args.workers):
             good = [(path, grey) for path, grey in batch if not isinstance(grey, str)]  # str: why it failed
             readings = predict([grey for _, grey in good], args.weights, args.alphabet, args.decoder,
-                               args.min_confidence, args.batch_size, args.backend) if good else []
+                               args.min_confidence, args.batch_size, args.backend,
+                               not args.read_once) if good else []
             lines = [_line(str(path), r, args.json) for (path, _), r in zip(good, readings)]
             with printing_beside(bar):
                 for path, reason in batch:

@@ -60,10 +60,11 @@ from ..detector.net import (
     detect_batch,
     plate_size,
 )
-from ..reader.decode import Decoded, consensus, decode
+from ..reader.decode import Decoded, decode
 from ..reader.infer import frame_probs
 from ..reader.loader import default_photo_weights, load_reader
 from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options
+from ..reader.views import SURE_CONFIDENCE, as_one, sure
 from .draw import draw_label, label_height, label_size
 
 DEFAULT_DETECTOR = DETECTOR_WEIGHTS
@@ -71,7 +72,6 @@ MIN_PLATE_WIDTH = 40  # px of the photo: narrower detections are not reported (s
 MIN_READING_CONFIDENCE = 0.2  # readings the reader is less sure of are not reported (see the module docstring)
 MIN_VALID_READING_CONFIDENCE = 0.05  # the same for readings that are valid plates (see the module docstring)
 CUTS = ((MARGIN_X, MARGIN_Y), (0.12, 0.24), (0.03, 0.10))  # margins (of width, height) each plate is cut with
-SURE_CONFIDENCE = 0.9  # a valid reading of the first cut this sure stands alone (see the module docstring)
 MIN_RECUT_CONFIDENCE = 0.05  # a first cut read less surely than this stands alone too (see the module docstring)
 
 
@@ -185,12 +185,7 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
     if unsure:  # the first cut is read and decoded already: only the other cuts go through the model and decoder
         more = frame_probs(reader.model, [cut_plate(plates[i][0], plates[i][1].corners, mx, my)
                                           for i in unsure for mx, my in cuts[1:]], batch_size, reader.temperature)
-        others = iter(decode(more, decoder, ALPHABET))
-        per_cut = [r for i in unsure for r in [decoded[i], *(next(others) for _ in cuts[1:])]]
-        views = np.concatenate([probs[unsure, None], more.reshape(len(unsure), len(cuts) - 1, *more.shape[1:])], 1)
-        for i, r in zip(unsure, consensus(views.reshape(-1, *views.shape[2:]), len(cuts), per_cut, decoder,
-                                          alphabet=ALPHABET)):
-            decoded[i] = r
+        decoded = as_one(probs, decoded, unsure, more, len(cuts), decoder)
     readings = iter(decoded)
     return [[photo_reading(next(readings), d, alphabet, min_confidence) for d in dets] for dets in found]
 
@@ -200,12 +195,6 @@ def recut(decoded: Decoded, sure_confidence: float = SURE_CONFIDENCE,
     """Whether a plate's other cuts are read too, from its first cut's reading: it is neither sure (`sure`) nor
     read with less than `min_recut_confidence`."""
     return not sure(decoded, sure_confidence) and decoded.confidence >= min_recut_confidence
-
-
-def sure(decoded: Decoded, sure_confidence: float = SURE_CONFIDENCE) -> bool:
-    """Whether one cut's reading stands without the plate's other cuts: a valid plate read with at least
-    `sure_confidence`."""
-    return decoded.confidence >= sure_confidence and plate_type(decoded.text) is not None
 
 
 def photo_reading(decoded: Decoded, detection: Detection, alphabet: str = "latin",

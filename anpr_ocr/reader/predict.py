@@ -6,9 +6,10 @@
 
 Images may be paths (str or pathlib), numpy arrays as OpenCV reads them (BGR HxWx3 or grey HxW;
 any numeric dtype, RGBA too) or PIL images. Models are loaded once per checkpoint and cached with
-their calibrated temperature; inputs are batched. A bad input raises a ValueError (ImageError),
-TypeError or OSError (FileNotFoundError, ...) whose message names it: the path, or "image 3" in
-a batch. `predict` is safe to call from several threads at once.
+their calibrated temperature; inputs are batched. A crop read as anything but a sure valid plate is
+read again from a trimmed and a padded copy, the three as one (`reader.views`). A bad input raises a
+ValueError (ImageError), TypeError or OSError (FileNotFoundError, ...) whose message names it: the path,
+or "image 3" in a batch. `predict` is safe to call from several threads at once.
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from ..core.alphabet import ALPHABET, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend
-from .decode import DECODERS, Decoded, consensus_decode, decode
+from .decode import DECODERS, Decoded, decode
 from .infer import frame_probs
 from .loader import Reader, load_reader
+from .views import as_one, crop_views, sure
 
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
@@ -57,27 +59,37 @@ def check_options(alphabet: str, decoder: str, backend: str, min_confidence: flo
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DECODER,
-              batch_size: int = 64, views: int = 1) -> list[Decoded]:
+def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DECODER, batch_size: int = 64,
+              reread_unsure: bool = True) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops by a loaded model, at its
-    temperature: what `predict` reads, for a `Reader` that may not come from a file (evaluation).
-    With `views` > 1 the crops come in groups of that many cuts of one plate, each group read as one
-    (`decode.consensus_decode`)."""
-    probs = frame_probs(reader.model, greys, batch_size, reader.temperature)
-    if views == 1:
-        return decode(probs, decoder, ALPHABET)
-    return consensus_decode(probs, views, decoder, alphabet=ALPHABET)
+    temperature: what `predict` reads, for a `Reader` that may not come from a file (evaluation)."""
+    return read_probs(reader, greys, frame_probs(reader.model, greys, batch_size, reader.temperature), decoder,
+                      batch_size, reread_unsure)
+
+
+def read_probs(reader: Reader, greys: list[np.ndarray], probs: np.ndarray, decoder: str = DEFAULT_DECODER,
+               batch_size: int = 64, reread_unsure: bool = True) -> list[Decoded]:
+    """`read_with` for crops whose frame probabilities are at hand: each decoded, and with `reread_unsure` each
+    reading that is not sure (`views.sure`) read again from its crop's other views (`views.crop_views`), all
+    views as one (`views.as_one`)."""
+    decoded = decode(probs, decoder, ALPHABET)
+    unsure = [i for i, d in enumerate(decoded) if not sure(d)] if reread_unsure else []
+    if not unsure:
+        return decoded
+    other = [v for i in unsure for v in crop_views(greys[i])]
+    more = frame_probs(reader.model, other, batch_size, reader.temperature)
+    return as_one(probs, decoded, unsure, more, len(other) // len(unsure) + 1, decoder)
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64, backend: str = DEFAULT_BACKEND, views: int = 1) -> list[Decoded]:
+               batch_size: int = 64, backend: str = DEFAULT_BACKEND, reread_unsure: bool = True) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core (`read_with`)."""
-    return read_with(load_reader(weights, backend), greys, decoder, batch_size, views)
+    return read_with(load_reader(weights, backend), greys, decoder, batch_size, reread_unsure)
 
 
 def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",
             decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5, batch_size: int = 64,
-            backend: str = DEFAULT_BACKEND) -> PlateReading | list[PlateReading]:
+            backend: str = DEFAULT_BACKEND, reread_unsure: bool = True) -> PlateReading | list[PlateReading]:
     """Read plate crops. One image gives one `PlateReading`, a list or tuple gives a list.
 
     `weights` selects a checkpoint (default: the committed best model, or $ANPR_OCR_WEIGHTS);
@@ -86,7 +98,9 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     the model finds one nearly as likely; the most accurate on val), "beam" (CTC prefix beam
     search: the most probable string) or "greedy" (best path; fastest). `confidence` is the
     probability of the whole string, with the checkpoint's calibrated temperature applied;
-    readings under `min_confidence` are returned with `flagged=True`, never dropped.
+    readings under `min_confidence` are returned with `flagged=True`, never dropped. With `reread_unsure` a
+    reading that is not a valid plate read with at least 0.9 is read again from the crop trimmed and the crop
+    padded, and the three as one (`reader.views`): a little slower on those crops, more of them read.
     `backend`: "auto" (default) runs an FP32 checkpoint in ONNX Runtime (exported on load) where the
     onnx extra is installed, else in PyTorch, and an INT8 one in ONNX Runtime's INT8 model where
     onnxruntime is installed, else in FX's (`anpr_ocr.core.cpu`); "torch" or "onnx" choose (ONNX
@@ -94,11 +108,13 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     `pip install "anpr_ocr[onnx]"`).
     """
     check_options(alphabet, decoder, backend, min_confidence, batch_size)
+    if not isinstance(reread_unsure, bool):
+        raise ValueError(f"reread_unsure must be True or False, got {reread_unsure!r}")
     greys, single = as_greys(images)
     if not greys:
         return []
     readings = []
-    for d in read_greys(greys, weights, decoder, batch_size, backend):
+    for d in read_greys(greys, weights, decoder, batch_size, backend, reread_unsure):
         kind = plate_type(d.text)
         text = to_cyrillic(d.text) if alphabet == "cyrillic" else d.text
         confidence = min(max(d.confidence, 0.0), 1.0)

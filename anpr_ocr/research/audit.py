@@ -35,7 +35,7 @@ def contradicted_labels(models: list[nn.Module], samples: list[Sample]) -> list[
     readings this looks for."""
     if not models:
         raise ValueError("contradicted_labels needs at least one model")
-    readings = [evaluate(Reader(model, 1.0), samples, "greedy").preds for model in models]
+    readings = [evaluate(Reader(model, 1.0), samples, "greedy", reread_unsure=False).preds for model in models]
     suspects = []
     for i, sample in enumerate(samples):
         read = {r[i] for r in readings}

@@ -1,4 +1,5 @@
-"""Score a model on labelled crops by what `predict` reads: its default decoder at the model's temperature.
+"""Score a model on labelled crops by what `predict` reads: its default decoder at the model's temperature, unsure
+crops read again from their other views (`reader.views`).
 
 That is the one meaning of "exact match" the package reports (the eval command, the benchmark, the notebook's
 tables and the model cards); greedy decoding of the same outputs is kept beside it as `greedy_exact_match`.
@@ -17,7 +18,7 @@ from ..core.data import Sample
 from ..reader.decode import decode
 from ..reader.infer import frame_probs
 from ..reader.loader import Reader, load_reader
-from ..reader.predict import DEFAULT_DECODER
+from ..reader.predict import DEFAULT_DECODER, read_probs
 
 
 @dataclass
@@ -31,6 +32,7 @@ class Evaluation:
     sources: list[str]
     greedy_preds: list[str]
     decoder: str = DEFAULT_DECODER
+    reread_unsure: bool = True
 
     @property
     def exact_match(self) -> float:
@@ -48,21 +50,22 @@ class Evaluation:
         return [i for i, (t, p) in enumerate(zip(self.truths, self.preds)) if t != p]
 
     def summary(self) -> dict:
-        return {"n": len(self.truths), "decoder": self.decoder, "exact_match": self.exact_match, "cer": self.cer,
-                "greedy_exact_match": self.greedy_exact_match}
+        return {"n": len(self.truths), "decoder": self.decoder, "reread_unsure": self.reread_unsure,
+                "exact_match": self.exact_match, "cer": self.cer, "greedy_exact_match": self.greedy_exact_match}
 
 
 def evaluate(reader: Reader | str | Path | None, samples: list[Sample], decoder: str = DEFAULT_DECODER,
-             batch_size: int = 64) -> Evaluation:
+             batch_size: int = 64, reread_unsure: bool = True) -> Evaluation:
     """Read every sample as `predict` does and keep truth, reading, confidence and source side by side.
 
     `reader`: a checkpoint path (None: the committed model, as for `predict`), or a `Reader` (a model in
-    memory and its temperature). A `decoder` other than the default is for research panels that count
-    greedy readings (`proxies`, `audit`)."""
+    memory and its temperature). Research panels that count the model's own greedy readings (`proxies`,
+    `audit`) ask for decoder="greedy" and reread_unsure=False. `greedy_preds` decode each crop once."""
     if not isinstance(reader, Reader):
         reader = load_reader(reader)
-    probs = frame_probs(reader.model, [s.image for s in samples], batch_size, reader.temperature)
-    read = decode(probs, decoder, ALPHABET)
-    greedy = read if decoder == "greedy" else decode(probs, "greedy", ALPHABET)
+    greys = [s.image for s in samples]
+    probs = frame_probs(reader.model, greys, batch_size, reader.temperature)
+    read = read_probs(reader, greys, probs, decoder, batch_size, reread_unsure)
+    greedy = read if decoder == "greedy" and not reread_unsure else decode(probs, "greedy", ALPHABET)
     return Evaluation([s.text for s in samples], [d.text for d in read], [d.confidence for d in read],
-                      [s.source for s in samples], [d.text for d in greedy], decoder)
+                      [s.source for s in samples], [d.text for d in greedy], decoder, reread_unsure)

@@ -42,11 +42,12 @@ def proxy_scores(model: nn.Module, samples: list[Sample], copies: int = DEGRADED
     scores: dict = {}
     for prefix, (degrade, strengths) in PANELS.items():
         for strength in strengths:
-            read = evaluate(reader, degrade_samples(samples, degrade, strength), "greedy")
+            read = evaluate(reader, degrade_samples(samples, degrade, strength), "greedy",
+                            reread_unsure=False)
             scores[f"{prefix}{strength}"] = sum(t == p for t, p in zip(read.truths, read.preds))
     augmentation = train_augmentation(seed=seed)  # one stream, drawn in this order: copy by copy, crop by crop
     degraded = [Sample(apply(augmentation, s.image), s.text, s.source) for _ in range(copies) for s in samples]
-    worse = evaluate(reader, degraded, "greedy")
+    worse = evaluate(reader, degraded, "greedy", reread_unsure=False)
     scores["degraded"] = [worse.exact_match, worse.cer, len(degraded)]
     return scores
 
