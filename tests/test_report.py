@@ -98,6 +98,23 @@ def test_results_markdown_reads_cards_whose_metrics_are_what_predict_reads(tmp_p
     assert "CER 3.12%; ONNX Runtime INT8 75.00%, CER 3.12%. Greedy" in results_markdown(weights, figures)
 
 
+def test_results_markdown_says_when_predict_looks_twice_and_the_recipe_table_read_once(tmp_path):
+    weights, figures = _write_run(tmp_path)
+    card = json.loads((weights / "crnn_ocr_model_best.json").read_text())
+    card["metrics"]["test"].update(decoder="format", greedy_exact_match=0.5, reread_unsure=True)
+    card["rescored"] = {"created": "2026-01-02 00:00 UTC"}
+    (weights / "crnn_ocr_model_best.json").write_text(json.dumps(card))
+    text = results_markdown(weights, figures)
+    assert ("As `predict` reads by default (format decoder, calibrated temperature, unsure crops read again from two "
+            "more views; scored again 2026-01-02 00:00 UTC), the committed FP32 model reads 75.00%") in text
+    assert "Greedy decoding, each crop once, reads 50.00%" in text
+    assert "The recipe table is the notebook run's record: it read each crop once" in text
+    rows = json.loads((figures / "recipes.json").read_text())
+    rows["rows"][0]["reread_unsure"] = True  # a run that read as predict reads now: nothing to say
+    (figures / "recipes.json").write_text(json.dumps(rows))
+    assert "it read each crop once" not in results_markdown(weights, figures)
+
+
 def test_results_markdown_without_a_run(tmp_path):
     assert results_markdown(tmp_path, tmp_path) == "_No committed run yet._"
 

@@ -44,7 +44,8 @@ def recipe_row(name: str, reader: Reader | str | Path, splits: dict[str, list[Sa
     val = s.get("val", {})
     return {"recipe": name, "epochs": epochs, "seed": seed, "wall_minutes": round(wall_seconds / 60, 1),
             "trained_on": trained_on, "val_exact_match": val.get("exact_match"), "val_cer": val.get("cer"),
-            "test_exact_match": s["test"]["exact_match"], "test_cer": s["test"]["cer"]}
+            "test_exact_match": s["test"]["exact_match"], "test_cer": s["test"]["cer"],
+            "reread_unsure": s["test"]["reread_unsure"]}
 
 
 def narrowest_quarter(samples: list[Sample]) -> list[Sample]:
@@ -189,6 +190,10 @@ def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
             lines += ["\"real only\" trains on the real crops alone: CTC from scratch on about a thousand crops stays "
                       "on its all-blank plateau, which is why the reader pretrains on rendered plates.", ""]
         lines += _test_interval(recipes, fp32)
+        if fp32.get("metrics", {}).get("test", {}).get("reread_unsure") and \
+                not any(r.get("reread_unsure") for r in recipes["rows"]):
+            lines += ["The recipe table is the notebook run's record: it read each crop once, before `predict` "
+                      "looked twice at the crops it is unsure of.", ""]
     lines += _predict_lines(fp32, int8)
     cv = _load(figures_dir / "crossval.json")
     if cv:
@@ -238,15 +243,18 @@ def _predict_lines(fp32: dict, int8: dict | None) -> list[str]:
     test = reads["test"]
     k = round(test["exact_match"] * n)
     low, high = metrics.wilson_interval(k, n)
-    line = (f"As `predict` reads by default ({reads['decoder']} decoder, calibrated temperature), the committed FP32 "
-            f"model reads {100 * test['exact_match']:.2f}% of the test crops exactly ({k} of {n}; 95% Wilson interval "
-            f"{100 * low:.1f}% to {100 * high:.1f}%), CER {100 * test['cer']:.2f}%")
+    second_look = ", unsure crops read again from two more views" if test.get("reread_unsure") else ""
+    rescored = f"; scored again {fp32['rescored']['created']}" if "rescored" in fp32 else ""
+    line = (f"As `predict` reads by default ({reads['decoder']} decoder, calibrated temperature{second_look}"
+            f"{rescored}), the committed FP32 model reads {100 * test['exact_match']:.2f}% of the test crops exactly "
+            f"({k} of {n}; 95% Wilson interval {100 * low:.1f}% to {100 * high:.1f}%), CER {100 * test['cer']:.2f}%")
     q = (int8 or {}).get("metrics" if current else "predict_metrics", {}).get("test")
     if q:
         model = {"int8_onnx": "ONNX Runtime INT8"}.get(q.get("model"), "FX INT8")  # cards before "model" held FX's
         line += f"; {model} {100 * q['exact_match']:.2f}%, CER {100 * q['cer']:.2f}%"
     if current:
-        return [line + f". Greedy decoding reads {100 * test['greedy_exact_match']:.2f}%; every exact match "
+        once = ", each crop once," if test.get("reread_unsure") else ""
+        return [line + f". Greedy decoding{once} reads {100 * test['greedy_exact_match']:.2f}%; every exact match "
                 "here is what `predict` reads.", ""]
     return [line + ". The tables decode greedily.", ""]
 
