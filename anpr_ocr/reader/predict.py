@@ -38,7 +38,7 @@ class PlateReading:
     """What the model read on one plate crop."""
 
     text: str  # Latin look-alikes ("A123BC77"), or Cyrillic when asked for
-    confidence: float  # calibrated probability of the whole string under the model, 0..1
+    confidence: float  # calibrated probability of the whole string under the model, 0..1 (over three views: the mean)
     char_confidences: tuple[float, ...]
     plate_type: str | None  # "private", "taxi", "trailer", "police", "motorcycle" or None
     valid: bool  # whether the text fits a GOST R 50577 format
