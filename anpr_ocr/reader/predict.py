@@ -99,8 +99,8 @@ def predict(images: Any, weights: str | Path | None = None, alphabet: str = "lat
     search: the most probable string) or "greedy" (best path; fastest). `confidence` is the
     probability of the whole string, with the checkpoint's calibrated temperature applied;
     readings under `min_confidence` are returned with `flagged=True`, never dropped. With `reread_unsure` a
-    reading that is not a valid plate read with at least 0.9 is read again from the crop trimmed and the crop
-    padded, and the three as one (`reader.views`): a little slower on those crops, more of them read.
+    reading that is not a sure valid plate (`reader.views.sure`) is read again from the crop trimmed and the
+    crop padded, and the three as one: slower on those crops, and more of them read (docs/experiments.md).
     `backend`: "auto" (default) runs an FP32 checkpoint in ONNX Runtime (exported on load) where the
     onnx extra is installed, else in PyTorch, and an INT8 one in ONNX Runtime's INT8 model where
     onnxruntime is installed, else in FX's (`anpr_ocr.core.cpu`); "torch" or "onnx" choose (ONNX
