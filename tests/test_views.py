@@ -91,10 +91,10 @@ def test_cli_read_once_reads_each_crop_once(data_root, capsys):
     assert main(["eval", str(split), "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert (once["reread_unsure"], again["reread_unsure"]) == (False, True)
-    truths = [s.text for s in load_samples(split)[0]]
+    samples = load_samples(split)[0]
     for scores, reread in ((once, False), (again, True)):
-        texts = [r.text for r in predict([s.image for s in load_samples(split)[0]], reread_unsure=reread)]
-        assert scores["exact_match"] == sum(t == p for t, p in zip(truths, texts)) / len(truths)
+        texts = [r.text for r in predict([s.image for s in samples], reread_unsure=reread)]
+        assert scores["exact_match"] == sum(s.text == p for s, p in zip(samples, texts)) / len(samples)
     crop = sorted((split / "img").iterdir())[0]
     assert main(["predict", str(crop), "--json", "--read-once"]) == 0
     assert json.loads(capsys.readouterr().out)["text"] == predict(Path(crop), reread_unsure=False).text
