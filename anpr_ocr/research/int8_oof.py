@@ -6,7 +6,8 @@ INT8 costs on new plates without reading test again and again. A cross-validatio
 fold. `int8_out_of_fold` quantizes each of them as `research.make_int8` quantizes the committed
 model (`quantize_fx` on the first `CALIBRATION_CROPS` of the fold's own training crops, which makes
 the FX and the ONNX Runtime INT8 graphs) and reads the held-out fold with FP32 and with each INT8
-backend, as `predict` reads (its default decoder at the record's fitted temperature). Nothing is
+backend, as `predict` reads (its default decoder at the record's fitted temperature, the unsure crops read again
+from their other views). Nothing is
 tuned on the held-out crops.
 """
 
@@ -77,6 +78,7 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
         for name, read in fold_texts.items():
             texts.setdefault(name, []).extend(read)
     return {"recipe": record["recipe"], "seed": record["seed"], "n": len(truths), "decoder": DEFAULT_DECODER,
+            "reread_unsure": True,
             "temperature": temperature, "calibration": f"first {calibration_crops} training crops of each fold",
             **_compare(truths, texts), "folds": rows, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
