@@ -88,8 +88,8 @@ def int8_scores(fp32_path: str | Path, int8_path: str | Path, splits: dict[str, 
                 calibration_crops: int = CALIBRATION_CROPS, onnx: bool = True) -> dict:
     """What an INT8 card says each model reads: `metrics` (what `predict` reads on test with the INT8 model that
     "auto" runs here) and `reads_by_backend` (FP32, FX INT8 and, with `onnx`, ONNX Runtime INT8, each as `predict`
-    reads and greedily, each crop once, on test and on the train crops after the first `calibration_crops` plus
-    val, with how many readings differ from FP32's)."""
+    reads, its second look included, and by greedy decoding of each crop once, on test and on the train crops
+    after the first `calibration_crops` plus val, with how many readings differ from FP32's)."""
     held = splits["train"][calibration_crops:] + splits["val"]  # not calibrated on; not test
     backends = {"fp32": (fp32_path, "torch"), "int8_fx": (int8_path, "torch")}
     if onnx:
