@@ -75,8 +75,10 @@ def test_predict_rereads_exactly_the_unsure_crops_as_the_consensus_of_their_thre
 def test_as_one_leaves_the_sure_readings_and_copies():
     probs = np.full((2, 4, len(ALPHABET) + 1), 1 / (len(ALPHABET) + 1))
     decoded = decode(probs, "format")
-    out = as_one(probs, decoded, [], probs[:0], 3, "format")
+    out = as_one(probs, decoded, [], probs[:0], "format")
     assert out == decoded and out is not decoded
+    with pytest.raises(ValueError, match="other views"):  # 3 views for 2 unsure items: not as many each
+        as_one(probs, decoded, [0, 1], np.concatenate([probs, probs[:1]]), "format")
 
 
 def test_reread_unsure_must_be_a_bool(test_crops):

@@ -12,14 +12,14 @@ resolution along its corners with the margins the reader's training crops have (
 height: `detector.net.cut_plate`), and the first cuts of all plates of a call are read in one batch, by the
 INT8 reader where INT8 runs (`reader.loader.default_photo_weights`: on the VKCV photos it reads the plates
 the FP32 reader reads, a photo faster). A plate whose cut reads a valid plate with confidence at least
-`SURE_CONFIDENCE`, or reads anything with less than `MIN_RECUT_CONFIDENCE`, reads so. The others are cut twice
-more, wider and narrower (`CUTS`), and read as the string most probable over the three cuts
-(`reader.decode.consensus_decode`): a letter one cut loses at its edge, where the detector's corners fall short,
-is still in the others. Three cuts read more of the winter-dressed val plates than one does; the surely read
-plates, most of those on the VKCV photos, read alike either way, and reading one cut of them spares most of a
-photo's reading time. Under the lower floor sit the detector's false alarms: their other cuts cost as much as a
-plate's (the format decoder searches their flat frames), and on the VKCV and winter val photos no detection read
-that low was reported after its three cuts (`docs/experiments.md`).
+`SURE_CONFIDENCE` (`reader.views.sure`), or reads anything with less than `MIN_RECUT_CONFIDENCE`, reads so. The
+others are cut twice more, wider and narrower (`CUTS`), and read as the string most probable over the three cuts
+(`reader.views.as_one`, as `predict` reads an unsure crop's other views): a letter one cut loses at its edge, where
+the detector's corners fall short, is still in the others. Three cuts read more of the winter-dressed val plates
+than one does; the surely read plates, most of those on the VKCV photos, read alike either way, and reading one
+cut of them spares most of a photo's reading time. Under the lower floor sit the detector's false alarms: their
+other cuts cost as much as a plate's (the format decoder searches their flat frames), and on the VKCV and winter
+val photos no detection read that low was reported after its three cuts (`docs/experiments.md`).
 
 Plates narrower than `MIN_PLATE_WIDTH` photo pixels are not reported: the VKCV photos hold a few
 distant plates nobody annotated, and a plate that small is seldom legible (the smallest annotated
@@ -171,7 +171,7 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
     floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
     plate whose first cut reads a valid plate with at least `sure_confidence`, or anything with less than
     `min_recut_confidence`, reads so (`recut`); the others are cut with the other margins too and their cuts, the
-    first one's frames and reading already had, read as one (`reader.decode.consensus`). The reader is loaded first,
+    first one's frames and reading already had, read as one (`reader.views.as_one`). The reader is loaded first,
     so a missing or broken checkpoint is named (FileNotFoundError, CheckpointError) whether or not a plate was
     found."""
     reader = load_reader(default_photo_weights() if weights is None else weights, backend)
@@ -185,7 +185,7 @@ def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]]
     if unsure:  # the first cut is read and decoded already: only the other cuts go through the model and decoder
         more = frame_probs(reader.model, [cut_plate(plates[i][0], plates[i][1].corners, mx, my)
                                           for i in unsure for mx, my in cuts[1:]], batch_size, reader.temperature)
-        decoded = as_one(probs, decoded, unsure, more, len(cuts), decoder)
+        decoded = as_one(probs, decoded, unsure, more, decoder)
     readings = iter(decoded)
     return [[photo_reading(next(readings), d, alphabet, min_confidence) for d in dets] for dets in found]
 

@@ -76,9 +76,8 @@ def read_probs(reader: Reader, greys: list[np.ndarray], probs: np.ndarray, decod
     unsure = [i for i, d in enumerate(decoded) if not sure(d)] if reread_unsure else []
     if not unsure:
         return decoded
-    other = [v for i in unsure for v in crop_views(greys[i])]
-    more = frame_probs(reader.model, other, batch_size, reader.temperature)
-    return as_one(probs, decoded, unsure, more, len(other) // len(unsure) + 1, decoder)
+    more = frame_probs(reader.model, [v for i in unsure for v in crop_views(greys[i])], batch_size, reader.temperature)
+    return as_one(probs, decoded, unsure, more, decoder)
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,

@@ -2,7 +2,7 @@
 
     sure(decoded)                  # a valid plate read with at least SURE_CONFIDENCE: one view is enough
     crop_views(grey)               # the crop trimmed and the crop padded, each by VIEW_MARGINS on every side
-    as_one(probs, decoded, unsure, more, views, decoder)   # the unsure readings, each now over all its views
+    as_one(probs, decoded, unsure, more, decoder)   # the unsure readings, each now over all its views
 
 A crop is cut by someone else: a detector, a person, a camera's fixed window. Its margins may hold a bolt or the
 plate's frame, or pass close to a letter. Where the first reading is not sure, `predict` reads the crop again
@@ -41,14 +41,17 @@ def crop_views(grey: np.ndarray, margins: tuple[float, float] = VIEW_MARGINS) ->
     return [np.ascontiguousarray(trimmed), cv2.copyMakeBorder(grey, dy, dy, dx, dx, cv2.BORDER_REPLICATE)]
 
 
-def as_one(probs: np.ndarray, decoded: Sequence[Decoded], unsure: Sequence[int], more: np.ndarray, views: int,
+def as_one(probs: np.ndarray, decoded: Sequence[Decoded], unsure: Sequence[int], more: np.ndarray,
            decoder: str) -> list[Decoded]:
     """`decoded` (the readings of the first views, whose frame probabilities are `probs`) with each reading at
     an index in `unsure` replaced by the reading over all its views; `more` holds the frame probabilities of
-    the other views, `views` - 1 per unsure item, in its order."""
+    the other views, as many per unsure item, in its order."""
     out = list(decoded)
     if not unsure:
         return out
+    if len(more) % len(unsure):
+        raise ValueError(f"need as many other views for each of the {len(unsure)} unsure items, got {len(more)}")
+    views = len(more) // len(unsure) + 1
     others = iter(decode(more, decoder, ALPHABET))
     per_view = [r for i in unsure for r in [decoded[i], *(next(others) for _ in range(views - 1))]]
     stacked = np.concatenate([probs[list(unsure), None], more.reshape(len(unsure), views - 1, *more.shape[1:])], 1)
