@@ -170,6 +170,32 @@ def test_onnx_export_matches_torch(tmp_path):
     assert out8.shape == ref.shape and torch.isfinite(out8).all()
 
 
+def test_onnx_calibration_by_percentile_clips_what_minmax_keeps(tmp_path):
+    pytest.importorskip("onnxruntime")
+    onnx = pytest.importorskip("onnx")
+    from onnx import numpy_helper
+
+    from anpr_ocr.reader.onnx_backend import export_onnx, quantize_onnx
+
+    path = tmp_path / "tiny.onnx"
+    export_onnx(_model(), path, check=False)
+
+    def activation_scales(graph) -> dict[str, float]:  # per tensor: one scale per QuantizeLinear input
+        model = onnx.load(str(graph))
+        inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+        return {n.input[0]: float(inits[n.input[1]]) for n in model.graph.node
+                if n.op_type == "QuantizeLinear" and inits[n.input[1]].size == 1}
+
+    greys = _greys(61)  # not a multiple of a batch size: the histogram calibrator stacks runs of one crop
+    minmax = activation_scales(quantize_onnx(path, tmp_path / "minmax.onnx", greys, method="MinMax", lstm="float"))
+    percentile = activation_scales(quantize_onnx(path, tmp_path / "pct.onnx", greys, lstm="float"))
+    assert minmax.keys() == percentile.keys() and len(minmax) >= 3
+    assert all(percentile[name] <= minmax[name] * (1 + 1e-6) for name in minmax)
+    assert any(percentile[name] < 0.99 * minmax[name] for name in minmax)
+    with pytest.raises(ValueError, match="Entropy"):
+        quantize_onnx(path, tmp_path / "bad.onnx", greys, method="Entropy")
+
+
 def test_int8_checkpoint_carries_an_onnx_graph_that_tracks_fp32(quantized, tmp_path):
     pytest.importorskip("onnxruntime")
     from anpr_ocr.reader.onnx_backend import FLOAT_NODES, OnnxReader
