@@ -77,9 +77,15 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
         truths += fold_truths
         for name, read in fold_texts.items():
             texts.setdefault(name, []).extend(read)
+    onnx_recipe = {}
+    if "int8_onnx" in texts:
+        from ..reader.onnx_backend import onnx_int8_recipe
+
+        onnx_recipe = {"onnx_int8": onnx_int8_recipe()}
     return {"recipe": record["recipe"], "seed": record["seed"], "n": len(truths), "decoder": DEFAULT_DECODER,
             "reread_unsure": True,
             "temperature": temperature, "calibration": f"first {calibration_crops} training crops of each fold",
+            **onnx_recipe,
             **_compare(truths, texts), "folds": rows, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
