@@ -17,12 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..core import metrics
 from ..core.data import Sample
 from ..reader.checkpoint import load_training_model
-from ..reader.loader import Reader
+from ..reader.infer import frame_logits
+from ..reader.loader import Reader, load_reader
 from ..reader.model import CRNNConfig
-from ..reader.predict import DEFAULT_DECODER, read_greys, read_with
+from ..reader.predict import DEFAULT_DECODER, read_with
 from ..reader.quantize import quantize_fx, save_quantized
 from .crossval import assign_folds
 from .machine import environment
@@ -36,7 +39,9 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
     `record` is the seed's record (`run_cv`), `run_dir` its run folder (out_dir/<recipe>/seed<s>, holding
     fold<i>/last.pth) and `samples` the crops it was run on, in the same order. Returns per backend
     ("fp32", "int8_fx", "int8_onnx" when onnxruntime made that graph) the out-of-fold exact match and
-    CER, and how many crops each INT8 backend reads otherwise than FP32, per fold and in all.
+    CER, and how many crops each INT8 backend reads otherwise than FP32, per fold and in all; for each INT8
+    backend also the RMS difference of its logits from FP32's over all held-out crops (`logit_rms_vs_fp32`),
+    a measure of fidelity that does not hinge on the few crops near a decision.
     """
     folds = assign_folds(samples, record["k"], record["fold_seed"])
     by_fold = {}
@@ -51,6 +56,8 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
     temperature = float(record["temperature"])
     texts: dict[str, list[str]] = {}
     truths: list[str] = []
+    squared: dict[str, float] = {}  # per INT8 backend: squared logit differences from FP32, summed
+    values = 0
     rows = []
     for fold in range(record["k"]):
         started = time.perf_counter()
@@ -59,6 +66,7 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
         model = load_training_model(Path(run_dir) / f"fold{fold}" / "last.pth", model_config)
         greys = [s.image for s in held]
         fold_texts = {"fp32": [d.text for d in read_with(Reader(model, temperature), greys)]}
+        fp32_logits = frame_logits(model, greys)
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "int8.pth"
             qmodel = quantize_fx(model, train[:calibration_crops])
@@ -67,7 +75,11 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
             if getattr(qmodel, "anpr_onnx_int8", None) is not None:
                 backends["int8_onnx"] = "onnx"
             for name, backend in backends.items():
-                fold_texts[name] = [d.text for d in read_greys(greys, path, backend=backend)]
+                reader = load_reader(path, backend)
+                fold_texts[name] = [d.text for d in read_with(reader, greys)]
+                squared[name] = squared.get(name, 0.0) + float(
+                    np.square(frame_logits(reader.model, greys) - fp32_logits).sum())
+            values += fp32_logits.size
         fold_truths = [s.text for s in held]
         rows.append({"fold": fold, "n": len(held), **_compare(fold_truths, fold_texts),
                      "seconds": time.perf_counter() - started})
@@ -82,11 +94,14 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
         from ..reader.onnx_backend import onnx_int8_recipe
 
         onnx_recipe = {"onnx_int8": onnx_int8_recipe()}
+    compared = _compare(truths, texts)
+    for name, total in squared.items():
+        compared[name]["logit_rms_vs_fp32"] = (total / values) ** 0.5
     return {"recipe": record["recipe"], "seed": record["seed"], "n": len(truths), "decoder": DEFAULT_DECODER,
             "reread_unsure": True,
             "temperature": temperature, "calibration": f"first {calibration_crops} training crops of each fold",
             **onnx_recipe,
-            **_compare(truths, texts), "folds": rows, "environment": environment(),
+            **compared, "folds": rows, "environment": environment(),
             "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
