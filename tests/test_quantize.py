@@ -60,6 +60,21 @@ def test_quantized_model_runs_and_tracks_fp32(quantized):
     assert type(qmodel.rnn) is torch.nn.LSTM  # kept float on purpose, see anpr_ocr.reader.quantize
 
 
+def test_activations_use_8_bits_and_weights_7(quantized):
+    _, qmodel = quantized
+    convs = [m for m in qmodel.modules() if isinstance(m, torch.ao.nn.quantized.Conv2d)]
+    assert convs
+    for conv in convs:
+        weights = conv.weight().int_repr()
+        assert 60 <= weights.abs().max() <= 64  # 255 * 64 * 2 fits the 16-bit sums of non-VNNI kernels
+    seen = []
+    hook = convs[0].register_forward_hook(lambda module, args, out: seen.append(out.int_repr().max().item()))
+    with torch.inference_mode():
+        qmodel(batch_tensor(_greys(8)))  # the calibration crops: their largest activation maps to 255, not 127
+    hook.remove()
+    assert seen and seen[0] > 127
+
+
 def test_one_quantize_and_one_dequantize_between_convs_and_lstm(quantized):
     _, qmodel = quantized
     calls = [str(n.target) for n in qmodel.graph.nodes if n.op in ("call_function", "call_method")]

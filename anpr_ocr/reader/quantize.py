@@ -6,9 +6,9 @@
     qmodel = load_quantized("int8.pth")          # or predict(img, weights="int8.pth")
 
 What is quantized: every conv block (conv + batch norm + ReLU fused into one INT8 conv, per-channel
-weights) and the max pools run in INT8, activations quantized per tensor with the x86 default
-qconfig (histogram observer, reduce_range). The committed INT8 model is calibrated on 256 train
-crops, as the notebook does; calibration never sees the test split.
+weights) and the max pools run in INT8, activations quantized per tensor by the x86 backend's
+histogram observer. The committed INT8 model is calibrated on 256 train crops, as the notebook does;
+calibration never sees the test split.
 
 What stays float, and why:
 - the bidirectional LSTM, after one dequantize: dynamic INT8 saves almost nothing on it alone and is
@@ -20,9 +20,14 @@ What stays float, and why:
   cuts the RMS logit error against FP32 by about 40% at no measurable speed cost;
 - the flatten and permute between the conv map and the LSTM (`SHAPE_OPS_IN_FLOAT`).
 
-x86 rather than onednn: onednn's qconfig keeps all 8 activation bits, but PyTorch warns it may be
-inaccurate on CPUs without VNNI, and the committed INT8 file must read plates the same on any x86
-CPU; x86's reduce_range guards the 16-bit accumulation of non-VNNI kernels against overflow.
+Bits (`qconfig`): activations in all 8 bits, weights in 7 (per channel, magnitudes up to 64).
+Without VNNI the x86 kernels multiply UINT8 activations by INT8 weights in pairs summed in 16 bits,
+which saturate unless one side gives up a bit (255 * 64 * 2 fits, 255 * 128 * 2 does not). PyTorch's
+x86 default gives it up on the activations (`reduce_range`); here the weights give it up, as in the
+ONNX Runtime graph, and the activations keep their finer steps (docs/experiments.md, 2026-12-04,
+seventh session). Either way the file reads plates the same on CPUs with and without VNNI. x86 rather
+than onednn: onednn's qconfig keeps all 8 bits on both sides, which PyTorch warns may be inaccurate
+without VNNI.
 
 `load_quantized` rebuilds the graph from the stored config and returns it traced and frozen with
 TorchScript, which takes Python out of the call. The measurements behind each choice are in
@@ -64,16 +69,32 @@ DEFAULT_FLOAT_MODULES = ("head", "dropout")  # see the module docstring
 SHAPE_OPS_IN_FLOAT = ("flatten", "permute")
 
 
+def qconfig():
+    """The static qconfig of the INT8 ops: x86's histogram observer for activations in all 8 bits, and
+    per-channel symmetric weights in 7 (module docstring): observed over [-64, 63], the extremes round to
+    magnitude 64."""
+    with fx_deprecations_silenced():
+        from torch.ao.quantization import HistogramObserver, PerChannelMinMaxObserver, QConfig
+
+    return QConfig(activation=HistogramObserver.with_args(reduce_range=False),
+                   weight=PerChannelMinMaxObserver.with_args(dtype=torch.qint8, qscheme=torch.per_channel_symmetric,
+                                                             quant_min=-64, quant_max=63))
+
+
+QCONFIG = {"activations": "uint8 per tensor, 8 bits (histogram observer)",  # what `qconfig` makes, for the card
+           "weights": "int8 per channel, magnitudes up to 64 (observer range [-64, 63])"}
+
+
 def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = (),
                     float_ops: Sequence[str] = SHAPE_OPS_IN_FLOAT):
-    """The x86 default static qconfig mapping, with the LSTM float or dynamic and some modules and
-    tensor methods (`float_ops`) float."""
+    """The x86 static qconfig mapping with `qconfig` for its INT8 ops, the LSTM float or dynamic, and some
+    modules and tensor methods (`float_ops`) float."""
     with fx_deprecations_silenced():
         from torch.ao.quantization import default_dynamic_qconfig, get_default_qconfig_mapping
 
     if lstm not in LSTM_MODES:
         raise ValueError(f"lstm must be one of {LSTM_MODES}, got {lstm!r}")
-    mapping = get_default_qconfig_mapping(BACKEND)
+    mapping = get_default_qconfig_mapping(BACKEND).set_global(qconfig())
     mapping.set_object_type(nn.LSTM, None if lstm == "float" else default_dynamic_qconfig)
     for op in float_ops:
         mapping.set_object_type(op, None)
@@ -132,7 +153,7 @@ def quantize_fx(model: CRNN, calibration: list[np.ndarray], batch_size: int = 64
             prepared(batch_tensor(calibration[start:start + batch_size], *model.input_size))
     qmodel = _convert(prepared).eval()
     qmodel.input_size = model.input_size
-    qmodel.anpr_quantization = {"backend": BACKEND, "lstm": lstm, "float_modules": float_modules,
+    qmodel.anpr_quantization = {"backend": BACKEND, **QCONFIG, "lstm": lstm, "float_modules": float_modules,
                                 "float_ops": list(SHAPE_OPS_IN_FLOAT),
                                 "calibration_images": len(calibration)}
     if onnx:
