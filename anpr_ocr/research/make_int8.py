@@ -68,9 +68,10 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
         "file": _shown(out_path), "kind": "int8_fx", "made_from": _shown(fp32_path),
         "method": "two INT8 models of the same FP32 weights, calibrated on the same crops: "
                   "torch.ao.quantization.quantize_fx post-training static quantization, x86 backend "
-                  "(convs INT8, LSTM and head float; predict backend='torch'), and ONNX Runtime "
-                  "quantize_static QDQ (convs INT8 with 7-bit per-channel weights, LSTM with INT8 weights and "
-                  "dynamically quantized activations, head float; "
+                  "(convs INT8 with 7-bit per-channel weights and 8-bit activations, LSTM and head float; "
+                  "predict backend='torch'), and ONNX Runtime quantize_static QDQ (convs INT8 with 7-bit "
+                  "per-channel weights and activation ranges at their 99.999th percentile, LSTM with INT8 "
+                  "weights and dynamically quantized activations, head float; "
                   "predict backend='onnx'); predict(backend='auto') runs ONNX Runtime's where onnxruntime "
                   "is installed and FX's elsewhere (anpr_ocr.core.cpu)",
         "quantization": quantization, "calibration": f"{len(calibration)} train crops",
