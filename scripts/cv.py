@@ -9,9 +9,10 @@ overrides, dotted for nested configs (--set model.lstm_hidden=128 --set finetune
 JSON values. A new name with --set is a new recipe. Runs go to OUT (resumable: run the same command
 again to go on), one record per seed to RECORD/<recipe>_seed<s>.json, and the summary table is
 printed at the end. --compare reads the records of two recipes and prints their fold-by-fold
-differences of out-of-fold exact match as `predict` reads (its decoder at the fitted temperature), the
-score the selection rules in docs/experiments.md are written on. The renderer's typeface and plate strings come from
-ANPR_FONT and ANPR_TEXTS (defaults: anpr_ocr.train.reader's DEFAULT_FONT and DEFAULT_TEXTS).
+differences of out-of-fold exact match by `predict`'s decoder at the fitted temperature, each crop read
+once (no second look), the score the selection rules in docs/experiments.md are written on. The
+renderer's typeface and plate strings come from ANPR_FONT and ANPR_TEXTS (defaults:
+anpr_ocr.train.reader's DEFAULT_FONT and DEFAULT_TEXTS).
 """
 
 from __future__ import annotations
@@ -105,7 +106,8 @@ def compare(paths: list[Path]) -> None:
     b = [r for r in records if r["recipe"] == recipes[1]]
     print_table(crossval.summarize(records))
     diff = crossval.paired_difference(a, b, "exact_match_read")
-    print(f"\nout-of-fold exact match as predict reads, {recipes[0]} (A) minus {recipes[1]} (B), per seed and fold:")
+    print(f"\nout-of-fold exact match by predict's decoder, read once, {recipes[0]} (A) minus {recipes[1]} (B), "
+          "per seed and fold:")
     for p in diff["pairs"]:
         print(f"  seed {p['seed']} fold {p['fold']}: {100 * p['a']:.2f} - {100 * p['b']:.2f} = "
               f"{100 * p['difference']:+.2f} pp")

@@ -12,7 +12,9 @@ real crop of train + val is read by a model that never trained on it:
   fold's model is the one after the recipe's last fine-tuning epoch, and the per-epoch held-out
   curve is only recorded, so that the folds can set the epoch count (`epochs_from_folds`). The
   held-out crops are read greedily and by predict's default decoder at a temperature fitted on all
-  out-of-fold logits, and scored by the proxies of `anpr_ocr.research.proxies` (tilted, trimmed, degraded).
+  out-of-fold logits, each crop once from its stored logits (predict's second look at unsure crops needs
+  the model again: `scripts/crop_views_oof.py` and `scripts/int8_oof.py` read the fold models with it),
+  and scored by the proxies of `anpr_ocr.research.proxies` (tilted, trimmed, degraded).
   The pretraining's schedule is built for fold 0's training-set size; a fold whose size gives
   another step count rebuilds it (see `train.fit`, `start_from`).
 - Finished work is reused: a pretraining or fold found in out_dir with the same fingerprint
@@ -226,7 +228,7 @@ def _curve_row(history_row: dict, pretrain_epochs: int) -> dict:
 
 
 def crop_scores(crops: list[dict]) -> dict:
-    """Exact match and CER of a record's crops, greedy and as `predict` reads ("_read")."""
+    """Exact match and CER of a record's crops, greedy and by `predict`'s decoder, each crop read once ("_read")."""
     truths = [c["truth"] for c in crops]
     greedy, read = [c["greedy"] for c in crops], [c["read"] for c in crops]
     return {"exact_match": metrics.exact_match(truths, greedy), "cer": metrics.cer(truths, greedy),
