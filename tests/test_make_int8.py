@@ -34,9 +34,13 @@ def _small_copy(data_root: Path, folder: Path) -> Path:
 def test_make_int8_writes_a_checkpoint_and_a_card_that_predict_agrees_with(data_root, tmp_path, capsys):
     data = _small_copy(data_root, tmp_path / "data")
     out = tmp_path / "int8.pth"
+    # a card from before: its other keys stay (the benchmark file), its rescoring of the old model goes
+    out.with_suffix(".json").write_text(json.dumps({"benchmark": "figures/benchmark.json",
+                                                    "rescored": {"created": "2000-01-01 00:00 UTC"}}))
     assert main(["make-int8", str(data), "--out", str(out), "--calibration-crops", "4"]) == 0
     assert "wrote" in capsys.readouterr().out
     card = json.loads(out.with_suffix(".json").read_text())
+    assert card["benchmark"] == "figures/benchmark.json" and "rescored" not in card
     assert card["command"].startswith("python -m anpr_ocr make-int8 DATA")
     assert card["calibration"] == "4 train crops" and card["quantization"]["calibration_images"] == 4
     test = load_samples(data / "test")[0]

@@ -64,6 +64,7 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
     scored = int8_scores(fp32_path, out_path, splits, calibration_crops, "onnx_int8" in quantization)
     card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
     card.pop("predict_metrics", None)  # the shape before metrics meant what predict reads
+    card.pop("rescored", None)  # scripts/rescore_reader.py's scoring of the model this one replaces
     card.update({
         "file": _shown(out_path), "kind": "int8_fx", "made_from": _shown(fp32_path),
         "method": "two INT8 models of the same FP32 weights, calibrated on the same crops: "
