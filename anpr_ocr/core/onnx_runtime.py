@@ -48,9 +48,10 @@ def onnx_export_available() -> bool:
     return True
 
 
-def cpu_session(model: str | Path | bytes, threads: int = 1):
+def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: bool = False):
     """An ONNX Runtime session on the CPU for an ONNX file or its bytes: `threads` intra-op threads, one
-    inter-op thread, sequential, every graph optimization, quiet, and idle workers that do not spin."""
+    inter-op thread, sequential, every graph optimization, quiet. Its idle workers do not spin; with
+    `spin_within_call` they spin between the graph's nodes and stop when the call returns."""
     ort = require_onnx("onnxruntime")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -61,6 +62,7 @@ def cpu_session(model: str | Path | bytes, threads: int = 1):
     # ORT's idle workers spin by default, which starves the torch ops that follow in the same
     # process (decoding's CTC likelihood) and slows predict(backend="onnx") at batch 1 several-fold;
     # without spinning the session call itself costs next to nothing more (docs/experiments.md)
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_within_call else "0")
+    options.add_session_config_entry("session.force_spinning_stop", "1" if spin_within_call else "0")
     source = model if isinstance(model, bytes) else str(model)
     return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
