@@ -14,6 +14,7 @@ from anpr_ocr.detector.checkpoint import detector_backend, load_plate_detector
 from anpr_ocr.detector.net import DetectorConfig, PlateDetector, detect_batch, letterbox, to_tensor
 from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.pipeline.read import DEFAULT_DETECTOR, read_plates
+from anpr_ocr.reader.loader import default_photo_weights
 
 needs_detector = pytest.mark.skipif(not DEFAULT_DETECTOR.is_file(), reason="no committed detector")
 
@@ -131,11 +132,12 @@ def test_without_the_extra_auto_runs_torch_and_onnx_names_it(tmp_path, monkeypat
     raises the reader's ImportError with the install command."""
     for name in ("onnx", "onnxruntime"):
         monkeypatch.setitem(sys.modules, name, None)  # `import name` raises ModuleNotFoundError
-    detector = tmp_path / "detector.pth"  # a file of its own: the cache holds no ONNX Runtime session for it
-    shutil.copy(DEFAULT_DETECTOR, detector)
+    detector, reader = tmp_path / "detector.pth", tmp_path / "reader.pth"  # files of their own: the loaders'
+    shutil.copy(DEFAULT_DETECTOR, detector)  # caches hold no ONNX Runtime session for them, and keep none made
+    shutil.copy(default_photo_weights(), reader)  # here without the extra for the committed files' later callers
     assert detector_backend("auto") == "torch"
     model, _ = load_plate_detector(detector)
     assert isinstance(model, PlateDetector)
     with pytest.raises(ImportError, match=r'pip install "anpr_ocr\[onnx\]"'):
         load_plate_detector(detector, "onnx")
-    assert read_plates(np.full((480, 640), 127, np.uint8), detector=detector) == []
+    assert read_plates(np.full((480, 640), 127, np.uint8), weights=reader, detector=detector) == []
