@@ -1,4 +1,4 @@
-"""Time `read_plates` and `predict` with ONNX Runtime's sessions as committed and with the other spinning policy.
+"""Time `read_plates` and `predict` with ONNX Runtime's workers sleeping when idle and spinning within a call.
 
     python scripts/ort_spinning.py ../shared/data/vkcv-photos ../shared/data/vkcv-ocr/test --reps 3 \
         --out experiments/ort_spinning.json
@@ -90,7 +90,7 @@ def main() -> None:
             for batch, items in (("batch1", inputs[name]), ("batch64", batches)):
                 if name == "read_plates" and batch == "batch64":
                     continue
-                timed = time_per_photo(lambda item: call(files[item[0]], item[1]),
+                timed = time_per_photo(lambda item, call=call: call(files[item[0]], item[1]),
                                        {policy: [(policy, x) for x in items] * args.reps for policy in POLICIES})
                 result["timings"][f"{name}_{batch}"] = timed
                 print(name, batch, json.dumps({k: round(v, 3) for k, v in timed.items()}), flush=True)

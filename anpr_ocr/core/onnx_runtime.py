@@ -48,10 +48,10 @@ def onnx_export_available() -> bool:
     return True
 
 
-def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: bool = False):
+def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: bool = True):
     """An ONNX Runtime session on the CPU for an ONNX file or its bytes: `threads` intra-op threads, one
-    inter-op thread, sequential, every graph optimization, quiet. Its idle workers do not spin; with
-    `spin_within_call` they spin between the graph's nodes and stop when the call returns."""
+    inter-op thread, sequential, every graph optimization, quiet. With `spin_within_call` its workers spin
+    between the graph's nodes and stop when the call returns; without, they sleep whenever idle."""
     ort = require_onnx("onnxruntime")
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -59,9 +59,10 @@ def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: b
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
-    # ORT's idle workers spin by default, which starves the torch ops that follow in the same
-    # process (decoding's CTC likelihood) and slows predict(backend="onnx") at batch 1 several-fold;
-    # without spinning the session call itself costs next to nothing more (docs/experiments.md)
+    # Workers left spinning after a call (ONNX Runtime's default) starve the torch ops that follow in the same
+    # process (decoding's CTC likelihood) and slowed predict(backend="onnx") at batch 1 several-fold; workers
+    # that sleep between nodes wake for each of them. Spinning within the call only is faster than either:
+    # predict's INT8 call at batch 1 about a tenth, read_plates a photo 2-5% (docs/experiments.md)
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_within_call else "0")
     options.add_session_config_entry("session.force_spinning_stop", "1" if spin_within_call else "0")
     source = model if isinstance(model, bytes) else str(model)
