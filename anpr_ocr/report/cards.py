@@ -11,7 +11,7 @@ from ..reader.loader import default_photo_weights
 from ..research.evaluate import Evaluation
 from ..research.machine import environment
 
-READER_COMMAND = ("papermill -p PUBLISH True --log-output ocr_train.ipynb ocr_train.ipynb"
+READER_COMMAND = ("python scripts/publish_notebook.py ocr_train.ipynb"
                   " (ANPR_DATA, ANPR_FONT, ANPR_TEXTS from the environment)")
 
 
