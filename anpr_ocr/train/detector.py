@@ -1,9 +1,9 @@
 """Training the plate detector: `fit_detector(config, train, val)`, selected on val photos.
 
-Each epoch draws `crops_per_epoch` augmented crops of the training photos (`photos.PlateScenes`:
+Each epoch draws `crops_per_epoch` augmented crops of the training photos (`scenes.PlateScenes`:
 scale, crop, rotation, perspective, light, blur, noise, and rendered plates pasted in with a random
 perspective), trains with focal loss on the centre heatmap plus L1 on the corner offsets, then
-scores the val photos through the inference path (`detect.detect_batch`) and keeps the best
+scores the val photos through the inference path (`detector.net.detect_batch`) and keeps the best
 checkpoint by val AP (mean of AP@0.5 and AP@0.75; ties by corner error) as best.pth.
 
 The learning rate follows one one-cycle curve (warm-up over the first tenth, cosine decay after)

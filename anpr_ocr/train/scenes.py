@@ -86,11 +86,11 @@ def _overlaps(a: np.ndarray, b: np.ndarray, pad: float = 0.2) -> bool:
 
 # ---- training samples -----------------------------------------------------------------------------
 class PlateScenes(Dataset):
-    """`length` augmented square crops (size x size) of `photos` with their targets, as the detector
-    sees photos: each photo is first scaled as `letterbox` scales it for `input_size`, then by a random
-    zoom. Each item's randomness comes from (seed, epoch, index), so any worker count gives the same."""
+    """`length` augmented square crops (size x size: `DetectConfig.crop_size`) of `photos` with their targets,
+    as the detector sees photos: each photo is first scaled as `letterbox` scales it for `input_size`, then by a
+    random zoom. Each item's randomness comes from (seed, epoch, index), so any worker count gives the same."""
 
-    def __init__(self, photos: list[Photo], length: int, size: int = 384, input_size: int = DetectorConfig.input_size,
+    def __init__(self, photos: list[Photo], length: int, size: int, input_size: int = DetectorConfig.input_size,
                  renderer: PlateRenderer | None = None, paste_prob: float = 0.5, seed: int = 0,
                  zoom: tuple[float, float] = (0.5, 1.7), max_angle: float = 12.0):
         self.photos, self.length, self.size, self.input_size = photos, length, size, input_size
