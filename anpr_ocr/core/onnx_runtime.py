@@ -61,8 +61,8 @@ def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: b
     options.log_severity_level = 3
     # Workers left spinning after a call (ONNX Runtime's default) starve the torch ops that follow in the same
     # process (decoding's CTC likelihood) and slowed predict(backend="onnx") at batch 1 several-fold; workers
-    # that sleep between nodes wake for each of them. Spinning within the call only is faster than either:
-    # predict's INT8 call at batch 1 about a tenth, read_plates a photo 2-5% (docs/experiments.md)
+    # that sleep between nodes wake for each of them. Spinning within the call only is faster than either
+    # (docs/experiments.md)
     options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin_within_call else "0")
     options.add_session_config_entry("session.force_spinning_stop", "1" if spin_within_call else "0")
     source = model if isinstance(model, bytes) else str(model)

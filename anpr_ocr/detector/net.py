@@ -17,7 +17,7 @@ at the few peaks only (`corners_at`): the same corners, a tenth less work a phot
 Large photos are read twice (`detect_batch`): the net trained on photos of at most 1,024 px, whose plates
 are 30-200 px wide in its 640 px input. In a photo of 2,000 px a plate of 66 px is 21 px there, and missed;
 a second pass at twice the input size shows it at the scale the net knows, while the first pass still finds
-the large plates of close-ups, which a larger input alone loses (docs/experiments.md, 2026-12-04).
+the large plates of close-ups, which a larger input alone loses (docs/experiments.md).
 
 Why a keypoint design: the annotations give four corners, and the reader wants the plate cut along
 them (`cut_plate`, with the margins the training crops were cut with), so corners are the target,

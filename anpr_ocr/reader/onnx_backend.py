@@ -17,14 +17,12 @@ then gives the LSTM INT8 weights with activations quantized at run time (Dynamic
 a faster call without VNNI, and the same readings as the float LSTM on uncalibrated crops
 (docs/experiments.md, "ONNX Runtime INT8 with the LSTM in INT8").
 Weights use 7 of their 8 bits (`reduce_range`): without VNNI, ONNX Runtime multiplies UINT8 by
-INT8 with VPMADDUBSW, whose 16-bit sums of pairs saturate; on an AVX2-only EPYC the full-range model
-read 24 of 887 uncalibrated train and val crops otherwise than FP32 (RMS logit error 0.41), the
-7-bit one 2 (0.044 with the head float; docs/experiments.md, 2026-12-03). The same file then reads
-alike on CPUs with and without VNNI.
+INT8 with VPMADDUBSW, whose 16-bit sums of pairs saturate; on an AVX2-only CPU the full-range model
+read many uncalibrated crops otherwise than FP32 and the 7-bit one nearly none (docs/experiments.md).
+The same file then reads alike on CPUs with and without VNNI.
 An activation's range is the 99.999th percentile of its absolute values on the calibration crops
 (`CALIBRATION_METHOD`), not their extremes (MinMax), so that a rare large value does not coarsen the steps
-for every crop: out of fold over three seeds, read as `predict` reads, the percentile graph read 2 of 3,429
-held-out crops fewer than FP32 and the MinMax one 6 (docs/experiments.md, 2026-12-04, seventh session).
+for every crop: out of fold the percentile graph reads closer to FP32 than the MinMax one (docs/experiments.md).
 
 `onnx_int8_bytes` and `OnnxReader(bytes)` keep a graph in memory: the INT8 checkpoint carries its ONNX
 Runtime INT8 graph (`anpr_ocr.reader.quantize.save_quantized`), so no file is written at load time.
@@ -98,8 +96,8 @@ def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: lis
                   method: str = CALIBRATION_METHOD) -> Path:
     """Static INT8 quantization (QDQ, per-channel weights) calibrated on grey crops (train crops, never
     the split it is scored on); `reduce_range`, `float_nodes` and `method` ("Percentile", or "MinMax": each
-    activation's extremes) as the module docstring says (`reduce_range=False, float_nodes=()` is the recipe
-    before 2026-12-03). `lstm`: "float" keeps ONNX Runtime's float LSTM, "dynamic" gives it INT8 weights and
+    activation's extremes) as the module docstring says (`reduce_range=False, float_nodes=()`: the first recipe,
+    for comparison). `lstm`: "float" keeps ONNX Runtime's float LSTM, "dynamic" gives it INT8 weights and
     activations quantized at run time (DynamicQuantizeLSTM, with the same 7-bit weights)."""
     if lstm not in ("float", "dynamic"):
         raise ValueError(f"lstm must be 'float' or 'dynamic', got {lstm!r}")

@@ -16,18 +16,17 @@ What stays float, and why:
   trace it, and dynamic INT8 weights are packed objects that weights-only loading refuses
   (`lstm="dynamic"` stays available for comparison, but such a model cannot be saved). Its fixed
   per-call cost is why INT8 gains less over FP32 at batch 1 than at batch 64;
-- the linear CTC head and the dropout around it (`DEFAULT_FLOAT_MODULES`): keeping them float
-  cuts the RMS logit error against FP32 by about 40% at no measurable speed cost;
+- the linear CTC head and the dropout around it (`DEFAULT_FLOAT_MODULES`): kept float, they bring the
+  logits markedly closer to FP32's at no measurable speed cost;
 - the flatten and permute between the conv map and the LSTM (`SHAPE_OPS_IN_FLOAT`).
 
 Bits (`qconfig`): activations in all 8 bits, weights in 7 (per channel, magnitudes up to 64).
 Without VNNI the x86 kernels multiply UINT8 activations by INT8 weights in pairs summed in 16 bits,
 which saturate unless one side gives up a bit (255 * 64 * 2 fits, 255 * 128 * 2 does not). PyTorch's
 x86 default gives it up on the activations (`reduce_range`); here the weights give it up, as in the
-ONNX Runtime graph, and the activations keep their finer steps (docs/experiments.md, 2026-12-04,
-seventh session). Either way the file reads plates the same on CPUs with and without VNNI. x86 rather
-than onednn: onednn's qconfig keeps all 8 bits on both sides, which PyTorch warns may be inaccurate
-without VNNI.
+ONNX Runtime graph, and the activations keep their finer steps (docs/experiments.md). Either way the
+file reads plates the same on CPUs with and without VNNI. x86 rather than onednn: onednn's qconfig keeps
+all 8 bits on both sides, which PyTorch warns may be inaccurate without VNNI.
 
 `load_quantized` rebuilds the graph from the stored config and returns it traced and frozen with
 TorchScript, which takes Python out of the call. The measurements behind each choice are in
@@ -65,7 +64,7 @@ LSTM_MODES = ("float", "dynamic")
 DEFAULT_FLOAT_MODULES = ("head", "dropout")  # see the module docstring
 # The conv map is flattened and permuted into LSTM steps in float, after the one dequantize. Left to
 # the defaults, FX dequantizes, flattens, re-quantizes with a scale of its own, permutes and
-# dequantizes again: two more ops a call and one more rounding (RMS logit error 0.045 -> 0.042 on val).
+# dequantizes again: two more ops a call and one more rounding.
 SHAPE_OPS_IN_FLOAT = ("flatten", "permute")
 
 

@@ -1,6 +1,6 @@
 """K-fold cross-validation over the real crops: the protocol that tells training recipes apart.
 
-The 101 val crops read 100 of 101 for every candidate recipe, so val cannot rank them. Here every
+A val split of a hundred crops cannot rank recipes that differ by a plate or two. Here every
 real crop of train + val is read by a model that never trained on it:
 
 - `assign_folds` deals the crops into k folds, fixed by a seed, stratified by region length (2- or
