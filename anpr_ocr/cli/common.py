@@ -64,6 +64,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
     """The plate reader's options: checkpoint, backend, decoder, batch size."""
     from ..core.onnx_runtime import BACKENDS, DEFAULT_BACKEND
     from ..reader.decode import DECODERS
+    from ..reader.infer import DEFAULT_BATCH_SIZE
     from ..reader.predict import DEFAULT_DECODER
 
     p.add_argument("--weights", metavar="PTH", help="reader checkpoint, FP32 or FX INT8 (default: $ANPR_OCR_WEIGHTS, "
@@ -76,7 +77,7 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
                    help="CTC decoder: format prefers a valid plate the model finds nearly as likely "
                    "(default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=64, metavar="N",
+    p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
                    help="plates per model call (default: %(default)s)")
 
 
@@ -116,9 +117,12 @@ def second_pass_over(args: argparse.Namespace) -> int | None:
 
 def add_reading_options(p: argparse.ArgumentParser) -> None:
     """How readings are written and flagged."""
-    p.add_argument("--alphabet", choices=("latin", "cyrillic"), default="latin",
+    from ..core.alphabet import OUTPUT_ALPHABETS
+    from ..reader.predict import DEFAULT_ALPHABET, DEFAULT_MIN_CONFIDENCE
+
+    p.add_argument("--alphabet", choices=OUTPUT_ALPHABETS, default=DEFAULT_ALPHABET,
                    help="letters as Latin look-alikes or as the Cyrillic printed on plates (default: %(default)s)")
-    p.add_argument("--min-confidence", type=float, default=0.5, metavar="P",
+    p.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE, metavar="P",
                    help="readings below this confidence are flagged (default: %(default)s)")
 
 

@@ -29,7 +29,8 @@ TEXTS_HELP = ("real plate strings, one a line, that half the rendered private pl
 def _recipe() -> dict:
     from ..train.reader import TrainConfig
 
-    return {field: getattr(TrainConfig(), field) for field, _ in RECIPE_OPTIONS.values()}
+    recipe = TrainConfig()
+    return {"device": recipe.device, **{field: getattr(recipe, field) for field, _ in RECIPE_OPTIONS.values()}}
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -51,8 +52,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                    "(smoke runs; default: all)")
     p.add_argument("--font", metavar="TTF", help=FONT_HELP)
     p.add_argument("--texts", metavar="TXT", help=TEXTS_HELP)
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                   help="auto takes a GPU when there is one (default: %(default)s)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="auto takes a GPU when there is one")
     p.add_argument("--resume", action="store_true", help="go on from OUT/last.pth if it holds this recipe")
     return p
 
@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and value < least:
             raise CliError(f"--{name.replace('_', '-')} must be at least {least}, got {value}")
     synth = renderer_inputs(args.font, args.texts, recipe_synth())
-    config = TrainConfig(out_dir=args.out, synth=synth, device=args.device, resume=args.resume,
-                         **{k: v for k, v in recipe.items() if v is not None})
+    config = TrainConfig(out_dir=args.out, synth=synth, resume=args.resume,
+                         **{k: v for k, v in {**recipe, "device": args.device}.items() if v is not None})
     if config.pretrain_epochs + config.finetune_epochs == 0:
         raise CliError("nothing to train: --pretrain-epochs and --finetune-epochs are both 0")
     main_process = is_main_process()  # under torchrun only rank 0 prints

@@ -44,7 +44,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     add_detector_options(p)
     add_reading_options(p)
     add_reader_options(p)
-    p.add_argument("--min-frames", type=int, default=2, help="frames a plate must be read in (default: %(default)s)")
+    from ..video.stream import MIN_FRAMES
+
+    p.add_argument("--min-frames", type=int, default=MIN_FRAMES, help="frames a plate must be read in "
+                   "(default: %(default)s)")
     p.add_argument("--threads", type=int, default=1, help="torch threads for the detector and the reader; the "
                    "frames are decoded in another thread beside them (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress line or speed on stderr")

@@ -10,6 +10,7 @@ DIGITS = "0123456789"
 LETTERS = "ABEKMHOPCTYX"
 ALPHABET = DIGITS + LETTERS  # class i + 1 in the model; class 0 is the CTC blank
 BLANK = 0
+OUTPUT_ALPHABETS = ("latin", "cyrillic")  # readings in Latin look-alikes, or in the Cyrillic printed on plates
 
 CYRILLIC_LETTERS = "АВЕКМНОРСТУХ"
 _TO_LATIN = str.maketrans(CYRILLIC_LETTERS + CYRILLIC_LETTERS.lower() + LETTERS.lower(),

@@ -61,9 +61,9 @@ from ..detector.net import (
     plate_size,
 )
 from ..reader.decode import Decoded, decode
-from ..reader.infer import frame_probs
+from ..reader.infer import DEFAULT_BATCH_SIZE, frame_probs
 from ..reader.loader import default_photo_weights, load_reader
-from ..reader.predict import DEFAULT_BACKEND, DEFAULT_DECODER, check_options
+from ..reader.predict import DEFAULT_ALPHABET, DEFAULT_BACKEND, DEFAULT_DECODER, DEFAULT_MIN_CONFIDENCE, check_options
 from ..reader.views import SURE_CONFIDENCE, as_one, sure
 from .draw import draw_label, label_height, label_size
 
@@ -96,10 +96,11 @@ def default_detector() -> Path:
 
 
 def read_plates(images: Any, weights: str | Path | None = None, detector: str | Path | None = None,
-                alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
-                threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
-                min_reading_confidence: float = MIN_READING_CONFIDENCE,
-                min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
+                alphabet: str = DEFAULT_ALPHABET, decoder: str = DEFAULT_DECODER,
+                min_confidence: float = DEFAULT_MIN_CONFIDENCE, threshold: float | None = None,
+                min_width: float = MIN_PLATE_WIDTH, min_reading_confidence: float = MIN_READING_CONFIDENCE,
+                min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE,
+                batch_size: int = DEFAULT_BATCH_SIZE,
                 backend: str = DEFAULT_BACKEND, cuts: Sequence[tuple[float, float]] = CUTS,
                 sure_confidence: float = SURE_CONFIDENCE, min_recut_confidence: float = MIN_RECUT_CONFIDENCE,
                 second_pass_over: int | None = SECOND_PASS_OVER) -> list[PhotoReading] | list[list[PhotoReading]]:
@@ -163,9 +164,9 @@ def reported(reading: PhotoReading, min_reading_confidence: float = MIN_READING_
 
 
 def read_found(greys: Sequence[np.ndarray], found: Sequence[Sequence[Detection]], weights: str | Path | None = None,
-               decoder: str = DEFAULT_DECODER, batch_size: int = 64, backend: str = DEFAULT_BACKEND,
-               cuts: Sequence[tuple[float, float]] = CUTS, alphabet: str = "latin", min_confidence: float = 0.5,
-               sure_confidence: float = SURE_CONFIDENCE,
+               decoder: str = DEFAULT_DECODER, batch_size: int = DEFAULT_BATCH_SIZE, backend: str = DEFAULT_BACKEND,
+               cuts: Sequence[tuple[float, float]] = CUTS, alphabet: str = DEFAULT_ALPHABET,
+               min_confidence: float = DEFAULT_MIN_CONFIDENCE, sure_confidence: float = SURE_CONFIDENCE,
                min_recut_confidence: float = MIN_RECUT_CONFIDENCE) -> list[list[PhotoReading]]:
     """Every detection of every photo read by `weights` (default: `reader.loader.default_photo_weights()`), no
     floor applied: each plate cut from its photo with the first of `cuts`' margins (of its width, height); a
@@ -197,8 +198,8 @@ def recut(decoded: Decoded, sure_confidence: float = SURE_CONFIDENCE,
     return not sure(decoded, sure_confidence) and decoded.confidence >= min_recut_confidence
 
 
-def photo_reading(decoded: Decoded, detection: Detection, alphabet: str = "latin",
-                  min_confidence: float = 0.5) -> PhotoReading:
+def photo_reading(decoded: Decoded, detection: Detection, alphabet: str = DEFAULT_ALPHABET,
+                  min_confidence: float = DEFAULT_MIN_CONFIDENCE) -> PhotoReading:
     """What the reader decoded on a detected plate's cut, with where the detector found it."""
     confidence = min(max(decoded.confidence, 0.0), 1.0)
     kind = plate_type(decoded.text)

@@ -14,6 +14,8 @@ from torch import nn
 from ..core.images import INPUT_HEIGHT, INPUT_WIDTH, batch_tensor
 from .decode import softmax
 
+DEFAULT_BATCH_SIZE = 64  # crops a model call reads
+
 
 def input_size(model) -> tuple[int, int]:
     """(height, width) a model reads crops at: its `input_size` (a CRNN, an INT8 model, an ONNX Runtime
@@ -22,7 +24,7 @@ def input_size(model) -> tuple[int, int]:
 
 
 @torch.inference_mode()
-def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64) -> np.ndarray:
+def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = DEFAULT_BATCH_SIZE) -> np.ndarray:
     """Per-frame class logits (N, T, C) for grey crops, in batches. `model` is a torch module or
     anything called like one (an ONNX Runtime session) on the module's device."""
     out = []
@@ -36,7 +38,7 @@ def frame_logits(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64
     return np.concatenate(out)
 
 
-def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = 64,
+def frame_probs(model: nn.Module, greys: list[np.ndarray], batch_size: int = DEFAULT_BATCH_SIZE,
                 temperature: float = 1.0) -> np.ndarray:
     """Per-frame class probabilities (N, T, C), float64, of the logits divided by `temperature`."""
     logits = frame_logits(model, greys, batch_size).astype(np.float64)

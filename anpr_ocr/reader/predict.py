@@ -20,17 +20,19 @@ from typing import Any
 
 import numpy as np
 
-from ..core.alphabet import ALPHABET, to_cyrillic
+from ..core.alphabet import ALPHABET, OUTPUT_ALPHABETS, to_cyrillic
 from ..core.formats import plate_type
 from ..core.images import as_greys
 from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend
 from .decode import DECODERS, Decoded, decode
-from .infer import frame_probs
+from .infer import DEFAULT_BATCH_SIZE, frame_probs
 from .loader import Reader, load_reader
 from .views import as_one, crop_views, sure
 
 # "format": it reads augmentation-degraded val best at about greedy's cost (docs/experiments.md)
 DEFAULT_DECODER = "format"
+DEFAULT_ALPHABET = "latin"  # one of OUTPUT_ALPHABETS
+DEFAULT_MIN_CONFIDENCE = 0.5  # readings less sure than this come flagged
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,8 @@ class PlateReading:
 
 def check_options(alphabet: str, decoder: str, backend: str, min_confidence: float, batch_size: int) -> None:
     """Raise ValueError naming the first of `predict`'s options that is out of range."""
-    if alphabet not in ("latin", "cyrillic"):
-        raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
+    if alphabet not in OUTPUT_ALPHABETS:
+        raise ValueError(f"alphabet must be one of {OUTPUT_ALPHABETS}, got {alphabet!r}")
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
     check_backend(backend)
@@ -59,8 +61,8 @@ def check_options(alphabet: str, decoder: str, backend: str, min_confidence: flo
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
 
 
-def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DECODER, batch_size: int = 64,
-              reread_unsure: bool = True) -> list[Decoded]:
+def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DECODER,
+              batch_size: int = DEFAULT_BATCH_SIZE, reread_unsure: bool = True) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops by a loaded model, at its
     temperature: what `predict` reads, for a `Reader` that may not come from a file (evaluation)."""
     return read_probs(reader, greys, frame_probs(reader.model, greys, batch_size, reader.temperature), decoder,
@@ -68,7 +70,7 @@ def read_with(reader: Reader, greys: list[np.ndarray], decoder: str = DEFAULT_DE
 
 
 def read_probs(reader: Reader, greys: list[np.ndarray], probs: np.ndarray, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64, reread_unsure: bool = True) -> list[Decoded]:
+               batch_size: int = DEFAULT_BATCH_SIZE, reread_unsure: bool = True) -> list[Decoded]:
     """`read_with` for crops whose frame probabilities are at hand: each decoded, and with `reread_unsure` each
     reading that is not sure (`views.sure`) read again from its crop's other views (`views.crop_views`), all
     views as one (`views.as_one`)."""
@@ -81,14 +83,16 @@ def read_probs(reader: Reader, greys: list[np.ndarray], probs: np.ndarray, decod
 
 
 def read_greys(greys: list[np.ndarray], weights: str | Path | None = None, decoder: str = DEFAULT_DECODER,
-               batch_size: int = 64, backend: str = DEFAULT_BACKEND, reread_unsure: bool = True) -> list[Decoded]:
+               batch_size: int = DEFAULT_BATCH_SIZE, backend: str = DEFAULT_BACKEND,
+               reread_unsure: bool = True) -> list[Decoded]:
     """Decoded readings (Latin, calibrated confidences) of grey uint8 crops: predict's core (`read_with`)."""
     return read_with(load_reader(weights, backend), greys, decoder, batch_size, reread_unsure)
 
 
-def predict(images: Any, weights: str | Path | None = None, alphabet: str = "latin",
-            decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5, batch_size: int = 64,
-            backend: str = DEFAULT_BACKEND, reread_unsure: bool = True) -> PlateReading | list[PlateReading]:
+def predict(images: Any, weights: str | Path | None = None, alphabet: str = DEFAULT_ALPHABET,
+            decoder: str = DEFAULT_DECODER, min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+            batch_size: int = DEFAULT_BATCH_SIZE, backend: str = DEFAULT_BACKEND,
+            reread_unsure: bool = True) -> PlateReading | list[PlateReading]:
     """Read plate crops. One image gives one `PlateReading`, a list or tuple gives a list.
 
     `weights` selects a checkpoint (default: the committed best model, or $ANPR_OCR_WEIGHTS);

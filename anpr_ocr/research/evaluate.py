@@ -16,7 +16,7 @@ from ..core import metrics
 from ..core.alphabet import ALPHABET
 from ..core.data import Sample
 from ..reader.decode import decode
-from ..reader.infer import frame_probs
+from ..reader.infer import DEFAULT_BATCH_SIZE, frame_probs
 from ..reader.loader import Reader, load_reader
 from ..reader.predict import DEFAULT_DECODER, read_probs
 
@@ -55,7 +55,7 @@ class Evaluation:
 
 
 def evaluate(reader: Reader | str | Path | None, samples: list[Sample], decoder: str = DEFAULT_DECODER,
-             batch_size: int = 64, reread_unsure: bool = True) -> Evaluation:
+             batch_size: int = DEFAULT_BATCH_SIZE, reread_unsure: bool = True) -> Evaluation:
     """Read every sample as `predict` does and keep truth, reading, confidence and source side by side.
 
     `reader`: a checkpoint path (None: the committed model, as for `predict`), or a `Reader` (a model in

@@ -48,10 +48,13 @@ from ..pipeline.read import (
     read_plates,
     reported,
 )
-from ..reader.predict import DEFAULT_DECODER
+from ..reader.infer import DEFAULT_BATCH_SIZE
+from ..reader.predict import DEFAULT_ALPHABET, DEFAULT_DECODER, DEFAULT_MIN_CONFIDENCE, check_options
 from .consensus import weighted
 from .frames import VideoFrames
 from .track import Detection, Track, Tracker, TrackerConfig
+
+MIN_FRAMES = 2  # readings a track needs to be reported (see the module docstring)
 
 
 @dataclass(frozen=True)
@@ -104,14 +107,15 @@ class VideoReader:
     `read_video` drives it; the command line drives it too, to draw the plates being followed."""
 
     def __init__(self, weights: str | Path | None = None, detector: str | Path | None = None,
-                 alphabet: str = "latin", decoder: str = DEFAULT_DECODER, min_confidence: float = 0.5,
+                 alphabet: str = DEFAULT_ALPHABET, decoder: str = DEFAULT_DECODER,
+                 min_confidence: float = DEFAULT_MIN_CONFIDENCE,
                  threshold: float | None = None, min_width: float = MIN_PLATE_WIDTH,
                  min_reading_confidence: float = MIN_READING_CONFIDENCE,
-                 min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE, batch_size: int = 64,
-                 backend: str = DEFAULT_BACKEND, weak_threshold: float | None = None, min_frames: int = 2,
+                 min_valid_reading_confidence: float = MIN_VALID_READING_CONFIDENCE,
+                 batch_size: int = DEFAULT_BATCH_SIZE, backend: str = DEFAULT_BACKEND,
+                 weak_threshold: float | None = None, min_frames: int = MIN_FRAMES,
                  tracker: TrackerConfig | None = None, second_pass_over: int | None = SECOND_PASS_OVER):
-        if alphabet not in ("latin", "cyrillic"):
-            raise ValueError(f"alphabet must be 'latin' or 'cyrillic', got {alphabet!r}")
+        check_options(alphabet, decoder, backend, min_confidence, batch_size)
         if isinstance(min_frames, bool) or not isinstance(min_frames, int) or min_frames < 1:
             raise ValueError(f"min_frames must be a positive integer, got {min_frames!r}")
         self.model, stored = load_plate_detector(default_detector() if detector is None else detector, backend)
