@@ -20,6 +20,7 @@ import torch
 
 from anpr_ocr.core.data import load_samples
 from anpr_ocr.core.images import batch_tensor
+from anpr_ocr.core.shipped import INT8_WEIGHTS
 from anpr_ocr.reader.onnx_backend import OnnxReader, quantize_lstm
 from anpr_ocr.reader.quantize import onnx_int8_graph
 from anpr_ocr.report.tables import write_json
@@ -29,7 +30,7 @@ from anpr_ocr.research.machine import measured_here
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("crops", type=Path, help="a folder of crops in the Nomeroff layout (img/, ann/)")
-    parser.add_argument("--int8", type=Path, default=Path("weights/crnn_ocr_model_int8_fx.pth"))
+    parser.add_argument("--int8", type=Path, default=INT8_WEIGHTS)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=30)
     parser.add_argument("--out", type=Path)

@@ -23,6 +23,7 @@ from anpr_ocr import predict
 from anpr_ocr.core.alphabet import ALPHABET
 from anpr_ocr.core.data import load_samples
 from anpr_ocr.core.images import batch_tensor
+from anpr_ocr.core.shipped import INT8_WEIGHTS
 from anpr_ocr.reader.decode import DECODERS, decode
 from anpr_ocr.reader.infer import frame_logits, frame_probs, input_size
 from anpr_ocr.reader.loader import Reader, load_reader
@@ -57,7 +58,7 @@ def layers(reader: Reader, weights: Path, backend: str, decoder: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("crops", type=Path, help="a folder of crops in the Nomeroff layout (img/, ann/)")
-    parser.add_argument("--weights", type=Path, default=Path("weights/crnn_ocr_model_int8_fx.pth"))
+    parser.add_argument("--weights", type=Path, default=INT8_WEIGHTS)
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--decoder", default=DEFAULT_DECODER)
     parser.add_argument("--threads", type=int, default=2)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from anpr_ocr.core.shipped import DETECTOR_WEIGHTS
 from anpr_ocr.detector.checkpoint import detector_threshold, set_threshold
 from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.report.cards import created_now, read_plates_settings
@@ -35,7 +36,7 @@ SPEED_PHOTOS = 100  # test photos timed one a call, as the notebook's SPEED_PHOT
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("photos", type=Path, help="COCO keypoints root with val/ and test/")
-    parser.add_argument("--detector", type=Path, default=Path("weights/plate_detector.pth"))
+    parser.add_argument("--detector", type=Path, default=DETECTOR_WEIGHTS)
     parser.add_argument("--card", type=Path, default=Path("weights/plate_detector.json"))
     parser.add_argument("--figures", type=Path, default=Path("figures"))
     parser.add_argument("--readme", type=Path, help="rewrite this README's results block")

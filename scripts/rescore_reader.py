@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from anpr_ocr.core.data import load_splits
+from anpr_ocr.core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
 from anpr_ocr.report.cards import created_now
 from anpr_ocr.report.tables import update_readme, write_json
 from anpr_ocr.research.evaluate import evaluate
@@ -38,7 +39,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     splits, _ = load_splits(args.data_root, ("train", "val", "test"))
-    fp32_path, int8_path = args.weights / "crnn_ocr_model_best.pth", args.weights / "crnn_ocr_model_int8_fx.pth"
+    fp32_path, int8_path = args.weights / FP32_WEIGHTS.name, args.weights / INT8_WEIGHTS.name
     rescored = {"created": created_now(), "command": "scripts/rescore_reader.py", "environment": environment()}
 
     card_path = fp32_path.with_suffix(".json")

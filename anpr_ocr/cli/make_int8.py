@@ -12,6 +12,7 @@ from .common import CROP_LAYOUT, CliError, HelpFormatter
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add `make-int8` to the command line's subparsers."""
+    from ..core.shipped import INT8_WEIGHTS
     from ..reader.loader import DEFAULT_WEIGHTS
     from ..research.make_int8 import CALIBRATION_CROPS
 
@@ -22,7 +23,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         f"(anpr_ocr.research.make_int8).\n\ndata layout of DATA/train, DATA/val and DATA/test, one of:\n{CROP_LAYOUT}")
     p.add_argument("data", type=Path, metavar="DATA", help="dataset root with train/, val/ and test/")
     p.add_argument("--fp32", type=Path, default=DEFAULT_WEIGHTS, help="FP32 checkpoint (default: %(default)s)")
-    p.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS.with_name("crnn_ocr_model_int8_fx.pth"),
+    p.add_argument("--out", type=Path, default=INT8_WEIGHTS,
                    help="INT8 checkpoint to write; its card: the same name with .json (default: %(default)s)")
     p.add_argument("--calibration-crops", type=int, default=CALIBRATION_CROPS, metavar="N",
                    help="first train crops to calibrate on (default: %(default)s)")

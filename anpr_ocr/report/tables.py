@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core import metrics
 from ..core.data import Sample
+from ..core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
 from ..reader.loader import Reader
 from ..reader.predict import DEFAULT_DECODER
 from ..research.bench import BACKENDS, PREDICT_ARGS
@@ -172,8 +173,8 @@ def _load(path: Path) -> dict | None:
 def results_markdown(weights_dir: str | Path, figures_dir: str | Path) -> str:
     """The README's results section, made only from the JSON files a run wrote."""
     weights_dir, figures_dir = Path(weights_dir), Path(figures_dir)
-    fp32 = _load(weights_dir / "crnn_ocr_model_best.json")
-    int8 = _load(weights_dir / "crnn_ocr_model_int8_fx.json")
+    fp32 = _load(weights_dir / FP32_WEIGHTS.with_suffix(".json").name)
+    int8 = _load(weights_dir / INT8_WEIGHTS.with_suffix(".json").name)
     recipes = _load(figures_dir / "recipes.json")
     bench = _load(figures_dir / "benchmark.json")
     if fp32 is None:
