@@ -1,4 +1,4 @@
-"""Files the package writes and reads back: atomic saves, content hashes, weights-only loading.
+"""Files the package writes and reads back: JSON records, atomic saves, content hashes, weights-only loading.
 
 Both models' checkpoints (`reader.checkpoint`, `detector.checkpoint`) are written with `save_atomic`
 and read with `load_weights_only`, so a crash never leaves half a file and a checkpoint can hold no
@@ -9,6 +9,7 @@ loaded from a file until the file changes: both models are loaded once per check
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 import tempfile
@@ -22,6 +23,14 @@ import torch
 
 class CheckpointError(ValueError):
     """A file that is not a checkpoint this package can use; the message names the file."""
+
+
+def write_json(path: str | Path, obj: Any) -> Path:
+    """`obj` as indented JSON (UTF-8, non-ASCII kept) at `path`, its folder made first: every figure and card."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return path
 
 
 def save_atomic(obj: Any, path: str | Path) -> None:

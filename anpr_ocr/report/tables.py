@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core import metrics
 from ..core.data import Sample
+from ..core.files import write_json  # noqa: F401 (the notebooks and scripts write their figures with it)
 from ..core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
 from ..reader.loader import Reader
 from ..reader.predict import DEFAULT_DECODER
@@ -20,13 +21,6 @@ def markdown_table(header: tuple | list, rows: list[tuple]) -> str:
     lines = ["| " + " | ".join(str(c) for c in row) + " |" for row in [tuple(header), *rows]]
     lines.insert(1, "|" + "---|" * len(header))
     return "\n".join(lines)
-
-
-def write_json(path: str | Path, obj) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(obj, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return path
 
 
 def scores(reader: Reader | str | Path, splits: dict[str, list[Sample]], names=("val", "test")) -> dict[str, dict]:

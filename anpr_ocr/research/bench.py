@@ -58,10 +58,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..core.files import write_json
 from ..core.images import IMAGE_SUFFIXES, batch_tensor
 from ..reader.loader import Reader, load_reader
 from .evaluate import evaluate
-from .machine import cpu_name
+from .machine import cpu_name, module_version
 
 BACKENDS = {  # key: label
     "fp32_eager": "FP32 eager (PyTorch)",
@@ -348,7 +349,7 @@ def run_benchmark(fp32_path: str | Path, int8_path: str | Path, samples: Sequenc
     result["meta"] = _meta(samples, threads, schedule, onnx_diff, int8_path, calibration, load_before,
                            other_load, timing_seconds)
     if out_json is not None:
-        _write_json(result, Path(out_json))
+        write_json(out_json, result)
     return result
 
 
@@ -460,14 +461,9 @@ def _machine(int8_path: Path) -> dict[str, Any]:
     from ..reader.loader import reader_backend
 
     return {"cpu": cpu_features(), "int8_default": INT8_KINDS[reader_backend(int8_path)],
-            "torch": torch.__version__, "onnxruntime": _version("onnxruntime"),
+            "torch": torch.__version__, "onnxruntime": module_version("onnxruntime"),
             "quantized_engine": torch.backends.quantized.engine, "python": platform.python_version(),
             "machine": platform.machine(), "processor": cpu_name(), "cpu_count": os.cpu_count()}
-
-
-def _write_json(result: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
 
 
 def _checkpoint_graph(int8_path: Path) -> bytes | None:
@@ -476,8 +472,3 @@ def _checkpoint_graph(int8_path: Path) -> bytes | None:
     return onnx_int8_graph(int8_path)
 
 
-def _version(module: str) -> str | None:
-    try:
-        return __import__(module).__version__
-    except ImportError:
-        return None

@@ -30,6 +30,14 @@ def environment() -> dict:
             "processor": cpu_name(), "threads": torch.get_num_threads(), **gpu}
 
 
+def module_version(module: str) -> str | None:
+    """An installed module's `__version__` (None where it does not import): an optional extra's, on a record."""
+    try:
+        return __import__(module).__version__
+    except ImportError:
+        return None
+
+
 def measured_here() -> dict:
     """Where and when a measurement ran, to store beside it: `environment()`, the CPU's features and the UTC time."""
     return {"environment": environment(), "cpu": cpu_features(),

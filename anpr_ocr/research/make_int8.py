@@ -22,11 +22,12 @@ from pathlib import Path
 from ..core import metrics
 from ..core.cpu import cpu_features
 from ..core.data import load_samples
+from ..core.files import write_json
 from ..reader.checkpoint import load_model, read_checkpoint
 from ..reader.loader import reader_backend
 from ..reader.predict import DEFAULT_DECODER, read_greys
 from ..reader.quantize import fx_deprecations_silenced, quantize_fx, save_quantized
-from .machine import environment
+from .machine import environment, module_version
 
 CALIBRATION_CROPS = 256  # the first train crops, as the notebook calibrates
 COMMAND = "python -m anpr_ocr make-int8"  # the command line's way in (anpr_ocr.cli.main), named on the card
@@ -79,10 +80,10 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
         "temperature": ckpt.get("temperature", 1.0),
         **scored,
         "command": command,
-        "environment": {**environment(), "cpu": cpu_features(), "onnxruntime": _version("onnxruntime")},
+        "environment": {**environment(), "cpu": cpu_features(), "onnxruntime": module_version("onnxruntime")},
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     })
-    card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    write_json(card_path, card)
     return card
 
 
@@ -131,8 +132,3 @@ def _shown(path: Path) -> str:
         return path.as_posix()
 
 
-def _version(module: str) -> str | None:
-    try:
-        return __import__(module).__version__
-    except ImportError:
-        return None
