@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -28,7 +27,7 @@ from anpr_ocr.reader.model import CRNNConfig
 from anpr_ocr.reader.predict import read_with
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.crossval import assign_folds
-from anpr_ocr.research.machine import environment
+from anpr_ocr.research.machine import created_now, environment
 
 
 def seed_readings(record: dict, run_dir: Path, samples: list[Sample]) -> dict:
@@ -65,7 +64,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     splits, _ = load_splits(args.data_root, ("train", "val"))
     samples = [s for name in ("train", "val") for s in splits[name]]
-    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    started = created_now()
     seeds = []
     for record_path, run_dir in zip(args.pairs[::2], args.pairs[1::2]):
         seeds.append(seed_readings(json.loads(Path(record_path).read_text(encoding="utf-8")), Path(run_dir), samples))

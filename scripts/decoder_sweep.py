@@ -11,7 +11,6 @@ against the record's truths: exact match and CER per seed and pooled over the se
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ from anpr_ocr.core import metrics
 from anpr_ocr.reader.decode import decode, softmax
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research import crossval
-from anpr_ocr.research.machine import environment
+from anpr_ocr.research.machine import created_now, environment
 
 
 def seed_logits(record: dict, runs: Path) -> tuple[np.ndarray, list[str]]:
@@ -75,7 +74,7 @@ def main() -> None:
         names = [f"{args.recipe}_seed{r['seed']}.json" for r in records]
         write_json(args.out, {"recipe": args.recipe, "records": names,
                               "rows": rows, "environment": environment(),
-                              "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())})
+                              "created": created_now()})
 
 if __name__ == "__main__":
     main()

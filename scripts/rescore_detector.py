@@ -24,9 +24,9 @@ import torch
 from anpr_ocr.core.shipped import DETECTOR_WEIGHTS
 from anpr_ocr.detector.checkpoint import detector_threshold, set_threshold
 from anpr_ocr.detector.photos import load_photos
-from anpr_ocr.report.cards import created_now, read_plates_settings
+from anpr_ocr.report.cards import read_plates_settings
 from anpr_ocr.report.tables import update_readme
-from anpr_ocr.research.machine import environment
+from anpr_ocr.research.machine import created_now, environment
 from anpr_ocr.research.photo_review import end_to_end_scores, photo_speed
 from anpr_ocr.train.detector import THRESHOLDS, choose_threshold
 

@@ -22,10 +22,9 @@ import torch
 
 from anpr_ocr.core.data import load_splits
 from anpr_ocr.core.shipped import FP32_WEIGHTS, INT8_WEIGHTS
-from anpr_ocr.report.cards import created_now
 from anpr_ocr.report.tables import update_readme, write_json
 from anpr_ocr.research.evaluate import evaluate
-from anpr_ocr.research.machine import environment
+from anpr_ocr.research.machine import created_now, environment
 from anpr_ocr.research.make_int8 import CALIBRATION_CROPS, int8_scores
 
 

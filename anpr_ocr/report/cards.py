@@ -9,15 +9,10 @@ import time
 from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 from ..reader.loader import default_photo_weights
 from ..research.evaluate import Evaluation
-from ..research.machine import environment
+from ..research.machine import created_now, environment
 
 READER_COMMAND = ("python scripts/publish_notebook.py ocr_train.ipynb"
                   " (ANPR_DATA, ANPR_FONT, ANPR_TEXTS from the environment)")
-
-
-def created_now() -> str:
-    """The time a card is written, as the cards state it (UTC, to the minute)."""
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
 
 
 def summaries(evaluations: dict[str, Evaluation | None]) -> dict[str, dict]:

@@ -51,7 +51,7 @@ from ..reader.predict import DEFAULT_DECODER
 from ..train import reader as training
 from ..train.reader import TrainConfig
 from . import calibrate
-from .machine import environment
+from .machine import created_now, environment
 from .proxies import count_keys, proxy_scores
 
 FINGERPRINT = "cv_fingerprint.json"
@@ -170,7 +170,7 @@ def _run_seed(config: CVConfig, samples: list[Sample], folds: list[int], seed: i
             "samples": everything, "decoder": DEFAULT_DECODER,
             "temperature": temperature, "train_config": portable(train_config), "pretrain": pretrain,
             "folds": fold_rows, "crops": crops, "environment": environment(),
-            "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "created": created_now()}
 
 
 def _pretraining_dir(out: Path, fingerprint: dict) -> Path:

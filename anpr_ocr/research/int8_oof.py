@@ -28,7 +28,7 @@ from ..reader.model import CRNNConfig
 from ..reader.predict import DEFAULT_DECODER, read_with
 from ..reader.quantize import quantize_fx, save_quantized
 from .crossval import assign_folds
-from .machine import environment
+from .machine import created_now, environment
 from .make_int8 import CALIBRATION_CROPS
 
 
@@ -102,7 +102,7 @@ def int8_out_of_fold(record: dict, run_dir: str | Path, samples: list[Sample],
             "temperature": temperature, "calibration": f"first {calibration_crops} training crops of each fold",
             **onnx_recipe,
             **compared, "folds": rows, "environment": environment(),
-            "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "created": created_now()}
 
 
 def _compare(truths: list[str], texts: dict[str, list[str]]) -> dict:

@@ -38,7 +38,12 @@ def module_version(module: str) -> str | None:
         return None
 
 
+def created_now() -> str:
+    """The time a record or a card is written, as they all state it (UTC, to the minute)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
 def measured_here() -> dict:
     """Where and when a measurement ran, to store beside it: `environment()`, the CPU's features and the UTC time."""
     return {"environment": environment(), "cpu": cpu_features(),
-            "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            "created": created_now()}

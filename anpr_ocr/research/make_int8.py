@@ -16,7 +16,6 @@ split is scored, never used to choose anything here. The FP32 checkpoint and its
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 from ..core import metrics
@@ -27,7 +26,7 @@ from ..reader.checkpoint import load_model, read_checkpoint
 from ..reader.loader import reader_backend
 from ..reader.predict import DEFAULT_DECODER, read_greys
 from ..reader.quantize import fx_deprecations_silenced, quantize_fx, save_quantized
-from .machine import environment, module_version
+from .machine import created_now, environment, module_version
 
 CALIBRATION_CROPS = 256  # the first train crops, as the notebook calibrates
 COMMAND = "python -m anpr_ocr make-int8"  # the command line's way in (anpr_ocr.cli.main), named on the card
@@ -81,7 +80,7 @@ def int8_from_splits(fp32_path: str | Path, splits: dict[str, list], out_path: s
         **scored,
         "command": command,
         "environment": {**environment(), "cpu": cpu_features(), "onnxruntime": module_version("onnxruntime")},
-        "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "created": created_now(),
     })
     write_json(card_path, card)
     return card

@@ -23,14 +23,13 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..video.clips import ClipConfig, load_clip_photos, write_clip
 from ..video.consensus import METHODS
 from ..video.score import score_tracks
-from .machine import cpu_name
+from .machine import cpu_name, created_now
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder holding anpr_ocr, for the subprocess's path
 
@@ -164,7 +163,7 @@ def evaluate(photos: str | Path, splits: Sequence[str] = ("val", "test"), work: 
     """The figures of each split's clip (`run_split`; `photos`/<split> holds annotations.json and the
     images), with the date, the machine and its load average before and after."""
     config = config or ClipConfig()
-    result: dict[str, Any] = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    result: dict[str, Any] = {"date": created_now(),
                               "machine": machine(), "load_average_before": os.getloadavg(), "clip": asdict(config),
                               "splits": {}}
     for split in splits:
