@@ -14,10 +14,14 @@ FORMAT_VERSION = 1
 
 def checkpoint_dict(model: CRNN, kind: str = "fp32", **extra: Any) -> dict:
     """What a checkpoint holds: weights, config, alphabet, input size, format version."""
-    config = model.config
+    return weights_dict(model.config, model.state_dict(), kind, **extra)
+
+
+def weights_dict(config: CRNNConfig, state_dict: dict, kind: str, **extra: Any) -> dict:
+    """`checkpoint_dict` for weights of any kind of model built from `config` (an FX INT8 model's too)."""
     return {"format_version": FORMAT_VERSION, "kind": kind, "config": config.to_dict(),
             "alphabet": config.alphabet, "input_size": [config.height, config.width],
-            "state_dict": model.state_dict(), **extra}
+            "state_dict": state_dict, **extra}
 
 
 def save_checkpoint(model: CRNN, path: str | Path, **extra: Any) -> None:

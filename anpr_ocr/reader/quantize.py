@@ -55,7 +55,7 @@ from torch import nn
 
 from ..core.files import CheckpointError, save_atomic
 from ..core.images import batch_tensor
-from .checkpoint import FORMAT_VERSION, read_checkpoint
+from .checkpoint import read_checkpoint, weights_dict
 from .model import CRNN, CRNNConfig
 
 KIND = "int8_fx"
@@ -174,9 +174,7 @@ def save_quantized(qmodel: torch.nn.Module, config: CRNNConfig, path: str | Path
     if settings.get("lstm") != "float":
         raise ValueError("only models quantized with lstm='float' can be saved: dynamic INT8 LSTM weights are "
                          "packed objects that weights-only loading refuses")
-    ckpt = {"format_version": FORMAT_VERSION, "kind": KIND, "config": config.to_dict(),
-            "alphabet": config.alphabet, "input_size": [config.height, config.width],
-            "state_dict": qmodel.state_dict(), "quantization": settings, **meta}
+    ckpt = weights_dict(config, qmodel.state_dict(), KIND, quantization=settings, **meta)
     graph = getattr(qmodel, "anpr_onnx_int8", None)
     if graph is not None:  # a uint8 tensor: weights-only loading takes it
         ckpt["onnx_int8"] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)

@@ -59,7 +59,7 @@ import numpy as np
 import torch
 
 from ..core.files import write_json
-from ..core.images import IMAGE_SUFFIXES, batch_tensor
+from ..core.images import IMAGE_SUFFIXES, INPUT_HEIGHT, INPUT_WIDTH, batch_tensor
 from ..reader.loader import Reader, load_reader
 from .evaluate import evaluate
 from .machine import cpu_name, module_version
@@ -127,7 +127,7 @@ def memory_probe(kind: str, path: str, threads: int, batch: int) -> None:
         pass
     from ..reader import checkpoint, quantize  # noqa: F401
 
-    x = torch.zeros(batch, 1, 32, 128)
+    x = torch.zeros(batch, 1, INPUT_HEIGHT, INPUT_WIDTH)
     before = _status_kib("VmRSS") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     try:
         Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark

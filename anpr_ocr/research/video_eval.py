@@ -26,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from ..core.cpu import cpu_features
 from ..video.clips import ClipConfig, load_clip_photos, write_clip
 from ..video.consensus import METHODS
 from ..video.score import score_tracks
@@ -149,11 +150,8 @@ def run_split(split_dir: str | Path, work: str | Path, config: ClipConfig | None
 
 def machine() -> dict[str, Any]:
     """The cores, the CPU's name and its vector extensions, and Python's version."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        flags = ""
-    return {"cpus": os.cpu_count(), "model": cpu_name(), "avx2": " avx2" in flags, "avx512": " avx512f" in flags,
+    features = cpu_features()
+    return {"cpus": os.cpu_count(), "model": cpu_name(), "avx2": features["avx2"], "avx512": features["avx512"],
             "python": platform.python_version()}
 
 

@@ -50,7 +50,7 @@ from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
 from tqdm import tqdm
 
 from ..core import metrics
-from ..core.alphabet import ALPHABET
+from ..core.alphabet import ALPHABET, BLANK
 from ..core.data import Sample
 from ..reader.checkpoint import checkpoint_dict, read_training_state, save_atomic
 from ..reader.decode import greedy_decode
@@ -131,7 +131,7 @@ def ctc_loss(logits: torch.Tensor, targets: torch.Tensor, lengths: torch.Tensor)
     """Mean CTC loss per target character; (B, T, C) logits, blank at index 0."""
     log_probs = F.log_softmax(logits.float(), dim=-1).permute(1, 0, 2)
     input_lengths = torch.full((logits.shape[0],), logits.shape[1], dtype=torch.long)
-    return F.ctc_loss(log_probs, targets, input_lengths, lengths, blank=0, zero_infinity=True)
+    return F.ctc_loss(log_probs, targets, input_lengths, lengths, blank=BLANK, zero_infinity=True)
 
 
 @dataclass(frozen=True)
