@@ -27,7 +27,7 @@ from anpr_ocr.detector.measures import score_photos
 from anpr_ocr.detector.net import cut_plate
 from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.pipeline.read import CUTS, default_detector, found_plates, photo_reading, reported
-from anpr_ocr.reader.decode import consensus_decode, decode
+from anpr_ocr.reader.decode import CONSTRAINED_PER_FRAME, consensus_decode, decode
 from anpr_ocr.reader.infer import frame_probs
 from anpr_ocr.reader.loader import load_reader
 from anpr_ocr.report.tables import write_json
@@ -47,7 +47,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("data", type=Path, help="Nomeroff-layout crops with train/ val/ test/")
     parser.add_argument("photos", type=Path, help="COCO keypoints root with val/ and test/")
-    parser.add_argument("--per-frame", type=int, default=8)
+    parser.add_argument("--per-frame", type=int, default=CONSTRAINED_PER_FRAME)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="winter renders' seeds")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path)

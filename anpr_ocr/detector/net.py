@@ -39,6 +39,9 @@ STRIDE = 8  # input pixels per output cell
 OFFSET_SCALE = 4.0  # corner offsets are predicted in cells / OFFSET_SCALE
 PAD_MULTIPLE = 32  # the net's total stride: inputs are padded to a multiple of it
 SECOND_PASS_OVER = 1024  # px: photos with a longer side over this are read twice (module docstring, `detect_batch`)
+PEAK_THRESHOLD = 0.3  # heatmap score a peak needs, where the caller gives none (read_plates gives the detector's own)
+TOP_K = 20  # peaks decoded a photo at most
+NMS_IOU = 0.5  # box overlap over which the weaker of two detections is dropped
 MARGIN_X, MARGIN_Y = 0.06, 0.16  # crop margins of the VKCV training crops (of the plate's width, height)
 
 
@@ -174,8 +177,8 @@ class Detection(NamedTuple):
     score: float
 
 
-def decode(heat: np.ndarray, offsets: np.ndarray, threshold: float = 0.3, top_k: int = 20,
-           nms_iou: float = 0.5) -> list[Detection]:
+def decode(heat: np.ndarray, offsets: np.ndarray, threshold: float = PEAK_THRESHOLD, top_k: int = TOP_K,
+           nms_iou: float = NMS_IOU) -> list[Detection]:
     """Peaks of a (h, w) sigmoid heatmap and their (8, h, w) corner offsets -> detections in input px,
     best first: local 3x3 maxima over `threshold`, at most `top_k`, boxes overlapping a better one
     by more than `nms_iou` dropped."""
@@ -183,7 +186,7 @@ def decode(heat: np.ndarray, offsets: np.ndarray, threshold: float = 0.3, top_k:
     return detections(heat, ys, xs, offsets[:, ys, xs].T, nms_iou)
 
 
-def peaks(heat: np.ndarray, threshold: float = 0.3, top_k: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def peaks(heat: np.ndarray, threshold: float = PEAK_THRESHOLD, top_k: int = TOP_K) -> tuple[np.ndarray, np.ndarray]:
     """The cells (ys, xs) of a (h, w) heatmap that are local 3x3 maxima over `threshold`, the `top_k`
     highest, best first (ties in row-major order)."""
     heat = np.ascontiguousarray(heat, np.float64 if np.asarray(heat).dtype == np.float64 else np.float32)
@@ -194,7 +197,7 @@ def peaks(heat: np.ndarray, threshold: float = 0.3, top_k: int = 20) -> tuple[np
 
 
 def detections(heat: np.ndarray, ys: np.ndarray, xs: np.ndarray, offsets: np.ndarray,
-               nms_iou: float = 0.5) -> list[Detection]:
+               nms_iou: float = NMS_IOU) -> list[Detection]:
     """Detections in input px from peak cells (best first) and their (n, 8) corner offsets, boxes
     overlapping a better one by more than `nms_iou` dropped."""
     found: list[Detection] = []
@@ -312,7 +315,7 @@ def fuse_for_inference(model: PlateDetector) -> PlateDetector:
 
 
 @torch.inference_mode()
-def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float = 0.3,
+def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float = PEAK_THRESHOLD,
                  second_pass_over: int | None = SECOND_PASS_OVER) -> list[list[Detection]]:
     """Detections for grey photos, in each photo's own pixels, best first (one model call per photo). A photo
     whose longer side is over `second_pass_over` px is read a second time at up to twice the input size, and
@@ -330,7 +333,7 @@ def detect_batch(model: PlateDetector, greys: list[np.ndarray], threshold: float
     return out
 
 
-def detect_one(model: PlateDetector, grey: np.ndarray, size: int, threshold: float = 0.3) -> list[Detection]:
+def detect_one(model: PlateDetector, grey: np.ndarray, size: int, threshold: float = PEAK_THRESHOLD) -> list[Detection]:
     """One photo's detections with its longer side scaled to `size` px, in the photo's own pixels: the net's
     heatmap and features, the corner head read at the heatmap's peaks (`decode`'s detections)."""
     boxed = letterbox(grey, size)
@@ -341,7 +344,7 @@ def detect_one(model: PlateDetector, grey: np.ndarray, size: int, threshold: flo
     return [_rescale(d, boxed.scale) for d in detections(heat, ys, xs, offsets)]
 
 
-def merge_passes(first: list[Detection], second: list[Detection], nms_iou: float = 0.5) -> list[Detection]:
+def merge_passes(first: list[Detection], second: list[Detection], nms_iou: float = NMS_IOU) -> list[Detection]:
     """Two passes' detections of one photo as one list, best first: the first pass's, and the second's that
     overlap none of them by more than `nms_iou` (box IoU, as `decode` suppresses duplicates)."""
     added = [d for d in second if all(box_iou(d.box, f.box) <= nms_iou for f in first)]

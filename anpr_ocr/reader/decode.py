@@ -70,6 +70,11 @@ def _best_paths(probs: np.ndarray, alphabet: str) -> tuple[list[tuple[str, tuple
 # --------------------------------------------------------------------------------------------
 
 _NEG = -1e30  # log of "impossible"; finite so that sums and maxima stay NaN-free
+BEAM_WIDTH = 10  # prefixes the beam searches keep a frame
+PRUNE = 1e-3  # a class less probable than this in a frame starts no prefix there (the free search)
+MAX_PER_FRAME = 6  # nor one outside the frame's most probable few
+MAX_RATIO = 20.0  # how much less probable than the free reading a valid plate may be and still replace it
+CONSTRAINED_PER_FRAME = 8  # classes a frame the format decoder's constrained search may start (`format_decode`)
 
 
 @functools.lru_cache(maxsize=16)
@@ -274,8 +279,8 @@ def _frame_candidates(probs: np.ndarray, prune: float, max_per_frame: int) -> np
     return keep
 
 
-def beam_candidates(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, max_per_frame: int = 6,
-                    alphabet: str = ALPHABET) -> list[list[tuple[str, float]]]:
+def beam_candidates(probs: np.ndarray, beam_width: int = BEAM_WIDTH, prune: float = PRUNE,
+                    max_per_frame: int = MAX_PER_FRAME, alphabet: str = ALPHABET) -> list[list[tuple[str, float]]]:
     """The beam's readings for each item of a (B, T, C) batch: [(text, log p), ...], best first.
 
     Classes below `prune` probability in a frame (or outside its top `max_per_frame`) are never
@@ -317,8 +322,8 @@ def _greedy_scored(probs: np.ndarray, alphabet: str) -> tuple[list[Decoded], np.
     return [Decoded(text, float(np.exp(lp)), chars) for (text, chars), lp in zip(paths, log_p)], log_p
 
 
-def beam_decode(probs: np.ndarray, beam_width: int = 10, prune: float = 1e-3, max_per_frame: int = 6,
-                alphabet: str = ALPHABET) -> list[Decoded]:
+def beam_decode(probs: np.ndarray, beam_width: int = BEAM_WIDTH, prune: float = PRUNE,
+                max_per_frame: int = MAX_PER_FRAME, alphabet: str = ALPHABET) -> list[Decoded]:
     """CTC prefix beam search over a (B, T, C) batch: the most probable string, not the best path.
 
     The confidence is the exact probability of the chosen string (all its alignments, by the
@@ -439,9 +444,10 @@ def _grammar(regions: tuple[str, ...] | None, alphabet: str) -> PlateGrammar:
     return _GRAMMARS[key]
 
 
-def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20.0, prune: float = 1e-3,
-                  max_per_frame: int = 6, regions: tuple[str, ...] | None = REGION_CODES,
-                  alphabet: str = ALPHABET, constrained_per_frame: int | None = 8) -> list[Decoded]:
+def format_decode(probs: np.ndarray, beam_width: int = BEAM_WIDTH, max_ratio: float = MAX_RATIO,
+                  prune: float = PRUNE, max_per_frame: int = MAX_PER_FRAME,
+                  regions: tuple[str, ...] | None = REGION_CODES, alphabet: str = ALPHABET,
+                  constrained_per_frame: int | None = CONSTRAINED_PER_FRAME) -> list[Decoded]:
     """Beam search that prefers a valid plate when the model finds one nearly as likely.
 
     For each item two searches run: the free prefix beam search (its best string is what `beam_decode`
@@ -483,7 +489,7 @@ def format_decode(probs: np.ndarray, beam_width: int = 10, max_ratio: float = 20
 # Several cuts of one plate read as one: the string most probable across them.
 # --------------------------------------------------------------------------------------------
 
-def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max_ratio: float = 20.0,
+def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max_ratio: float = MAX_RATIO,
                      alphabet: str = ALPHABET, **options) -> list[Decoded]:
     """One reading per group of `views` consecutive items of a (N * views, T, C) batch: several cuts of a plate.
 
@@ -505,7 +511,7 @@ def _check_views(probs: np.ndarray, views: int) -> np.ndarray:
 
 
 def consensus(probs: np.ndarray, views: int, per_cut: Sequence[Decoded], decoder: str = "format",
-              max_ratio: float = 20.0, alphabet: str = ALPHABET) -> list[Decoded]:
+              max_ratio: float = MAX_RATIO, alphabet: str = ALPHABET) -> list[Decoded]:
     """`consensus_decode` from each cut's reading already decoded (`per_cut`, one per item of the (N * views, T,
     C) batch `probs`, by `decoder`): for a caller that holds some cuts' readings and decodes only the others."""
     probs = _check_views(_check_probs(probs), views)
