@@ -12,8 +12,8 @@ from anpr_ocr.train.synth import (
     SCREW_ZONE,
     PlateRenderer,
     SynthConfig,
-    _frame,
-    _screws,
+    draw_frame,
+    draw_screws,
     fallback_font_path,
     load_texts,
     sample_region,
@@ -171,7 +171,7 @@ def test_screws_are_drawn_only_in_the_hole_zones():
     changed = np.zeros(PLATE_W, bool)
     for seed in range(30):
         plate = np.full((PLATE_H, PLATE_W), 200.0, np.float32)
-        _screws(plate, np.random.default_rng(seed), three_digit_region=False)
+        draw_screws(plate, np.random.default_rng(seed), three_digit_region=False)
         changed |= (plate != 200.0).any(axis=0)
     assert changed[:SCREW_ZONE].any() and changed[PLATE_W - SCREW_ZONE:].any()
     assert not changed[SCREW_ZONE:PLATE_W - SCREW_ZONE].any()
@@ -183,7 +183,7 @@ def test_frames_cover_the_plate_edges_and_never_its_middle():
     drawn = 0
     for seed in range(200):
         canvas = np.full(canvas_shape, 100.0, np.float32)
-        _frame(canvas, np.random.default_rng(seed))
+        draw_frame(canvas, np.random.default_rng(seed))
         drawn += bool((canvas != 100.0).any())
         changed |= canvas != 100.0
     assert 40 <= drawn <= 100  # about a third of the plates carry a frame

@@ -140,7 +140,7 @@ class PlateRenderer:
         kind = kind or next((k for k in PLATE_TYPES if _fits(k, text)), "private")
         canvas = self._scene(rng)
         self._draw_plate(canvas, rng, kind, text)
-        _frame(canvas, rng)
+        draw_frame(canvas, rng)
         if self.config.weather_fraction and rng.random() < self.config.weather_fraction:
             weather(canvas, rng, (PAD_X, PAD_Y, PAD_X + PLATE_W, PAD_Y + PLATE_H))
         _dirt_and_light(canvas, rng)
@@ -207,7 +207,7 @@ class PlateRenderer:
             plate *= 1 - shadow
         plate = plate * (1 - ink_mask) + ink_c * ink_mask
         self._flag_and_rus(plate, rng, sep)
-        _screws(plate, rng, three_digit_region=len(region) == 3)
+        draw_screws(plate, rng, three_digit_region=len(region) == 3)
         canvas[PAD_Y:PAD_Y + PLATE_H, PAD_X:PAD_X + PLATE_W] = plate
         _round_corners(canvas, rng)
 
@@ -316,7 +316,7 @@ def _paste_max(mask: np.ndarray, glyph: np.ndarray, x: int, y: int) -> None:
         np.maximum(mask[y0:y1, x0:x1], glyph[y0 - y:y1 - y, x0 - x:x1 - x], out=mask[y0:y1, x0:x1])
 
 
-def _screws(plate: np.ndarray, rng: np.random.Generator, three_digit_region: bool) -> None:
+def draw_screws(plate: np.ndarray, rng: np.random.Generator, three_digit_region: bool) -> None:
     """Mounting screws at mid-height, left of the first letter and right of the region code, where
     real plates have their holes: a reader must not take them for characters (read "75" + screw
     as "754" otherwise). With a 3-digit region the right one covers the last digit's edge."""
@@ -336,7 +336,7 @@ def _screws(plate: np.ndarray, rng: np.random.Generator, three_digit_region: boo
             cv2.circle(plate, centre, int(radius * 4), float(rng.uniform(10, 70)), 1, lineType=cv2.LINE_AA, shift=2)
 
 
-def _frame(canvas: np.ndarray, rng: np.random.Generator) -> None:
+def draw_frame(canvas: np.ndarray, rng: np.random.Generator) -> None:
     """A licence-plate frame in front of the plate, as many cars carry one: a plastic or chrome border
     over the rim on every side, casting a shadow inwards, and now and then one wide side (latches, a
     tow hook, a bumper edge) that hides the mounting hole and up to about a third of the outermost
