@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ..core.images import walk_images
 
@@ -127,6 +128,7 @@ def add_reading_options(p: argparse.ArgumentParser) -> None:
 
 
 def add_quiet_option(p: argparse.ArgumentParser, what: str) -> None:
+    """--quiet: no progress bar and no per-input skip lines; `what` names an input in the help."""
     p.add_argument("--quiet", action="store_true", help=f"no progress bar and no line per unreadable {what} on "
                    "stderr: one line at the end says how many were skipped")
 
@@ -160,18 +162,20 @@ class Skips:
         self.quiet, self.what, self.count = quiet, what, 0
 
     def skip(self, path: Path, reason: str) -> None:
+        """Count `path` as skipped and, unless quiet, say why on stderr."""
         self.count += 1
         if not self.quiet:
             print(f"anpr-ocr: skipped {path}: {reason}", file=sys.stderr)
 
     def finish(self) -> int:
+        """When quiet, report how many inputs were skipped; the exit status: 1 when any was, else 0."""
         if self.quiet and self.count:
             print(f"anpr-ocr: skipped {self.count} unreadable {self.what}{'s' if self.count > 1 else ''}",
                   file=sys.stderr)
         return 1 if self.count else 0
 
 
-def progress_bar(quiet: bool, unit: str):
+def progress_bar(quiet: bool, unit: str) -> Any:
     """A tqdm bar on stderr when it is a terminal and tqdm (the train extra) is installed; else None."""
     if quiet or not is_tty(sys.stderr):
         return None
@@ -182,17 +186,18 @@ def progress_bar(quiet: bool, unit: str):
     return tqdm(unit=unit, file=sys.stderr)
 
 
-def printing_beside(bar):
+def printing_beside(bar: Any) -> contextlib.AbstractContextManager[None]:
     """A context in which prints do not break the progress bar `bar` (None: no bar, nothing to do)."""
     return bar.external_write_mode(file=sys.stdout) if bar is not None else contextlib.nullcontext()
 
 
-def flags(r) -> str:
+def flags(r: Any) -> str:
     """What a text line says after a reading that is not a valid plate, or is flagged."""
     return ("" if r.valid else "  invalid") + ("  FLAGGED" if r.flagged else "")
 
 
-def is_tty(stream) -> bool:
+def is_tty(stream: Any) -> bool:
+    """Whether `stream` is a terminal; False for objects without a usable `isatty` (closed or stand-in streams)."""
     try:
         return stream.isatty()
     except (AttributeError, ValueError):
@@ -200,7 +205,7 @@ def is_tty(stream) -> bool:
 
 
 @contextlib.contextmanager
-def quiet_native_stderr():
+def quiet_native_stderr() -> Iterator[None]:
     """Silence what C libraries (libpng, libjpeg via OpenCV) write straight to file descriptor 2,
     so that an error is reported in our one line only. Python-level output is unaffected."""
     try:

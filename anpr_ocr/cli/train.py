@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def renderer_inputs(font: str | None, texts: str | None, found):
+def renderer_inputs(font: str | None, texts: str | None, found: Any) -> Any:
     """The renderer's typeface and plate strings: --font / --texts, else what `found` (a SynthConfig from
     the environment) has; a path given that is no file is an error."""
     from dataclasses import replace
@@ -105,7 +105,7 @@ def renderer_inputs(font: str | None, texts: str | None, found):
     return replace(found, font_path=font or found.font_path, texts_path=texts or found.texts_path)
 
 
-def say_fallbacks(synth) -> None:
+def say_fallbacks(synth: Any) -> None:
     """One note for each renderer input that is missing, and what is used instead."""
     if synth.font_path is None:
         print("NOTE: no plate typeface (--font or $ANPR_FONT): rendering plates in DejaVu Sans Bold instead")

@@ -157,6 +157,7 @@ class Progress:
             self.on = False
 
     def update(self, done: int) -> None:
+        """Show `done` frames of the total, unless the line was rewritten under a quarter second ago."""
         now = time.perf_counter()
         if self.on and self.total and (now - self.shown >= 0.25 or done >= self.total):
             self.shown = now
@@ -166,6 +167,7 @@ class Progress:
             self.stream.flush()
 
     def close(self) -> None:
+        """End the progress line, if one was shown, so later output starts on a line of its own."""
         if self.on and self.shown:
             self.stream.write("\n")
             self.stream.flush()

@@ -14,8 +14,10 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -44,6 +46,7 @@ class LoadReport:
     examples: list[tuple[str, str]] = field(default_factory=list)
 
     def skip(self, where: str, reason: str) -> None:
+        """Count one item skipped for `reason`; the first few are kept as examples of where."""
         self.skipped[reason] += 1
         if len(self.examples) < 20:
             self.examples.append((where, reason))
@@ -79,7 +82,10 @@ def load_samples(path: str | Path, progress: bool = False) -> tuple[list[Sample]
     return samples, report
 
 
-def with_progress(items, desc: str, enabled: bool = True):
+T = TypeVar("T")
+
+
+def with_progress(items: Iterable[T], desc: str, enabled: bool = True) -> Iterable[T]:
     """`items` behind a tqdm bar when `enabled` and tqdm (the train extra) is installed, else as they are:
     reading plates never needs a bar."""
     if not enabled:

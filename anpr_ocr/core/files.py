@@ -77,11 +77,13 @@ class FileCache(Generic[T]):
     Safe from several threads; `load` runs once per version (and `extra` key)."""
 
     def __init__(self, what: str = "checkpoint"):
+        """An empty cache; `what` names the kind of file in error messages."""
         self.what = what
         self._entries: dict[tuple, T] = {}
         self._lock = threading.Lock()
 
     def get(self, path: str | os.PathLike, load: Callable[[Path], T], extra: Hashable = None) -> T:
+        """What `load` makes of the file at `path` in its current version, loaded once per version and `extra`."""
         if not isinstance(path, (str, os.PathLike)):  # os.stat would take an int as a file descriptor
             raise TypeError(f"{self.what} must be a path, got {type(path).__name__}")
         try:  # one stat names the file (however the path is spelled) and its version

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def confusion_matrix(truths: list[str], preds: list[str], alphabet: str) -> tupl
     return matrix, labels
 
 
-def grouped(truths: list[str], preds: list[str], key=format_key) -> dict[str, dict[str, float]]:
+def grouped(truths: list[str], preds: list[str], key: Callable[[str], str] = format_key) -> dict[str, dict[str, float]]:
     """Exact match, CER and count per group of the truth (plate format by default)."""
     _check(truths, preds)
     groups: dict[str, list[int]] = defaultdict(list)

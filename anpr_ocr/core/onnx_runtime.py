@@ -13,6 +13,8 @@ running the graph needs onnxruntime.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 from .cpu import onnxruntime_available
 
@@ -26,7 +28,7 @@ def check_backend(backend: str) -> None:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
-def require_onnx(module: str):
+def require_onnx(module: str) -> ModuleType:
     """Import a module of the onnx extra (e.g. "onnxruntime", "onnxruntime.quantization"); ImportError
     saying how to install the extra when it is missing."""
     try:
@@ -48,7 +50,7 @@ def onnx_export_available() -> bool:
     return True
 
 
-def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: bool = True):
+def cpu_session(model: str | Path | bytes, threads: int = 1, spin_within_call: bool = True) -> Any:
     """An ONNX Runtime session on the CPU for an ONNX file or its bytes: `threads` intra-op threads, one
     inter-op thread, sequential, every graph optimization, quiet. With `spin_within_call` its workers spin
     between the graph's nodes and stop when the call returns; without, they sleep whenever idle."""

@@ -5,6 +5,7 @@ in PyTorch or in ONNX Runtime: `detector_backend`)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..core.files import CheckpointError, FileCache, load_weights_only, save_atomic
 from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend, onnx_export_available
@@ -15,7 +16,7 @@ DETECTOR_FORMAT = 1
 DEFAULT_THRESHOLD = 0.4  # detector score a plate must reach, for checkpoints that store no threshold chosen on val
 
 
-def save_detector(model: PlateDetector, path: str | Path, **extra) -> None:
+def save_detector(model: PlateDetector, path: str | Path, **extra: Any) -> None:
     """A detector checkpoint: weights, architecture, format version, and `extra` facts."""
     save_atomic({"format_version": DETECTOR_FORMAT, "kind": "plate_detector", "config": model.config.to_dict(),
                  "state_dict": model.state_dict(), **extra}, path)

@@ -233,12 +233,14 @@ class DetectorConfig:
     fpn: int = 32  # channels of the upsampling path and the head
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-ready values, as checkpoints store it."""
         d = asdict(self)
         d["widths"] = list(self.widths)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> DetectorConfig:
+        """The config `to_dict` wrote."""
         return cls(**{**d, "widths": tuple(d["widths"])})
 
 
@@ -266,6 +268,7 @@ class PlateDetector(nn.Module):
         nn.init.constant_(self.heat[-1].bias, -2.19)  # sigmoid 0.1: CenterNet's start for rare positives
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Heat logits and corner offsets for a batch of photos."""
         heat, features = self.locate(x)
         return heat, self.corners(features)
 

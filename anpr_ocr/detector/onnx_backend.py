@@ -108,7 +108,8 @@ class OnnxDetector:
         heat, features = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: array})
         return torch.from_numpy(heat), torch.from_numpy(features)
 
-    def eval(self) -> OnnxDetector:  # so it can stand in for the torch module
+    def eval(self) -> OnnxDetector:
+        """Itself, so it can stand in for the torch module."""
         return self
 
 

@@ -26,6 +26,7 @@ class Plate:
 
     @property
     def box(self) -> tuple[float, float, float, float]:
+        """The axis-aligned box (x0, y0, x1, y1) around the plate's corners."""
         return corners_to_box(self.corners)
 
 

@@ -25,6 +25,7 @@ def weights_dict(config: CRNNConfig, state_dict: dict, kind: str, **extra: Any) 
 
 
 def save_checkpoint(model: CRNN, path: str | Path, **extra: Any) -> None:
+    """Write `checkpoint_dict` of `model` (with `extra` facts) to `path` atomically."""
     save_atomic(checkpoint_dict(model, **extra), path)
 
 

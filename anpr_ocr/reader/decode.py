@@ -7,6 +7,7 @@ import heapq
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -431,6 +432,7 @@ class PlateGrammar:
         return hit
 
     def labels_valid(self, prefix: tuple[int, ...]) -> bool:
+        """`valid` for class labels (1-based into the alphabet)."""
         return self.valid("".join(self.alphabet[i - 1] for i in prefix))
 
 
@@ -490,7 +492,7 @@ def format_decode(probs: np.ndarray, beam_width: int = BEAM_WIDTH, max_ratio: fl
 # --------------------------------------------------------------------------------------------
 
 def consensus_decode(probs: np.ndarray, views: int, decoder: str = "format", max_ratio: float = MAX_RATIO,
-                     alphabet: str = ALPHABET, **options) -> list[Decoded]:
+                     alphabet: str = ALPHABET, **options: Any) -> list[Decoded]:
     """One reading per group of `views` consecutive items of a (N * views, T, C) batch: several cuts of a plate.
 
     Each cut is decoded with `decoder`; every distinct string a plate's cuts gave is scored under all its cuts
@@ -546,7 +548,7 @@ def consensus(probs: np.ndarray, views: int, per_cut: Sequence[Decoded], decoder
 DECODERS = ("greedy", "beam", "format")
 
 
-def decode(probs: np.ndarray, decoder: str = "greedy", alphabet: str = ALPHABET, **options) -> list[Decoded]:
+def decode(probs: np.ndarray, decoder: str = "greedy", alphabet: str = ALPHABET, **options: Any) -> list[Decoded]:
     """Decode a (B, T, C) batch with "greedy", "beam" or "format"; `options` go to that decoder.
 
     Unlike `greedy_decode` (whose confidence is the best path's probability), every reading here

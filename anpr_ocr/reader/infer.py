@@ -7,6 +7,8 @@ call, torch's small ops measured slower.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -17,7 +19,7 @@ from .decode import softmax
 DEFAULT_BATCH_SIZE = 64  # crops a model call reads
 
 
-def input_size(model) -> tuple[int, int]:
+def input_size(model: Any) -> tuple[int, int]:
     """(height, width) a model reads crops at: its `input_size` (a CRNN, an INT8 model, an ONNX Runtime
     session), else the default 32x128."""
     return getattr(model, "input_size", (INPUT_HEIGHT, INPUT_WIDTH))

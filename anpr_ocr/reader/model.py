@@ -42,24 +42,29 @@ class CRNNConfig:
 
     @property
     def num_classes(self) -> int:
+        """Classes the head scores: the alphabet's characters and the CTC blank."""
         return len(self.alphabet) + 1  # + CTC blank at index 0
 
     @property
     def time_steps(self) -> int:
+        """Frames the model outputs per crop: one per 4 px of input width."""
         return self.width // 4
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-ready values, as checkpoints store it."""
         d = asdict(self)
         d["channels"] = list(self.channels)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> CRNNConfig:
+        """The config `to_dict` wrote, including checkpoints written before `stem_stride` existed."""
         # configs saved before stem_stride existed describe the pooled stem
         return cls(**{"stem_stride": 1, **d, "channels": tuple(d["channels"])})
 
 
 def conv_block(c_in: int, c_out: int, stride: int = 1) -> nn.Sequential:
+    """A 3x3 conv (no bias), BatchNorm and ReLU: one feature-extractor stage before its pooling."""
     return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out),
                          nn.ReLU(inplace=True))
 
@@ -95,6 +100,7 @@ class CRNN(nn.Module):
         return self.config.height, self.config.width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-frame class logits (B, T, classes) for a batch of crops."""
         f = self.features(x)  # (B, C, height / 16, T)
         f = f.flatten(1, 2).permute(0, 2, 1)  # (B, T, C * height / 16)
         f, _ = self.rnn(self.dropout(f))
@@ -102,4 +108,5 @@ class CRNN(nn.Module):
 
 
 def count_parameters(model: nn.Module) -> int:
+    """How many numbers the model's parameters hold in all."""
     return sum(p.numel() for p in model.parameters())

@@ -35,6 +35,7 @@ import io
 import logging
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -183,8 +184,10 @@ class OnnxReader:
         height, width = self.session.get_inputs()[0].shape[2:]
         return int(height), int(width)
 
-    def eval(self) -> OnnxReader:  # so it can stand in for a torch module
+    def eval(self) -> OnnxReader:
+        """Itself, so it can stand in for a torch module."""
         return self
 
-    def parameters(self):
+    def parameters(self) -> Iterator[torch.nn.Parameter]:
+        """An empty iterator in place of a torch module's parameters: `frame_logits` then feeds it CPU tensors."""
         return iter(())

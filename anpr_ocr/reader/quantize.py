@@ -45,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,7 @@ DEFAULT_FLOAT_MODULES = ("head", "dropout")  # see the module docstring
 SHAPE_OPS_IN_FLOAT = ("flatten", "permute")
 
 
-def qconfig():
+def qconfig() -> torch.ao.quantization.QConfig:
     """The static qconfig of the INT8 ops: x86's histogram observer for activations in all 8 bits, and
     per-channel symmetric weights in 7 (module docstring): observed over [-64, 63], the extremes round to
     magnitude 64."""
@@ -85,7 +85,7 @@ QCONFIG = {"activations": "uint8 per tensor, 8 bits (histogram observer)",  # wh
 
 
 def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = (),
-                    float_ops: Sequence[str] = SHAPE_OPS_IN_FLOAT):
+                    float_ops: Sequence[str] = SHAPE_OPS_IN_FLOAT) -> torch.ao.quantization.QConfigMapping:
     """The x86 static qconfig mapping with `qconfig` for its INT8 ops, the LSTM float or dynamic, and some
     modules and tensor methods (`float_ops`) float."""
     with fx_deprecations_silenced():
@@ -103,7 +103,7 @@ def qconfig_mapping(lstm: str = "float", float_modules: Sequence[str] = (),
 
 
 @contextlib.contextmanager
-def fx_deprecations_silenced():
+def fx_deprecations_silenced() -> Iterator[None]:
     """FX graph-mode quantization is deprecated in torch 2.13 and says so on every call: silence
     exactly those notices, here and nowhere else."""
     with warnings.catch_warnings():

@@ -19,7 +19,8 @@ def _save(fig, path: str | Path | None):
     return fig
 
 
-def image_grid(images: list[np.ndarray], titles: list[str], cols: int = 6, path=None, title: str | None = None):
+def image_grid(images: list[np.ndarray], titles: list[str], cols: int = 6, path: str | Path | None = None,
+               title: str | None = None) -> plt.Figure:
     """Grey crops in a grid, each resized to 4:1 for display, titled with its label."""
     rows = max(1, -(-len(images) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 2.2, rows * 0.9), squeeze=False)
@@ -34,7 +35,7 @@ def image_grid(images: list[np.ndarray], titles: list[str], cols: int = 6, path=
     return _save(fig, path)
 
 
-def data_overview(splits: dict[str, list], path=None):
+def data_overview(splits: dict[str, list], path: str | Path | None = None) -> plt.Figure:
     """Counts per split, label lengths, character frequencies and crop sizes in one figure."""
     fig, axes = plt.subplots(1, 4, figsize=(18, 3.4))
     axes[0].bar(list(splits), [len(v) for v in splits.values()], color="tab:blue")
@@ -56,7 +57,8 @@ def data_overview(splits: dict[str, list], path=None):
     return _save(fig, path)
 
 
-def training_curves(history: list[dict], path=None, title: str = "", heldout: list[dict] | None = None):
+def training_curves(history: list[dict], path: str | Path | None = None, title: str = "",
+                    heldout: list[dict] | None = None) -> plt.Figure:
     """Train and val loss, val exact match and val CER per epoch; the stage change is marked.
 
     A run without val (trained on every real crop) draws its train loss only; `heldout`, the mean
@@ -92,7 +94,8 @@ def training_curves(history: list[dict], path=None, title: str = "", heldout: li
     return _save(fig, path)
 
 
-def confusion_heatmap(truths: list[str], preds: list[str], alphabet: str, path=None, title: str = ""):
+def confusion_heatmap(truths: list[str], preds: list[str], alphabet: str, path: str | Path | None = None,
+                      title: str = "") -> plt.Figure:
     """Character confusion matrix (rows truth, columns prediction), log-coloured, counts written in."""
     matrix, labels = confusion_matrix(truths, preds, alphabet)
     fig, ax = plt.subplots(figsize=(10, 9))
@@ -109,7 +112,8 @@ def confusion_heatmap(truths: list[str], preds: list[str], alphabet: str, path=N
     return _save(fig, path)
 
 
-def robustness_curves(results: dict[str, list[tuple[float, float]]], labels: dict[str, str], path=None):
+def robustness_curves(results: dict[str, list[tuple[float, float]]], labels: dict[str, str],
+                      path: str | Path | None = None) -> plt.Figure:
     """Exact match against degradation strength, one panel per degradation."""
     fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.4), squeeze=False)
     for ax, (name, points) in zip(axes[0], results.items()):
@@ -126,7 +130,8 @@ def robustness_curves(results: dict[str, list[tuple[float, float]]], labels: dic
     return _save(fig, path)
 
 
-def coverage_curve(curve: list[tuple[float, float, float]], path=None, title: str = ""):
+def coverage_curve(curve: list[tuple[float, float, float]], path: str | Path | None = None,
+                   title: str = "") -> plt.Figure:
     """Accuracy of the readings kept against the share kept, as the confidence threshold rises."""
     _, coverage, accuracy = zip(*curve)
     fig, ax = plt.subplots(figsize=(5.5, 3.6))

@@ -12,6 +12,7 @@ and `coverage_curve` are the tables that check it.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core.alphabet import ALPHABET
 from ..reader.decode import ctc_log_likelihood, decode, softmax
@@ -83,7 +84,7 @@ def fit_temperature(logits: np.ndarray, truths: list[str], objective: str = "aut
     return float(grid[int(np.argmin(losses))])
 
 
-def reliability(confidences, correct, bins: int = 10) -> list[dict]:
+def reliability(confidences: ArrayLike, correct: ArrayLike, bins: int = 10) -> list[dict]:
     """Reliability table: for equal-width confidence bins, count, mean confidence and accuracy.
 
     Returns one dict per non-empty bin: {"lo", "hi", "n", "confidence", "accuracy"}. A calibrated
@@ -103,7 +104,7 @@ def reliability(confidences, correct, bins: int = 10) -> list[dict]:
     return rows
 
 
-def coverage_curve(confidences, correct) -> list[tuple[float, float, float]]:
+def coverage_curve(confidences: ArrayLike, correct: ArrayLike) -> list[tuple[float, float, float]]:
     """Accuracy against coverage: for each distinct confidence as a threshold (high to low),
     (threshold, share of readings at or above it, accuracy of those readings)."""
     conf, corr = _pair(confidences, correct)

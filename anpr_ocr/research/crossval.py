@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ..core import metrics
 from ..core.data import Sample
@@ -430,7 +431,7 @@ def oof_readings(record: dict) -> tuple[np.ndarray, np.ndarray]:
             np.array([c["read"] == c["truth"] for c in crops], bool))
 
 
-def coverage_at(confidences, correct, coverage: float = 0.95) -> dict:
+def coverage_at(confidences: ArrayLike, correct: ArrayLike, coverage: float = 0.95) -> dict:
     """The highest threshold that keeps at least `coverage` of the readings, and the exact match of
     those kept: {"threshold", "coverage", "flagged", "accuracy", "kept"}."""
     if not 0 < coverage <= 1:
@@ -467,6 +468,7 @@ class Selection:
 
     @property
     def applied(self) -> bool:
+        """Whether the records ran this very recipe, so that they give the run its epochs and calibration."""
         return self.finetune_epochs is not None
 
     def summary(self) -> dict:

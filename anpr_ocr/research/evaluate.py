@@ -36,20 +36,25 @@ class Evaluation:
 
     @property
     def exact_match(self) -> float:
+        """Share of crops whose reading equals the truth."""
         return metrics.exact_match(self.truths, self.preds)
 
     @property
     def cer(self) -> float:
+        """Character error rate of the readings against the truths."""
         return metrics.cer(self.truths, self.preds)
 
     @property
     def greedy_exact_match(self) -> float:
+        """`exact_match` of greedy decoding of the same model outputs."""
         return metrics.exact_match(self.truths, self.greedy_preds)
 
     def mistakes(self) -> list[int]:
+        """Indices of the crops read wrong."""
         return [i for i, (t, p) in enumerate(zip(self.truths, self.preds)) if t != p]
 
     def summary(self) -> dict:
+        """Count, decoder and headline scores, JSON-ready."""
         return {"n": len(self.truths), "decoder": self.decoder, "reread_unsure": self.reread_unsure,
                 "exact_match": self.exact_match, "cer": self.cer, "greedy_exact_match": self.greedy_exact_match}
 

@@ -71,6 +71,7 @@ DEGRADATIONS: dict[str, tuple[Degrade, list[float], str]] = {
 
 
 def degrade_samples(samples: list[Sample], fn: Degrade, strength: float) -> list[Sample]:
+    """Copies of `samples` with each image degraded by `fn` at `strength`; texts and sources kept."""
     return [Sample(fn(s.image, strength), s.text, s.source) for s in samples]
 
 

@@ -10,6 +10,7 @@ such crops for synthetic plates itself). Evaluation and prediction never augment
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import albumentations as A
 import cv2
@@ -38,13 +39,16 @@ class TiltedBox(A.ImageOnlyTransform):
         self.limit = limit
 
     def get_params(self) -> dict:
+        """Draw this call's tilt, in degrees."""
         return {"degrees": self.py_random.uniform(-self.limit, self.limit)}
 
-    def apply(self, img: np.ndarray, degrees: float = 0.0, **params) -> np.ndarray:
+    def apply(self, img: np.ndarray, degrees: float = 0.0, **params: Any) -> np.ndarray:
+        """The image tilted by `degrees` (`tilt`), grey or with one channel axis as it came."""
         out = tilt(img[:, :, 0] if img.ndim == 3 else img, degrees)
         return out[:, :, None] if img.ndim == 3 else out
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
+        """The constructor arguments albumentations serializes."""
         return ("limit",)
 
 

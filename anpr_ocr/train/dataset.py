@@ -92,7 +92,7 @@ class SyntheticPlates(_Seeded):
         return self._item(grey, text, rng)
 
 
-def collate(batch: list[tuple[torch.Tensor, str]]):
+def collate(batch: list[tuple[torch.Tensor, str]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[str]]:
     """Stack images; concatenate targets for CTC; keep the texts for metrics."""
     images = torch.stack([b[0] for b in batch])
     texts = [b[1] for b in batch]

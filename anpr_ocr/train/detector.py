@@ -61,6 +61,7 @@ class DetectConfig:
     resume: bool = False
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-ready values, the detector's architecture included."""
         d = asdict(self)
         d["model"] = self.model.to_dict()
         return d

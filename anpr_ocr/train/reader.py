@@ -103,6 +103,7 @@ class TrainConfig:
     resume: bool = False  # go on from out_dir/last.pth if it exists
 
     def to_dict(self) -> dict:
+        """The config as plain JSON-ready values, the model's architecture included."""
         d = asdict(self)
         d["model"] = self.model.to_dict()
         return d

@@ -99,6 +99,7 @@ class PlateScenes(Dataset):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Draw the next items' randomness for `epoch`, so each epoch sees new scenes."""
         self.epoch = epoch
 
     def __len__(self) -> int:

@@ -55,10 +55,12 @@ class Track:
 
     @property
     def box(self) -> Box:
+        """The box of the track's latest detection."""
         return self.hits[-1][1].box
 
     @property
     def last_frame(self) -> int:
+        """The frame of the track's latest detection."""
         return self.hits[-1][0]
 
     def predict(self, frame: int) -> Box:
