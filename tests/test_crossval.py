@@ -283,7 +283,7 @@ def test_run_cv_end_to_end_and_resumed(tmp_path, val_samples, font_path, texts_p
     samples = val_samples[:60]
     config = CVConfig(recipe="tiny", train=_config(tmp_path / "unused", font_path, texts_path), k=2, seeds=(0,))
     calls, epochs = [], []
-    real_fit, real_epoch = train_module.fit, train_module._train_epoch
+    real_fit, real_epoch = train_module.fit, train_module.train_epoch
 
     def spy_fit(cfg, train, val, **kw):
         calls.append(([s.source for s in train], [s.source for s in val], kw))
@@ -294,7 +294,7 @@ def test_run_cv_end_to_end_and_resumed(tmp_path, val_samples, font_path, texts_p
         return real_epoch(*args)
 
     monkeypatch.setattr(train_module, "fit", spy_fit)
-    monkeypatch.setattr(train_module, "_train_epoch", spy_epoch)
+    monkeypatch.setattr(train_module, "train_epoch", spy_epoch)
     (record,) = run_cv(config, samples, tmp_path / "runs", tmp_path / "records")
     assert crossval.load_records(tmp_path / "records") == [json.loads(json.dumps(record))]
     # found again for these crops only; the recipe it ran is the config's, but for the seed
@@ -363,8 +363,8 @@ def test_recipes_that_differ_in_fine_tuning_alone_share_one_pretraining(tmp_path
 
     monkeypatch.setattr(train_module, "fit", spy_fit)
     epochs = []
-    real_epoch = train_module._train_epoch
-    monkeypatch.setattr(train_module, "_train_epoch", lambda *args: epochs.append(args[-1]) or real_epoch(*args))
+    real_epoch = train_module.train_epoch
+    monkeypatch.setattr(train_module, "train_epoch", lambda *args: epochs.append(args[-1]) or real_epoch(*args))
     for recipe, train in (("base", base), ("swap", replace(base, real_region_swap=0.5)),
                           ("lr", replace(base, lr=1e-3))):
         epochs.clear()

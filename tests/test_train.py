@@ -146,7 +146,7 @@ def test_resume_after_completion_does_not_retrain(finished_run, val_samples):
 def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, val_samples, font_path, texts_path, monkeypatch):
     train, val = val_samples[:32], val_samples[32:48]
     whole = fit(_config(tmp_path / "whole", font_path, texts_path, synth_per_epoch=32), train, val)
-    real_epoch = train_module._train_epoch
+    real_epoch = train_module.train_epoch
 
     def crash_in_second_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
         if epoch == 1:
@@ -154,10 +154,10 @@ def test_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, val_sampl
         return real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
 
     config = _config(tmp_path / "cut", font_path, texts_path, synth_per_epoch=32, resume=True)
-    monkeypatch.setattr(train_module, "_train_epoch", crash_in_second_epoch)
+    monkeypatch.setattr(train_module, "train_epoch", crash_in_second_epoch)
     with pytest.raises(KeyboardInterrupt):
         fit(config, train, val)
-    monkeypatch.setattr(train_module, "_train_epoch", real_epoch)
+    monkeypatch.setattr(train_module, "train_epoch", real_epoch)
     resumed = fit(config, train, val)
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in whole.history]
     a = torch.load(whole.best_path.parent / "last.pth", weights_only=True)["model"]
@@ -185,7 +185,7 @@ def test_region_swaps_are_cut_once_after_pretraining_and_resume_exactly(tmp_path
     assert plain.history[0]["train_loss"] == whole.history[0]["train_loss"]  # pretraining is untouched
     assert plain.history[1]["train_loss"] != whole.history[1]["train_loss"]
 
-    real_epoch = train_module._train_epoch
+    real_epoch = train_module.train_epoch
 
     def crash_in_last_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
         if epoch == 2:
@@ -193,10 +193,10 @@ def test_region_swaps_are_cut_once_after_pretraining_and_resume_exactly(tmp_path
         return real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
 
     config = _config(tmp_path / "cut", font_path, texts_path, resume=True, **kw)
-    monkeypatch.setattr(train_module, "_train_epoch", crash_in_last_epoch)
+    monkeypatch.setattr(train_module, "train_epoch", crash_in_last_epoch)
     with pytest.raises(KeyboardInterrupt):
         fit(config, train, val)
-    monkeypatch.setattr(train_module, "_train_epoch", real_epoch)
+    monkeypatch.setattr(train_module, "train_epoch", real_epoch)
     placed.clear()
     resumed = fit(config, train, val)
     assert placed == []  # the cuts come back with the run
@@ -358,7 +358,7 @@ from anpr_ocr.reader.model import CRNNConfig
 from anpr_ocr.train.synth import SynthConfig
 
 data, font, texts, out = sys.argv[1:]
-rank, real_epoch = int(os.environ["RANK"]), train._train_epoch
+rank, real_epoch = int(os.environ["RANK"]), train.train_epoch
 
 def recorded_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
     loss = real_epoch(model, dataset, optimizer, scheduler, config, device, epoch)
@@ -366,7 +366,7 @@ def recorded_epoch(model, dataset, optimizer, scheduler, config, device, epoch):
     torch.save({"loss": loss, "weights": weights}, f"{out}/../rank{rank}_epoch{epoch}.pt")
     return loss
 
-train._train_epoch = recorded_epoch
+train.train_epoch = recorded_epoch
 val, _ = load_samples(f"{data}/val")
 config = train.TrainConfig(out_dir=out, synth=SynthConfig(font, texts), pretrain_epochs=1, synth_per_epoch=64,
                            finetune_epochs=1, model=CRNNConfig(channels=(8, 16, 16, 24, 24, 32), lstm_hidden=16),

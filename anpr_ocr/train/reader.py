@@ -46,7 +46,7 @@ import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import ConcatDataset, DataLoader, DistributedSampler
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, DistributedSampler
 from tqdm import tqdm
 
 from ..core import metrics
@@ -219,7 +219,7 @@ def fit(config: TrainConfig, train: list[Sample], val: list[Sample] | None, *,
             part.set_epoch(epoch)
             if isinstance(part, RealPlates) and config.real_region_swap:
                 part.recombine(run.cuts, config.real_region_swap)
-        train_loss = _train_epoch(trainee, dataset, optimizer, scheduler, config, device, epoch)
+        train_loss = train_epoch(trainee, dataset, optimizer, scheduler, config, device, epoch)
         if ranks.world > 1:
             train_loss = _mean_over_ranks(train_loss, device)
         row = None
@@ -410,7 +410,9 @@ def epoch_plan(config: TrainConfig, train: list[Sample], renderer: PlateRenderer
     return plan
 
 
-def _train_epoch(model, dataset, optimizer, scheduler, config: TrainConfig, device, epoch: int) -> float:
+def train_epoch(model: torch.nn.Module, dataset: Dataset, optimizer: torch.optim.Optimizer,
+                scheduler: torch.optim.lr_scheduler.LRScheduler, config: TrainConfig, device: torch.device,
+                epoch: int) -> float:
     """One epoch over `dataset`; a DDP-wrapped `model` trains on this rank's share of it."""
     model.train()
     workers = dict(collate_fn=collate, num_workers=config.num_workers, persistent_workers=False,
