@@ -20,6 +20,8 @@ from .net import PlateDetector, box_iou, corners_to_box, detect_batch
 from .photos import Photo
 
 Box = tuple[float, float, float, float]
+FOUND_IOU = 0.5  # a detection finds an annotated plate it overlaps this much
+READ_IOU = 0.3  # a reading reads an annotated plate it overlaps this much with the same text
 
 
 def average_precision(detections: Sequence[Sequence[tuple[Box, float]]], truths: Sequence[Sequence[Box]],
@@ -66,7 +68,7 @@ def corner_error(detected: Sequence[Sequence[np.ndarray]], truths: Sequence[Sequ
     errors = []
     for dets, plates in zip(detected, truths):
         boxes = [corners_to_box(d) for d in dets]
-        for plate, j in zip(plates, match(boxes, [corners_to_box(p) for p in plates], 0.5)):
+        for plate, j in zip(plates, match(boxes, [corners_to_box(p) for p in plates], FOUND_IOU)):
             if j >= 0:
                 errors.append(np.linalg.norm(np.asarray(dets[j]) - np.asarray(plate), axis=1).mean())
     return float(np.mean(errors)) if errors else float("nan")
@@ -83,10 +85,10 @@ def end_to_end(readings: Sequence[Sequence[tuple[Box, str]]], truths: Sequence[S
     found = reported = read = extra = 0
     for dets, shown, reads, plates_i in zip(detected, reported_boxes, readings, truths):
         boxes = [b for b, _ in plates_i]
-        found += sum(j >= 0 for j in match(dets, boxes, 0.5))
-        reported += sum(j >= 0 for j in match(shown, boxes, 0.5))
+        found += sum(j >= 0 for j in match(dets, boxes, FOUND_IOU))
+        reported += sum(j >= 0 for j in match(shown, boxes, FOUND_IOU))
         for (box, text) in plates_i:
-            read += any(box_iou(b, box) >= 0.3 and t == text for b, t in reads)
+            read += any(box_iou(b, box) >= READ_IOU and t == text for b, t in reads)
         extra += sum(all(box_iou(b, t) == 0.0 for t in boxes) for b, _ in reads)
     photos = len(truths)
     return {"photos": photos, "plates": plates, "found": found, "reported": reported, "read": read, "extra": extra,

@@ -40,10 +40,10 @@ class Photo:
     path: str | None = None
 
 
-def load_photos(split_dir: str | Path, progress: bool = False) -> list[Photo]:
-    """A COCO keypoints split (annotations.json, images under the split folder) as grey photos."""
-    split_dir = Path(split_dir)
-    ann_path = split_dir / "annotations.json"
+def read_annotations(split_dir: str | Path) -> tuple[dict[int, dict], dict[int, list[Plate]]]:
+    """A COCO keypoints split's annotations.json: its images by id (file name, size) and each image's plates.
+    FileNotFoundError or ValueError names a missing or malformed file."""
+    ann_path = Path(split_dir) / "annotations.json"
     if not ann_path.is_file():
         raise FileNotFoundError(f"no annotations.json in {split_dir}")
     try:
@@ -55,6 +55,14 @@ def load_photos(split_dir: str | Path, progress: bool = False) -> list[Photo]:
             plates[a["image_id"]].append(Plate(corners, a.get("text")))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"{ann_path}: not a COCO keypoints file with four corners a plate ({exc})") from exc
+    return images, plates
+
+
+def load_photos(split_dir: str | Path, progress: bool = False) -> list[Photo]:
+    """A COCO keypoints split (annotations.json, images under the split folder) as grey photos."""
+    split_dir = Path(split_dir)
+    ann_path = split_dir / "annotations.json"
+    images, plates = read_annotations(split_dir)
     photos = []
     for image_id, im in with_progress(images.items(), f"photos {split_dir.name}", progress):
         path = split_dir / im["file_name"]

@@ -20,11 +20,9 @@ import cv2
 import numpy as np
 import torch
 
-from ..detector.measures import score_photos
+from ..detector.measures import READ_IOU, score_photos
 from ..detector.net import box_iou
 from ..pipeline.read import MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE, read_plates, reported
-
-MATCH_IOU = 0.3  # a reading matches an annotated plate it overlaps this much with the same text
 
 
 @dataclass(frozen=True)
@@ -45,7 +43,7 @@ def failures(photos: Sequence, readings: Sequence[Sequence]) -> list[PhotoFailur
     with `.box` and `.text`) miss a plate or read one where none is annotated."""
     out = []
     for i, (photo, rs) in enumerate(zip(photos, readings)):
-        missed = [p for p in photo.plates if not any(box_iou(r.box, p.box) >= MATCH_IOU and r.text == p.text
+        missed = [p for p in photo.plates if not any(box_iou(r.box, p.box) >= READ_IOU and r.text == p.text
                                                      for r in rs)]
         extra = [r.text for r in rs if all(box_iou(r.box, p.box) == 0.0 for p in photo.plates)]
         if missed or extra:

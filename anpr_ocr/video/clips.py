@@ -28,6 +28,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ..detector.photos import read_annotations
+
 
 @dataclass(frozen=True)
 class ClipPlate:
@@ -92,13 +94,11 @@ class Shot:
 def load_clip_photos(split_dir: str | Path) -> list[ClipPhoto]:
     """The photos of a COCO keypoints split (annotations.json + images, as vkcv-photos/<split> ships)."""
     split_dir = Path(split_dir)
-    coco = json.loads((split_dir / "annotations.json").read_text(encoding="utf-8"))
-    plates: dict[int, list[ClipPlate]] = {im["id"]: [] for im in coco["images"]}
-    for a in coco["annotations"]:
-        points = np.asarray(a["keypoints"], np.float64).reshape(4, 3)[:, :2]
-        plates[a["image_id"]].append(ClipPlate(tuple(map(tuple, points.tolist())), a.get("text") or None))
-    return [ClipPhoto(str(split_dir / im["file_name"]), im["width"], im["height"], tuple(plates[im["id"]]))
-            for im in sorted(coco["images"], key=lambda im: im["file_name"])]
+    images, plates = read_annotations(split_dir)
+    clip_plates = {i: tuple(ClipPlate(tuple(map(tuple, p.corners.tolist())), p.text or None) for p in ps)
+                   for i, ps in plates.items()}
+    return [ClipPhoto(str(split_dir / im["file_name"]), im["width"], im["height"], clip_plates[i])
+            for i, im in sorted(images.items(), key=lambda item: item[1]["file_name"])]
 
 
 def _centre_width(plate: ClipPlate) -> tuple[float, float, float]:
