@@ -26,7 +26,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .common import HelpFormatter, add_detector_options, add_reader_options, add_reading_options, second_pass_over
+from .common import (
+    HelpFormatter,
+    add_detector_options,
+    add_reader_options,
+    add_reading_options,
+    flags,
+    is_tty,
+    second_pass_over,
+)
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -107,10 +115,9 @@ def _print(track: Any, as_json: bool, readings: bool = False) -> None:
                                 "box": f.reading.box, "score": f.reading.score} for f in track.readings]
         print(json.dumps(row, ensure_ascii=False), flush=True)
         return
-    flags = ("" if track.valid else "  invalid") + ("  FLAGGED" if track.flagged else "")
     print(f"{track.text}\t{track.confidence:.3f}\t{track.first_time:.2f}-{track.last_time:.2f} s\t"
-          f"frames {track.first_frame}-{track.last_frame} ({track.frames} read)\t{track.plate_type or '-'}{flags}",
-          flush=True)
+          f"frames {track.first_frame}-{track.last_frame} ({track.frames} read)\t{track.plate_type or '-'}"
+          f"{flags(track)}", flush=True)
 
 
 def _writer(path: str, image: Any, fps: float):
@@ -151,10 +158,7 @@ class Progress:
     def __init__(self, stream: Any, total: int | None):
         self.stream, self.total = stream, total
         self.shown = 0.0
-        try:
-            self.on = stream.isatty()
-        except (AttributeError, ValueError):
-            self.on = False
+        self.on = is_tty(stream)
 
     def update(self, done: int) -> None:
         """Show `done` frames of the total, unless the line was rewritten under a quarter second ago."""
