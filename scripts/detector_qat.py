@@ -12,7 +12,8 @@ for the last two epochs; the learning rate falls along a half cosine. The corner
 heatmap's peaks, is left as it is. Then the committed and the tuned detectors are exported as `read_plates`
 exports them, each also quantized by ONNX Runtime (QDQ, MinMax on 64 training photos, per-channel 7-bit weights),
 and the four graphs are scored through `read_plates` (INT8 reader, stored threshold) on the val photos and on
-the val photos in winter dress (render seeds 0-2); the net's call is timed on the val photos, in turns.
+the val photos in winter dress (`--winter-seeds`, render seeds 0-2 by default); the net's call is timed on the val
+photos, in turns.
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ def main() -> None:
     parser.add_argument("photos", type=Path, help="COCO keypoints root with train/ and val/")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--winter-seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -183,8 +185,9 @@ def main() -> None:
         detectors[f"{name} FP32"] = OnnxDetector(fp32, model, args.threads)
         detectors[f"{name} INT8"] = OnnxDetector(int8_graph(fp32, calibration), model, args.threads)
     threshold = detector_threshold(DETECTOR_WEIGHTS)
-    winter = [p for seed in (0, 1, 2) for p in winter_photos(val, winter_renderer(), seed)]
-    result = {"epochs": args.epochs, "lr": args.lr, "threshold": threshold, "val": {}, "winter_val": {}}
+    winter = [p for seed in args.winter_seeds for p in winter_photos(val, winter_renderer(), seed)]
+    result = {"epochs": args.epochs, "lr": args.lr, "threshold": threshold, "winter_seeds": args.winter_seeds,
+              "val": {}, "winter_val": {}}
     for name, detector in detectors.items():
         result["val"][name] = scores(detector, threshold, val)
         result["winter_val"][name] = scores(detector, threshold, winter)
