@@ -12,8 +12,9 @@ for the last two epochs; the learning rate falls along a half cosine. The corner
 heatmap's peaks, is left as it is. Then the committed and the tuned detectors are exported as `read_plates`
 exports them, each also quantized by ONNX Runtime (QDQ, MinMax on 64 training photos, per-channel 7-bit weights),
 and the four graphs are scored through `read_plates` (INT8 reader, stored threshold) on the val photos and on
-the val photos in winter dress (`--winter-seeds`, render seeds 0-2 by default); the net's call is timed on the val
-photos, in turns.
+the val photos in winter dress (`--winter-seeds`, render seeds 0-2 by default; with `--per-seed` each seed's set
+also alone, and each graph's difference from the committed FP32 one seed by seed: one set of 306 renders cannot
+tell graphs apart that differ by a plate or two); the net's call is timed on the val photos, in turns.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import tempfile
 import time
 import warnings
@@ -165,12 +167,28 @@ def call_ms(detectors: dict[str, OnnxDetector], photos: list, reps: int = 3) -> 
     return {name: float(np.median(t)) for name, t in times.items()}
 
 
+def per_seed(detectors: dict[str, OnnxDetector], threshold: float, winter: list, per_set: int) -> dict:
+    """`scores` of each render seed's set (`per_set` consecutive photos of `winter`), and each graph's difference
+    from the committed FP32 one, seed by seed: total, mean and standard deviation over the seeds."""
+    sets = [winter[i:i + per_set] for i in range(0, len(winter), per_set)]
+    rows = [{name: scores(d, threshold, photos) for name, d in detectors.items()} for photos in sets]
+    paired = {}
+    for name in [n for n in detectors if n != "committed FP32"]:
+        for measure in ("found", "read", "extra"):
+            d = np.array([row[name][measure] - row["committed FP32"][measure] for row in rows])
+            paired[f"{name}, {measure}"] = {"total": int(d.sum()), "mean": float(d.mean()),
+                                            "sd": float(d.std(ddof=1)) if len(d) > 1 else None}
+    return {"rows": rows, "paired": paired}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("photos", type=Path, help="COCO keypoints root with train/ and val/")
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lr", type=float, default=1e-4)
     parser.add_argument("--winter-seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--per-seed", action="store_true", help="also score each render seed's photos on their own "
+                        "and each graph's difference from the committed FP32 one, seed by seed")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -192,6 +210,9 @@ def main() -> None:
         result["val"][name] = scores(detector, threshold, val)
         result["winter_val"][name] = scores(detector, threshold, winter)
         print(name, result["val"][name], result["winter_val"][name], flush=True)
+    if args.per_seed:
+        result["per_seed"] = per_seed(detectors, threshold, winter, len(val))
+        print(json.dumps(result["per_seed"]["paired"]))
     result["call_ms"] = call_ms(detectors, val)
     print(result["call_ms"])
     result.update(measured_here())
