@@ -20,12 +20,9 @@ tell graphs apart that differ by a plate or two); the net's call is timed on the
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +37,7 @@ from torch.ao.quantization import (
 )
 from torch.utils.data import DataLoader
 
-from anpr_ocr.core.onnx_runtime import require_onnx
+from anpr_ocr.core.onnx_runtime import quantize_qdq
 from anpr_ocr.core.shipped import DETECTOR_WEIGHTS
 from anpr_ocr.detector.checkpoint import detector_threshold, load_detector
 from anpr_ocr.detector.measures import score_photos
@@ -50,6 +47,7 @@ from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.pipeline.read import found_plates, read_found, reported
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.machine import measured_here
+from anpr_ocr.research.photo_review import time_per_photo
 from anpr_ocr.research.winter_photos import winter_photos, winter_renderer
 from anpr_ocr.train.detector import DetectConfig
 from anpr_ocr.train.scenes import PlateScenes
@@ -120,27 +118,13 @@ def finetune(model: PlateDetector, photos: list, epochs: int, lr: float, seed: i
 
 
 def int8_graph(fp32: bytes, calibration: list[np.ndarray]) -> bytes:
-    """An exported detector graph quantized by ONNX Runtime: QDQ, MinMax on `calibration` (letterboxed photos of
-    one shape: the calibrator stacks its runs), per-channel 7-bit weights, UINT8 activations."""
-    quantization = require_onnx("onnxruntime.quantization")
-    batches = [to_tensor([image]).numpy() for image in calibration]
-
-    class Reader:
-        def get_next(self) -> dict | None:
-            return {INPUT_NAME: batches.pop(0)} if batches else None
-
+    """An exported detector graph quantized by ONNX Runtime (`core.onnx_runtime.quantize_qdq`: QDQ, per-channel
+    7-bit weights, UINT8 activations), MinMax on `calibration` (letterboxed photos of one shape)."""
     with tempfile.TemporaryDirectory() as tmp:
-        source, prepared, out = Path(tmp) / "fp32.onnx", Path(tmp) / "prepared.onnx", Path(tmp) / "int8.onnx"
+        source = Path(tmp) / "fp32.onnx"
         source.write_bytes(fp32)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            quantization.quant_pre_process(str(source), str(prepared), skip_symbolic_shape=True)
-            quantization.quantize_static(str(prepared), str(out), Reader(), quant_format=quantization.QuantFormat.QDQ,
-                                         per_channel=True, reduce_range=True,
-                                         activation_type=quantization.QuantType.QUInt8,
-                                         weight_type=quantization.QuantType.QInt8,
-                                         calibrate_method=quantization.CalibrationMethod.MinMax)
-        return out.read_bytes()
+        batches = [to_tensor([image]).numpy() for image in calibration]
+        return quantize_qdq(source, Path(tmp) / "int8.onnx", INPUT_NAME, batches).read_bytes()
 
 
 def scores(detector: OnnxDetector, threshold: float, photos: list) -> dict:
@@ -154,17 +138,12 @@ def scores(detector: OnnxDetector, threshold: float, photos: list) -> dict:
 
 
 def call_ms(detectors: dict[str, OnnxDetector], photos: list, reps: int = 3) -> dict[str, float]:
-    """Median ms of each detector's net call on the photos, in turns photo by photo (second call timed)."""
+    """Median ms of each detector's net call on the photos, in turns photo by photo
+    (`research.photo_review.time_per_photo`)."""
     inputs = [to_tensor([letterbox(p.grey, 640).image]) for p in photos]
-    times: dict[str, list[float]] = {name: [] for name in detectors}
-    for _ in range(reps):
-        for x in inputs:
-            for name, detector in detectors.items():
-                detector.locate(x)
-                start = time.perf_counter()
-                detector.locate(x)
-                times[name].append((time.perf_counter() - start) * 1000)
-    return {name: float(np.median(t)) for name, t in times.items()}
+    timed = time_per_photo(lambda item: detectors[item[0]].locate(item[1]),
+                           {name: [(name, x) for x in inputs] * reps for name in detectors})
+    return {name: timed[f"{name}_median_ms"] for name in detectors}
 
 
 def per_seed(detectors: dict[str, OnnxDetector], threshold: float, winter: list, per_set: int) -> dict:

@@ -30,8 +30,6 @@ Runtime INT8 graph (`anpr_ocr.reader.quantize.save_quantized`), so no file is wr
 
 from __future__ import annotations
 
-import contextlib
-import io
 import logging
 import tempfile
 import warnings
@@ -42,7 +40,7 @@ import numpy as np
 import torch
 
 from ..core.images import batch_tensor
-from ..core.onnx_runtime import cpu_session, require_onnx
+from ..core.onnx_runtime import cpu_session, quantize_qdq, require_onnx
 from .model import CRNN
 
 INPUT_NAME = "image"
@@ -82,50 +80,32 @@ def export_onnx(model: CRNN, path: str | Path, check: bool = True, opset: int = 
     return diff
 
 
-class _CalibrationReader:
-    """One crop a run: ONNX Runtime's histogram calibrators stack the runs' outputs, which must share a shape."""
-
-    def __init__(self, greys: list[np.ndarray], size: tuple[int, int]):
-        self._batches = [batch_tensor([grey], *size).numpy() for grey in greys]
-
-    def get_next(self):
-        return {INPUT_NAME: self._batches.pop(0)} if self._batches else None
-
-
 def quantize_onnx(fp32_onnx: str | Path, int8_onnx: str | Path, calibration: list[np.ndarray],
                   reduce_range: bool = True, float_nodes: tuple[str, ...] = FLOAT_NODES, lstm: str = LSTM,
                   method: str = CALIBRATION_METHOD) -> Path:
-    """Static INT8 quantization (QDQ, per-channel weights) calibrated on grey crops (train crops, never
-    the split it is scored on); `reduce_range`, `float_nodes` and `method` ("Percentile", or "MinMax": each
-    activation's extremes) as the module docstring says (`reduce_range=False, float_nodes=()`: the first recipe,
-    for comparison). `lstm`: "float" keeps ONNX Runtime's float LSTM, "dynamic" gives it INT8 weights and
-    activations quantized at run time (DynamicQuantizeLSTM, with the same 7-bit weights)."""
+    """Static INT8 quantization (`core.onnx_runtime.quantize_qdq`) calibrated on grey crops, one a run (train
+    crops, never the split it is scored on); `reduce_range`, `float_nodes` and `method` ("Percentile", or
+    "MinMax": each activation's extremes) as the module docstring says (`reduce_range=False, float_nodes=()`: the
+    first recipe, for comparison). `lstm`: "float" keeps ONNX Runtime's float LSTM, "dynamic" gives it INT8
+    weights and activations quantized at run time (DynamicQuantizeLSTM, with the same 7-bit weights)."""
     if lstm not in ("float", "dynamic"):
         raise ValueError(f"lstm must be 'float' or 'dynamic', got {lstm!r}")
     if method not in ("Percentile", "MinMax"):
         raise ValueError(f"method must be 'Percentile' or 'MinMax', got {method!r}")
-    quantization = require_onnx("onnxruntime.quantization")
+    require_onnx("onnxruntime.quantization")
     if not calibration:
         raise ValueError("quantize_onnx needs at least one calibration image")
-    int8_onnx = Path(int8_onnx)
-    int8_onnx.parent.mkdir(parents=True, exist_ok=True)
+    size = OnnxReader(fp32_onnx).input_size
+    batches = [batch_tensor([grey], *size).numpy() for grey in calibration]
+    if lstm == "float":
+        return quantize_qdq(fp32_onnx, int8_onnx, INPUT_NAME, batches, method, PERCENTILE, reduce_range, float_nodes)
     with tempfile.TemporaryDirectory() as tmp:
-        prepared = Path(tmp) / "prepared.onnx"
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # its calibrators print
+        static = quantize_qdq(fp32_onnx, Path(tmp) / "static.onnx", INPUT_NAME, batches, method, PERCENTILE,
+                              reduce_range, float_nodes)
+        Path(int8_onnx).parent.mkdir(parents=True, exist_ok=True)
+        with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            quantization.quant_pre_process(str(fp32_onnx), str(prepared), skip_symbolic_shape=True)
-            quantization.quantize_static(
-                str(prepared), str(int8_onnx),
-                _CalibrationReader(calibration, OnnxReader(fp32_onnx).input_size),
-                quant_format=quantization.QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range,
-                activation_type=quantization.QuantType.QUInt8, weight_type=quantization.QuantType.QInt8,
-                calibrate_method=getattr(quantization.CalibrationMethod, method),
-                nodes_to_exclude=list(float_nodes), extra_options={"CalibPercentile": PERCENTILE})
-            if lstm == "dynamic":
-                static = Path(tmp) / "static.onnx"
-                int8_onnx.replace(static)
-                quantize_lstm(static, int8_onnx, reduce_range)
-    return int8_onnx
+            return quantize_lstm(static, int8_onnx, reduce_range)
 
 
 def quantize_lstm(int8_onnx: str | Path, out: str | Path, reduce_range: bool = True) -> Path:
