@@ -47,7 +47,7 @@ from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.pipeline.read import found_plates, read_found, reported
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.machine import measured_here
-from anpr_ocr.research.photo_review import time_per_photo
+from anpr_ocr.research.photo_review import paired_by_seed, time_per_photo
 from anpr_ocr.research.winter_photos import winter_photos, winter_renderer
 from anpr_ocr.train.detector import DetectConfig
 from anpr_ocr.train.scenes import PlateScenes
@@ -148,16 +148,10 @@ def call_ms(detectors: dict[str, OnnxDetector], photos: list, reps: int = 3) -> 
 
 def per_seed(detectors: dict[str, OnnxDetector], threshold: float, winter: list, per_set: int) -> dict:
     """`scores` of each render seed's set (`per_set` consecutive photos of `winter`), and each graph's difference
-    from the committed FP32 one, seed by seed: total, mean and standard deviation over the seeds."""
+    from the committed FP32 one, seed by seed (`research.photo_review.paired_by_seed`)."""
     sets = [winter[i:i + per_set] for i in range(0, len(winter), per_set)]
     rows = [{name: scores(d, threshold, photos) for name, d in detectors.items()} for photos in sets]
-    paired = {}
-    for name in [n for n in detectors if n != "committed FP32"]:
-        for measure in ("found", "read", "extra"):
-            d = np.array([row[name][measure] - row["committed FP32"][measure] for row in rows])
-            paired[f"{name}, {measure}"] = {"total": int(d.sum()), "mean": float(d.mean()),
-                                            "sd": float(d.std(ddof=1)) if len(d) > 1 else None}
-    return {"rows": rows, "paired": paired}
+    return {"rows": rows, "paired": paired_by_seed(rows, "committed FP32")}
 
 
 def main() -> None:

@@ -14,7 +14,8 @@ and of the means to the first setup's are what to read on a shared machine. foun
 are `research.photo_review.end_to_end_scores` of what each setup reads on the whole split: found counts the
 plates detected, reported those a reading over the confidence floors shows. With `--winter-seeds`, the val
 photos with their plates covered by renders in winter dress (`research.winter_photos`, one copy a seed) are
-scored too, not timed.
+scored too, not timed; with `--per-seed` also each seed's copy alone, and each setup's difference from the
+one named by `--paired-with` (default: the first) seed by seed (`research.photo_review.paired_by_seed`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from anpr_ocr import read_plates
 from anpr_ocr.detector.photos import load_photos
 from anpr_ocr.report.tables import write_json
 from anpr_ocr.research.machine import measured_here
-from anpr_ocr.research.photo_review import end_to_end_scores, time_per_photo
+from anpr_ocr.research.photo_review import end_to_end_scores, paired_by_seed, time_per_photo
 from anpr_ocr.research.winter_photos import winter_photos, winter_renderer
 
 SCORES = ("plates", "found", "reported", "read", "extra", "found_rate", "reported_rate", "read_rate", "extra_per_photo")
@@ -51,10 +52,15 @@ def main() -> None:
     parser.add_argument("--setups", nargs="+", default=["torch", "auto"],
                         metavar="BACKEND[:WEIGHTS[:DETECTOR]][;KEY=VALUE]")
     parser.add_argument("--winter-seeds", nargs="*", type=int, default=[], help="score winter val at these seeds")
+    parser.add_argument("--per-seed", action="store_true", help="also score each winter seed's photos alone")
+    parser.add_argument("--paired-with", metavar="SETUP", help="the setup the others are compared with seed by seed "
+                        "(default: the first)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=2, help="timed passes over each split")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
+    if args.paired_with is not None and args.paired_with not in args.setups:
+        parser.error(f"--paired-with {args.paired_with!r} is not one of --setups")
     torch.set_num_threads(args.threads)
     result = {"setups": args.setups, "threads": args.threads, "reps": args.reps, "splits": {}}
     sets = {split: load_photos(args.photos / split) for split in args.splits}
@@ -78,6 +84,17 @@ def main() -> None:
                 row[setup]["speedup_mean"] = timed[f"{first}_mean_ms"] / timed[f"{setup}_mean_ms"]
         result["splits"][split] = row
         print(split, json.dumps(row))
+    if args.per_seed and args.winter_seeds:
+        baseline = args.paired_with or args.setups[0]
+        winter, per_set = sets["winter_val"], len(sets["winter_val"]) // len(args.winter_seeds)
+        rows = []
+        for start in range(0, len(winter), per_set):
+            seed_scores = {setup: end_to_end_scores(winter[start:start + per_set], **options(setup))
+                           for setup in args.setups}
+            rows.append({setup: {k: scores[k] for k in SCORES} for setup, scores in seed_scores.items()})
+        result["per_seed"] = {"seeds": args.winter_seeds, "paired_with": baseline, "rows": rows,
+                              "paired": paired_by_seed(rows, baseline)}
+        print("per seed", json.dumps(result["per_seed"]["paired"]))
     result.update(measured_here())
     if args.out:
         write_json(args.out, result)

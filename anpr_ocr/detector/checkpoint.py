@@ -1,6 +1,6 @@
-"""Detector checkpoints: weights, architecture, format version and the score threshold chosen on val,
-read weights-only. Reading them needs nothing of training (`read_plates` loads detectors from here,
-in PyTorch or in ONNX Runtime: `detector_backend`)."""
+"""Detector checkpoints: weights, architecture, format version, the score threshold chosen on val and, once
+`detector.quantize` has added it, the net's INT8 graph, read weights-only. Reading them needs nothing of
+training (`read_plates` loads detectors from here, in PyTorch or in ONNX Runtime: `detector_backend`)."""
 
 from __future__ import annotations
 
@@ -76,11 +76,17 @@ def read_detector_training_state(path: str | Path) -> dict:
 _detectors: FileCache[tuple[PlateDetector | OnnxDetector, float]] = FileCache("detector checkpoint")
 
 
+def int8_graph(ckpt: dict) -> bytes | None:
+    """The INT8 graph a detector checkpoint's dict carries (`detector.quantize`), as an ONNX file's bytes, or None."""
+    graph = ckpt.get("onnx_int8")
+    return None if graph is None else graph.numpy().tobytes()
+
+
 def detector_backend(backend: str = DEFAULT_BACKEND) -> str:
-    """What runs the detector when asked for `backend`: "torch" (PyTorch eager) or "onnx" (ONNX Runtime,
-    the FP32 net exported on load). "auto" is "onnx" where onnx and onnxruntime import (the onnx
-    extra) and "torch" otherwise, silently: both give the same detections up to float rounding, and ONNX
-    Runtime's are faster on the CPUs measured (docs/experiments.md)."""
+    """What runs the detector when asked for `backend`: "torch" (PyTorch eager, FP32) or "onnx" (ONNX Runtime:
+    the checkpoint's INT8 graph where it carries one, else the FP32 net exported on load). "auto" is "onnx" where
+    onnx and onnxruntime import (the onnx extra) and "torch" otherwise, silently: both read the photos measured
+    alike, and ONNX Runtime is faster on the CPUs measured (docs/experiments.md)."""
     check_backend(backend)
     if backend != "auto":
         return backend
@@ -100,5 +106,5 @@ def _load_for_inference(path: Path, backend: str) -> tuple[PlateDetector | OnnxD
     threshold = ckpt.get("threshold")
     model = fuse_for_inference(load_detector(path, ckpt))
     if backend == "onnx":
-        model = onnx_detector(model)  # only what runs is kept
+        model = onnx_detector(model, graph=int8_graph(ckpt))  # only what runs is kept
     return model, DEFAULT_THRESHOLD if threshold is None else float(threshold)

@@ -1,4 +1,5 @@
-"""The plate detector in ONNX Runtime: the fused FP32 net exported on load and run like the torch model.
+"""The plate detector in ONNX Runtime: the fused net's graph, FP32 exported on load or the checkpoint's INT8 one,
+run like the torch model.
 
     from anpr_ocr.detector.onnx_backend import export_detector_onnx, OnnxDetector
     graph = export_detector_onnx(fused_model)          # the ONNX file's bytes
@@ -10,11 +11,10 @@ The graph is the net's `locate`: one input "image" (batch, 1, height, width) and
 dynamic: photos letterbox to different sizes (`net.letterbox` pads each to its own multiple of 32). The corner
 head stays in PyTorch's weights and is read at the heatmap's peaks only (`net.corners_at`).
 
-Why FP32 and not INT8: on the AVX2-only CPUs this backend is for, ONNX Runtime's FP32 convs already
-run the detector much faster than PyTorch eager, with the same outputs up to float rounding, so nothing
-needs calibrating or storing; a static INT8 graph gained little more there and moved a few readings
-(docs/experiments.md). The graph is made from the checkpoint on load, in memory, and never written.
-onnx (for the export) and onnxruntime come from the optional extra: `pip install "anpr_ocr[onnx]"`.
+A checkpoint that carries an INT8 graph (`detector.quantize`) is run with it; one without is exported in FP32 on
+load, in memory, and never written: ONNX Runtime's FP32 convs already run the detector much faster than PyTorch
+eager, with the same outputs up to float rounding (docs/experiments.md). onnx (for the export) and onnxruntime
+come from the optional extra: `pip install "anpr_ocr[onnx]"`.
 """
 
 from __future__ import annotations
@@ -74,11 +74,12 @@ class _Locate(torch.nn.Module):
         return self.model.locate(x)
 
 
-def export_detector_onnx(model: PlateDetector, opset: int = 17) -> bytes:
+def export_detector_onnx(model: PlateDetector, opset: int = 17, pad_stem: bool = True) -> bytes:
     """An FP32 detector's `locate` (best BatchNorm-folded: `net.fuse_for_inference`, its stem then padded:
-    `padded_stem`) as the bytes of an ONNX file with dynamic batch, height and width."""
+    `padded_stem`, unless `pad_stem` is False) as the bytes of an ONNX file with dynamic batch, height and width."""
     require_onnx("onnx")  # torch.onnx.export needs it
-    model = _Locate(padded_stem(model.cpu().eval()))
+    model = model.cpu().eval()
+    model = _Locate(padded_stem(model) if pad_stem else model)
     axes = {0: "batch", 2: "height", 3: "width"}
     cells = {0: "batch", 2: "cells_y", 3: "cells_x"}
     buffer = io.BytesIO()
@@ -113,9 +114,10 @@ class OnnxDetector:
         return self
 
 
-def onnx_detector(model: PlateDetector, threads: int | None = None) -> OnnxDetector:
-    """A fused FP32 detector exported and opened in ONNX Runtime with `threads` intra-op threads
-    (default: torch's, as the reader's ONNX Runtime sessions take)."""
+def onnx_detector(model: PlateDetector, threads: int | None = None, graph: bytes | None = None) -> OnnxDetector:
+    """A fused detector in ONNX Runtime with `threads` intra-op threads (default: torch's, as the reader's ONNX
+    Runtime sessions take): `graph` (an ONNX file's bytes, e.g. the checkpoint's INT8 graph) beside the model's
+    corner head, or without one the model's FP32 net exported."""
     require_onnx("onnxruntime")  # named before the export's time is spent
     threads = torch.get_num_threads() if threads is None else threads
-    return OnnxDetector(export_detector_onnx(model), model, threads)
+    return OnnxDetector(export_detector_onnx(model) if graph is None else graph, model, threads)

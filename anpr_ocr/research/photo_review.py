@@ -94,3 +94,18 @@ def photo_speed(photos: Sequence, detector: str | Path | None = None, limit: int
         inputs["file"] = [p.path for p in timed]
     return {"photos": len(timed), "threads": torch.get_num_threads(),
             **time_per_photo(lambda item: read_plates(item, detector=detector), inputs)}
+
+
+def paired_by_seed(rows: Sequence[dict[str, dict]], baseline: str,
+                   measures: Sequence[str] = ("found", "read", "extra")) -> dict[str, dict]:
+    """Each setup's difference from `baseline` render seed by render seed: `rows` holds one dict a seed, setup ->
+    its scores there (`end_to_end_scores`); for every other setup and measure, the differences' total over the
+    seeds, their mean and their standard deviation (None with one seed). One set of renders cannot tell apart
+    setups that differ by a plate or two; the spread of the paired differences says how far one seed moves them."""
+    paired = {}
+    for name in [n for n in rows[0] if n != baseline]:
+        for measure in measures:
+            d = np.array([row[name][measure] - row[baseline][measure] for row in rows])
+            paired[f"{name}, {measure}"] = {"total": int(d.sum()), "mean": float(d.mean()),
+                                            "sd": float(d.std(ddof=1)) if len(d) > 1 else None}
+    return paired
