@@ -3,18 +3,21 @@
     ANPR_FONT=... ANPR_TEXTS=... python scripts/detector_qat.py ../shared/data/vkcv-photos --epochs 20 --lr 1e-4 \
         --out experiments/detector_qat.json
 
-A research look, not a pipeline step: the committed detector's INT8 graph, quantized after training, loses
-winter plates (docs/experiments.md). Here the fused detector is fine-tuned on the training photos as it trains
+A research look, not a pipeline step: whether fine-tuning aware of quantization gives a better INT8 detector than
+quantizing the trained one (`detector.quantize`, what the committed checkpoint carries); on fresh winter renders it
+did not (docs/experiments.md). Here the fused detector is fine-tuned on the training photos as it trains
 (`train.scenes.PlateScenes`, the committed recipe's crops and pasted renders, focal and offset losses) with every
 conv of the graph ONNX Runtime runs fake-quantized as its INT8 graph quantizes it: each conv's input per tensor in
 8 bits (asymmetric, moving-average range), its weights per output channel in 7 (symmetric). The observers freeze
 for the last two epochs; the learning rate falls along a half cosine. The corner head, which runs in float at the
-heatmap's peaks, is left as it is. Then the committed and the tuned detectors are exported as `read_plates`
-exports them, each also quantized by ONNX Runtime (QDQ, MinMax on 64 training photos, per-channel 7-bit weights),
-and the four graphs are scored through `read_plates` (INT8 reader, stored threshold) on the val photos and on
-the val photos in winter dress (`--winter-seeds`, render seeds 0-2 by default; with `--per-seed` each seed's set
-also alone, and each graph's difference from the committed FP32 one seed by seed: one set of 306 renders cannot
-tell graphs apart that differ by a plate or two); the net's call is timed on the val photos, in turns.
+heatmap's peaks, is left as it is. Then the committed and the tuned detectors are exported in FP32 as ONNX Runtime
+runs a checkpoint without an INT8 graph (the stem padded to this CPU's block), each also quantized by ONNX Runtime
+(QDQ, MinMax on the first 64 training photos of 480 x 640, per-channel 7-bit weights; the stem padded, where
+`detector.quantize` leaves it as trained), and the four graphs are scored through `read_plates` (INT8 reader, stored
+threshold) on the val photos and on the val photos in winter dress (`--winter-seeds`, render seeds 0-2 by default;
+with `--per-seed` each seed's set also alone, and each graph's difference from the committed FP32 one seed by seed:
+one set of 306 renders cannot tell graphs apart that differ by a plate or two); the net's call is timed on the val
+photos, in turns.
 """
 
 from __future__ import annotations

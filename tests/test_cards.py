@@ -64,4 +64,9 @@ def test_detector_card_counts_photos_and_plates_and_joins_the_scores():
                          end_to_end={"val": {"read_rate": 0.25}, "test": {"read_rate": 0.75}}, speed={"photos": 1})
     assert card["splits"] == {"val": {"photos": 2, "plates": 1}, "test": {"photos": 1, "plates": 2}}
     assert card["metrics"] == {"val": {"ap50": 0.5, "read_rate": 0.25}, "test": {"ap50": 1.0, "read_rate": 0.75}}
-    assert card["wall_minutes"] == 1.6 and card["read_plates"] == {"threshold": 0.4}
+    assert card["wall_minutes"] == 1.6 and card["read_plates"] == {"threshold": 0.4} and "int8" not in card
+    recipe = {"calibration": "2 training photos"}
+    with_int8 = detector_card("plate_detector.pth", data="photos", splits=splits, recipe={}, epochs=2, best_epoch=1,
+                              wall_seconds=1.0, parameters=5, read_plates={}, detection={}, end_to_end={}, speed={},
+                              int8=recipe)
+    assert with_int8["int8"] == recipe

@@ -1,4 +1,5 @@
-"""`anpr-ocr train-detector`: a tiny run on photos laid out as its help says (COCO keypoints splits)."""
+"""`anpr-ocr train-detector`: a tiny run on photos laid out as its help says (COCO keypoints splits); and
+`anpr-ocr make-detector-int8` on the detector it writes."""
 
 from __future__ import annotations
 
@@ -81,3 +82,31 @@ def test_bad_arguments_give_one_line(photos_root, tmp_path, capsys, monkeypatch)
     assert "without torchrun" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
     assert main(["train-detector", "--data", str(photos_root)]) == 2  # --out is required
+
+
+def test_make_detector_int8_adds_the_graph_read_then_runs(photos_root, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from anpr_ocr.detector.checkpoint import int8_graph, load_plate_detector
+
+    out = tmp_path / "run"
+    assert main(["train-detector", "--data", str(photos_root), "--out", str(out), *TINY]) == 0
+    detector, card = out / "best.pth", out / "best.json"
+    card.write_text(json.dumps({"model": "plate_detector"}))
+    assert int8_graph(read_detector(detector)) is None
+    capsys.readouterr()
+    assert main(["make-detector-int8", str(photos_root), "--detector", str(detector), "--calibration-photos", "2"]) == 0
+    assert f"into {detector} and its recipe into {card}" in capsys.readouterr().out
+    ckpt = read_detector(detector)
+    assert int8_graph(ckpt) is not None and ckpt["int8"]["calibration"] == "2 training photos"
+    assert json.loads(card.read_text()) == {"model": "plate_detector", "int8": ckpt["int8"]}
+    assert type(load_plate_detector(detector, "onnx")[0]).__name__ == "OnnxDetector"
+    photo = photos_root / "val" / "img" / "scene3.png"
+    assert main(["read", str(photo), "--detector", str(detector), "--backend", "onnx", "--quiet"]) == 0
+    for argv, named in (([str(photos_root), "--detector", str(tmp_path / "no.pth")], "no.pth"),
+                        ([str(photos_root), "--detector", str(detector), "--calibration-photos", "0"],
+                         "--calibration-photos"),
+                        ([str(tmp_path), "--detector", str(detector)], "annotations.json")):
+        assert main(["make-detector-int8", *argv]) == 1, argv
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("anpr-ocr")]
+        assert len(errors) == 1 and named in errors[0], (argv, errors)

@@ -9,7 +9,7 @@ import pytest
 
 from anpr_ocr.detector.photos import Photo, Plate, load_photos
 from anpr_ocr.research import photo_review
-from anpr_ocr.research.photo_review import end_to_end_scores, failures, photo_speed, time_per_photo
+from anpr_ocr.research.photo_review import end_to_end_scores, failures, paired_by_seed, photo_speed, time_per_photo
 
 
 def _plate(x0: float, y0: float, text: str | None) -> Plate:
@@ -95,3 +95,16 @@ def test_photo_speed_times_arrays_and_files(photos_root):
     assert set(speed) == {"photos", "threads", "array_median_ms", "array_p90_ms", "array_mean_ms", "file_median_ms",
                           "file_p90_ms", "file_mean_ms"}
     assert 0 < speed["array_median_ms"] <= speed["array_p90_ms"]
+
+
+def test_paired_by_seed_totals_and_spreads_the_differences_from_the_baseline():
+    rows = [{"fp32": {"found": 10, "read": 8}, "int8": {"found": 10, "read": 9}, "other": {"found": 9, "read": 8}},
+            {"fp32": {"found": 10, "read": 9}, "int8": {"found": 10, "read": 6}, "other": {"found": 8, "read": 9}}]
+    paired = paired_by_seed(rows, "fp32", ("found", "read"))
+    assert set(paired) == {"int8, found", "int8, read", "other, found", "other, read"}
+    assert paired["int8, found"] == {"total": 0, "mean": 0.0, "sd": 0.0}
+    # int8 reads +1 then -3: total -2, mean -1, sample sd sqrt(((1+1)^2 + (-3+1)^2) / 1) = sqrt(8)
+    assert paired["int8, read"]["total"] == -2 and paired["int8, read"]["mean"] == -1.0
+    assert paired["int8, read"]["sd"] == pytest.approx(8 ** 0.5)
+    assert paired["other, found"] == {"total": -3, "mean": -1.5, "sd": pytest.approx(0.5 ** 0.5)}
+    assert paired_by_seed(rows[:1], "fp32", ("read",))["int8, read"] == {"total": 1, "mean": 1.0, "sd": None}

@@ -14,11 +14,22 @@ import sys
 from types import ModuleType
 
 from ..core.shipped import VERSION
-from . import bench, eval as evaluate, make_int8, predict, read, train, train_detector, video  # eval: not builtin
+from . import (
+    bench,
+    eval as evaluate,  # eval: not builtin
+    make_detector_int8,
+    make_int8,
+    predict,
+    read,
+    train,
+    train_detector,
+    video,
+)
 from .common import EXTRAS, CliError, HelpFormatter, install_hint, one_line, quiet_native_stderr
 
 # The subcommands, in the order `anpr-ocr -h` lists them.
-COMMANDS: tuple[ModuleType, ...] = (predict, evaluate, read, video, train, train_detector, make_int8, bench)
+COMMANDS: tuple[ModuleType, ...] = (predict, evaluate, read, video, train, train_detector, make_int8,
+                                    make_detector_int8, bench)
 NATIVE_STDERR = {"bench", "make-int8"}  # their C libraries' own stderr is let through (long runs)
 
 DESCRIPTION = f"""\
@@ -27,7 +38,7 @@ Read Russian licence plates on the CPU.
   photos:   read finds the plates in whole photos (the detector) and reads them
   video:    video follows the plates through a video, a stream or a camera: one reading per plate
   training: train trains a reader on crops, train-detector a detector on photos (the train extra);
-            make-int8 quantizes a reader
+            make-int8 quantizes a reader, make-detector-int8 a detector
 Run `anpr-ocr COMMAND -h` for a command's options and data layout.
 
 extras:

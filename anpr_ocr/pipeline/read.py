@@ -109,8 +109,8 @@ def read_plates(images: Any, weights: str | Path | None = None, detector: str | 
 
     `alphabet`, `decoder`, `min_confidence`, `batch_size` and `backend` are `predict`'s; `weights` too, but its
     default is the INT8 model where INT8 runs (`reader.loader.default_photo_weights`); `backend` picks the
-    detector's runtime too (`detector.checkpoint.detector_backend`: "auto" runs it
-    in ONNX Runtime where the onnx extra is installed, else in PyTorch; "torch" and "onnx" choose);
+    detector's runtime too (`detector.checkpoint.detector_backend`: "auto" runs it in ONNX Runtime, the INT8
+    graph its checkpoint carries, where the onnx extra is installed, else in PyTorch; "torch" and "onnx" choose);
     `detector` selects the detector checkpoint (default: the committed one, or
     $ANPR_DETECTOR_WEIGHTS); `threshold` is the detector score a plate must reach (default: the one
     chosen on val and stored with the detector), `min_width` the smallest plate width, in the

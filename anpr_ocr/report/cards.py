@@ -52,13 +52,14 @@ def read_plates_settings(threshold: float) -> dict:
 
 def detector_card(file: str, *, data: str, splits: dict[str, list], recipe: dict, epochs: int, best_epoch: int,
                   wall_seconds: float, parameters: int, read_plates: dict, detection: dict[str, dict],
-                  end_to_end: dict[str, dict], speed: dict) -> dict:
+                  end_to_end: dict[str, dict], speed: dict, int8: dict | None = None) -> dict:
     """The plate detector's card: data (photos and plates a split), recipe, the settings `read_plates` uses it
-    with, detection and end-to-end scores per split, and its speed."""
+    with, detection and end-to-end scores per split, its speed, and how its INT8 graph was made (`int8`: the
+    recipe `detector.quantize.quantize_detector` returns; None when it has none)."""
     return {"model": "plate_detector", "file": file, "data": data,
             "splits": {k: {"photos": len(v), "plates": sum(len(p.plates) for p in v)} for k, v in splits.items()},
             "recipe": recipe, "epochs": epochs, "best_epoch": best_epoch, "wall_minutes": round(wall_seconds / 60, 1),
             "parameters": parameters, "read_plates": read_plates,
             "metrics": {name: {**detection[name], **end_to_end[name]} for name in detection},
-            "speed": speed, "environment": environment(),
+            "speed": speed, **({} if int8 is None else {"int8": int8}), "environment": environment(),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
