@@ -66,7 +66,7 @@ def test_json_lines_and_a_drawing_with_labels(photos, tmp_path, capsys):
     assert main(["read", str(a), str(b), "--json", "--draw", str(tmp_path / "drawn"), "--backend", "torch"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]  # JSON Lines: one photo a line
     assert [r["path"] for r in rows] == [str(a), str(b)]
-    readings = read_plates(str(a))
+    readings = read_plates(str(a), backend="torch")
     assert [p["text"] for p in rows[0]["plates"]] == [r.text for r in readings] and readings
     drawn = cv2.imread(str(tmp_path / "drawn" / "a.jpg"))
     photo = cv2.imread(str(a))
