@@ -72,8 +72,8 @@ def add_reader_options(p: argparse.ArgumentParser) -> None:
                    "else the committed FP32 model for crops; for photos and video the INT8 one where INT8 runs)")
     p.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
                    help="auto: ONNX Runtime where it is installed (an FP32 checkpoint exported on load, an INT8 "
-                   "one's ONNX Runtime INT8 model, the plate detector of read and video), else PyTorch; "
-                   "torch or onnx choose for both (onnx needs "
+                   "one's ONNX Runtime INT8 model, the plate detector of read and video in the INT8 graph its "
+                   "checkpoint carries), else PyTorch; torch or onnx choose for both (onnx needs "
                    f"{install_hint('onnx')}) (default: %(default)s)")
     p.add_argument("--decoder", choices=DECODERS, default=DEFAULT_DECODER,
                    help="CTC decoder: format prefers a valid plate the model finds nearly as likely "

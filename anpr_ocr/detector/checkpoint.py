@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..core.files import CheckpointError, FileCache, load_weights_only, save_atomic
 from ..core.onnx_runtime import DEFAULT_BACKEND, check_backend, onnx_export_available
 from .net import DetectorConfig, PlateDetector, fuse_for_inference
@@ -76,8 +78,17 @@ def read_detector_training_state(path: str | Path) -> dict:
 _detectors: FileCache[tuple[PlateDetector | OnnxDetector, float]] = FileCache("detector checkpoint")
 
 
+def set_int8_graph(path: str | Path, graph: bytes, recipe: dict) -> None:
+    """Store an INT8 graph of the net (an ONNX file's bytes, `detector.quantize` makes it) and how it was made in a
+    detector checkpoint, replacing any it had."""
+    ckpt = read_detector(path)
+    ckpt["onnx_int8"] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)  # weights-only loading takes it
+    ckpt["int8"] = recipe
+    save_atomic(ckpt, path)
+
+
 def int8_graph(ckpt: dict) -> bytes | None:
-    """The INT8 graph a detector checkpoint's dict carries (`detector.quantize`), as an ONNX file's bytes, or None."""
+    """The INT8 graph a detector checkpoint's dict carries (`set_int8_graph`), as an ONNX file's bytes, or None."""
     graph = ckpt.get("onnx_int8")
     return None if graph is None else graph.numpy().tobytes()
 

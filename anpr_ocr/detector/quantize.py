@@ -21,11 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 
-from ..core.files import save_atomic
 from ..core.onnx_runtime import quantize_qdq, require_onnx
-from .checkpoint import load_detector, read_detector
+from .checkpoint import load_detector, set_int8_graph
 from .net import fuse_for_inference, letterbox, to_tensor
 from .onnx_backend import INPUT_NAME, export_detector_onnx
 
@@ -47,16 +45,13 @@ def quantize_detector(path: str | Path, greys: Sequence[np.ndarray], photos: int
     (training photos, grey), to that checkpoint, replacing any it had; returns its recipe (`int8_recipe`)."""
     if not greys:
         raise ValueError("quantize_detector needs at least one calibration photo")
-    path = Path(path)
-    ckpt = read_detector(path)
-    model = fuse_for_inference(load_detector(path, ckpt))
+    model = fuse_for_inference(load_detector(path))
     size = model.config.input_size
     batches = [to_tensor([letterbox(grey, size).image]).numpy() for grey in greys[:photos]]
     with tempfile.TemporaryDirectory() as tmp:
         fp32 = Path(tmp) / "fp32.onnx"
         fp32.write_bytes(export_detector_onnx(model, pad_stem=False))
         graph = quantize_qdq(fp32, Path(tmp) / "int8.onnx", INPUT_NAME, batches, CALIBRATION_METHOD).read_bytes()
-    ckpt["onnx_int8"] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)  # weights-only loading takes it
-    ckpt["int8"] = int8_recipe(len(batches))
-    save_atomic(ckpt, path)
-    return ckpt["int8"]
+    recipe = int8_recipe(len(batches))
+    set_int8_graph(path, graph, recipe)
+    return recipe
