@@ -192,9 +192,10 @@ def photo(request, tmp_path) -> tuple[Path, list[str]]:
 
 
 def test_reading_photos_needs_no_extra(photo, tmp_path):
-    """predict, read_plates and `python -m anpr_ocr read` with none of the train or onnx extras importable:
-    the same readings as backend="torch" gives with them (without onnxruntime "auto" runs PyTorch), and one of the photo's plates read with at most one character wrong (the
-    rendered scene is in DejaVu Sans, a typeface the reader never trained on)."""
+    """predict, read_plates and `python -m anpr_ocr read` with none of the train or onnx extras importable: the same
+    readings as backend="torch" gives with them (without onnxruntime "auto" runs PyTorch), and one of the photo's
+    plates read with at most one character wrong (the rendered scene is in DejaVu Sans, a typeface the reader never
+    trained on)."""
     from anpr_ocr import read_plates
     from anpr_ocr.core.metrics import edit_distance
 
