@@ -164,10 +164,12 @@ def test_the_committed_int8_graph_finds_what_fp32_finds_on_real_photos(val_photo
     assert found >= len(val_photos)
 
 
+@needs_detector
 def test_quantize_detector_stores_a_graph_that_onnx_runtime_runs(tmp_path, val_photos, fp32_detector):
     _needs_onnx()
     import onnx
 
+    from anpr_ocr.detector.onnx_backend import OnnxDetector
     from anpr_ocr.detector.quantize import CALIBRATION_METHOD, quantize_detector
 
     path = tmp_path / "detector.pth"
@@ -183,8 +185,12 @@ def test_quantize_detector_stores_a_graph_that_onnx_runtime_runs(tmp_path, val_p
     assert {"QuantizeLinear", "DequantizeLinear", "Conv"} <= kinds
     stems = [list(i.dims) for i in graph.graph.initializer if len(i.dims) == 4 and i.dims[1] == 1]  # grey in
     assert [s[0] for s in stems] == [read_detector(fp32_detector)["config"]["widths"][0]]  # as trained, not padded
-    model, _ = load_plate_detector(path, "onnx")
-    assert model.session is not None and isinstance(load_plate_detector(path, "torch")[0], PlateDetector)
+    x = to_tensor([letterbox(val_photos[0].grey, DetectorConfig().input_size).image])
+    runs, (fp32, _) = load_plate_detector(path, "onnx")[0], load_plate_detector(fp32_detector, "onnx")
+    stored = OnnxDetector(int8_graph(ckpt), runs, threads=1)
+    assert torch.equal(runs.locate(x)[0], stored.locate(x)[0])  # the stored graph is what runs
+    assert not torch.equal(runs.locate(x)[0], fp32.locate(x)[0])
+    assert isinstance(load_plate_detector(path, "torch")[0], PlateDetector)  # torch runs the FP32 weights
     set_threshold(path, 0.45)  # storing a threshold keeps the graph
     assert detector_threshold(path) == 0.45 and int8_graph(read_detector(path)) == int8_graph(ckpt)
 
