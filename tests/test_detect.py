@@ -331,3 +331,13 @@ def test_a_finished_run_resumed_trains_nothing_more(tmp_path, font_path, texts_p
     again = fit_detector(replace(config, resume=True), photos[:2], photos[2:])
     assert json.dumps(again.history) == json.dumps(first.history) and len(again.history) == 1  # NaN-safe
     assert again.best_path.read_bytes() == saved
+
+
+def test_load_photos_with_a_limit_reads_the_first_photos_only(photos_root):
+    from anpr_ocr.detector.photos import load_photos
+
+    every = load_photos(photos_root / "val")
+    first = load_photos(photos_root / "val", limit=3)
+    assert len(every) > 3 and [p.name for p in first] == [p.name for p in every[:3]]
+    for a, b in zip(first, every):
+        assert np.array_equal(a.grey, b.grey) and a.plates[0].text == b.plates[0].text

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--detector: no checkpoint at {args.detector}")
     if args.calibration_photos < 1:
         raise CliError("--calibration-photos must be at least 1")
-    photos = load_photos(args.photos / "train")
+    photos = load_photos(args.photos / "train", limit=args.calibration_photos)
     if not photos:
         raise CliError(f"PHOTOS: no photos in {args.photos / 'train'}")
     recipe = quantize_detector(args.detector, [p.grey for p in photos], args.calibration_photos)

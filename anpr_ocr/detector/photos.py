@@ -58,13 +58,14 @@ def read_annotations(split_dir: str | Path) -> tuple[dict[int, dict], dict[int, 
     return images, plates
 
 
-def load_photos(split_dir: str | Path, progress: bool = False) -> list[Photo]:
-    """A COCO keypoints split (annotations.json, images under the split folder) as grey photos."""
+def load_photos(split_dir: str | Path, progress: bool = False, limit: int | None = None) -> list[Photo]:
+    """A COCO keypoints split (annotations.json, images under the split folder) as grey photos; with `limit`,
+    only its first `limit` photos."""
     split_dir = Path(split_dir)
     ann_path = split_dir / "annotations.json"
     images, plates = read_annotations(split_dir)
     photos = []
-    for image_id, im in with_progress(images.items(), f"photos {split_dir.name}", progress):
+    for image_id, im in with_progress(list(images.items())[:limit], f"photos {split_dir.name}", progress):
         path = split_dir / im["file_name"]
         grey = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
         if grey is None:
