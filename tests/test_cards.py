@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import numpy as np
 import pytest
 import torch
 
 from anpr_ocr.detector.photos import Photo, Plate
-from anpr_ocr.report.cards import detector_card, int8_card, reader_card
+from anpr_ocr.report.cards import detector_card, int8_card, read_plates_settings, reader_card
 from anpr_ocr.research.evaluate import Evaluation
 
 
@@ -70,3 +71,12 @@ def test_detector_card_counts_photos_and_plates_and_joins_the_scores():
                               wall_seconds=1.0, parameters=5, read_plates={}, detection={}, end_to_end={}, speed={},
                               int8=recipe)
     assert with_int8["int8"] == recipe
+
+
+def test_read_plates_settings_say_what_runs_the_detector(monkeypatch):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    settings = read_plates_settings(0.4)
+    assert settings["threshold"] == 0.4 and settings["detector_backend"] == "onnx"
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # as without the onnx extra
+    assert read_plates_settings(0.4)["detector_backend"] == "torch"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 
+from ..detector.checkpoint import detector_backend
 from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 from ..reader.loader import default_photo_weights
 from ..research.evaluate import Evaluation
@@ -44,8 +45,10 @@ def int8_card(made: dict, fp32: dict, *, benchmark: str) -> dict:
 
 def read_plates_settings(threshold: float) -> dict:
     """What a detector's card says `read_plates` uses it with: its stored threshold and today's defaults, the
-    reader's checkpoint among them."""
-    return {"threshold": threshold, "reader": default_photo_weights().name, "min_plate_width_px": MIN_PLATE_WIDTH,
+    reader's checkpoint and what runs the detector here among them ("onnx": its INT8 graph where the card has
+    one, `detector.checkpoint.detector_backend`)."""
+    return {"threshold": threshold, "reader": default_photo_weights().name, "detector_backend": detector_backend(),
+            "min_plate_width_px": MIN_PLATE_WIDTH,
             "min_reading_confidence": MIN_READING_CONFIDENCE,
             "min_valid_reading_confidence": MIN_VALID_READING_CONFIDENCE}
 
