@@ -4,8 +4,6 @@ scores. The notebooks pass what their run made; the cards take the scores from `
 
 from __future__ import annotations
 
-import time
-
 from ..detector.checkpoint import detector_backend
 from ..pipeline.read import MIN_PLATE_WIDTH, MIN_READING_CONFIDENCE, MIN_VALID_READING_CONFIDENCE
 from ..reader.loader import default_photo_weights
@@ -65,4 +63,4 @@ def detector_card(file: str, *, data: str, splits: dict[str, list], recipe: dict
             "parameters": parameters, "read_plates": read_plates,
             "metrics": {name: {**detection[name], **end_to_end[name]} for name in detection},
             "speed": speed, **({} if int8 is None else {"int8": int8}), "environment": environment(),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+            "created": created_now()}
