@@ -58,7 +58,7 @@ OS_SAVES_AVX_ONLY = b"\xb0\x07\x90"  # mov al, 7; nop: XCR0's low byte says x87,
 EXTENSION_GLOB = "onnxruntime_pybind11_state*.so"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_segments(library: str) -> list[tuple[int, int, int]]:
     """The library's loadable segments as (file offset, virtual address, size in the file), from readelf."""
     out = subprocess.run(["readelf", "-lW", str(library)], capture_output=True, text=True, check=True).stdout
@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         perf_data = Path(tmp) / "perf.data"
-        prefix = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-o", str(perf_data), "--"] if args.check else []
+        perf = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-o", str(perf_data), "--"]
+        prefix = perf if args.check else []
         rc = subprocess.run(prefix + command, env=env).returncode
         check = evex_check(perf_data) if args.check else None
     record = {"command": command, "returncode": rc, "seconds": round(time.time() - started, 1),
