@@ -34,6 +34,12 @@ __attribute__((target("avx512f"))) void add512(float* a, const float* b) {
 """
 
 
+def test_the_variables_set_are_those_the_records_name():
+    from anpr_ocr.core.cpu import DISPATCH_VARIABLES
+
+    assert set(avx2_dispatch.ENVIRONMENT) == set(DISPATCH_VARIABLES)
+
+
 def test_clusters_merge_addresses_within_the_gap():
     assert avx2_dispatch._clusters([10, 20, 5000, 5010, 20000], gap=4096) == [(10, 20), (5000, 5010),
                                                                             (20000, 20000)]

@@ -15,7 +15,9 @@ ONNX Runtime INT8 wherever onnxruntime imports and FX INT8 elsewhere; `predict(b
 
 The flags come from /proc/cpuinfo (Linux); elsewhere from torch's dispatch level
 (`torch.backends.cpu.get_cpu_capability()`: "AVX512" says nothing about VNNI, so VNNI is then unknown
-and taken as absent).
+and taken as absent). The flags say what the CPU can do, not what the libraries were told to use: the
+environment variables of DISPATCH_VARIABLES cap their kernels (`scripts/avx2_dispatch.py` sets them to run
+as an AVX2-only CPU would), so those that are set are recorded too ("dispatch"), and `describe` names them.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ import os
 from pathlib import Path
 
 ENV_OVERRIDE = "ANPR_OCR_INT8_BACKEND"
+DISPATCH_VARIABLES = (  # the libraries' own switches capping the instructions their kernels use
+    "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "FBGEMM_ENABLE_INSTRUCTIONS", "MKL_ENABLE_INSTRUCTIONS",
+    "NPY_DISABLE_CPU_FEATURES", "OPENBLAS_CORETYPE", "OPENCV_CPU_DISABLE", "GLIBC_TUNABLES",
+)
 
 
 def flags_from_cpuinfo(cpuinfo: str) -> set[str]:
@@ -35,14 +41,16 @@ def flags_from_cpuinfo(cpuinfo: str) -> set[str]:
     return set()
 
 
-def features_from_flags(flags: set[str], capability: str | None = None) -> dict:
-    """The INT8-relevant features of a CPU from its /proc/cpuinfo flags (and torch's dispatch level)."""
+def features_from_flags(flags: set[str], capability: str | None = None, dispatch: dict | None = None) -> dict:
+    """The INT8-relevant features of a CPU from its /proc/cpuinfo flags (and torch's dispatch level), with the
+    `dispatch` variables set (name: value; module docstring)."""
     avx512 = "avx512f" in flags or (not flags and capability == "AVX512")
     vnni = "avx512_vnni" in flags or "avx_vnni" in flags
     amx = "amx_int8" in flags
     isa = "AVX512" if avx512 else "AVX2" if "avx2" in flags or capability == "AVX2" else capability or "unknown"
     return {"isa": isa, "avx2": "avx2" in flags or capability in ("AVX2", "AVX512"), "avx512": avx512,
-            "vnni": vnni, "amx": amx, "torch_capability": capability, "source": "cpuinfo" if flags else "torch"}
+            "vnni": vnni, "amx": amx, "torch_capability": capability, "source": "cpuinfo" if flags else "torch",
+            "dispatch": dict(dispatch or {})}
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,13 +66,17 @@ def cpu_features() -> dict:
         capability = torch.backends.cpu.get_cpu_capability()
     except (ImportError, AttributeError):
         capability = None
-    return features_from_flags(flags, capability)
+    dispatch = {name: os.environ[name] for name in DISPATCH_VARIABLES if os.environ.get(name)}
+    return features_from_flags(flags, capability, dispatch)
 
 
 def describe(features: dict) -> str:
-    """One line for tables: e.g. "AVX2, no VNNI" or "AVX512, VNNI, AMX"."""
+    """One line for tables: e.g. "AVX2, no VNNI" or "AVX512, VNNI, AMX", and the dispatch variables set
+    ("AVX512, VNNI; kernels capped by ATEN_CPU_CAPABILITY, ...")."""
     parts = [features["isa"], "VNNI" if features["vnni"] else "no VNNI"]
-    return ", ".join(parts + (["AMX"] if features.get("amx") else []))
+    line = ", ".join(parts + (["AMX"] if features.get("amx") else []))
+    capped = features.get("dispatch")
+    return f"{line}; kernels capped by {', '.join(capped)}" if capped else line
 
 
 def onnxruntime_available() -> bool:
