@@ -114,25 +114,29 @@ def avx2_environment(ort_dir: Path) -> dict[str, str]:
     return env
 
 
-def _mappings(perf_data: Path) -> dict[int, list[tuple[int, int, int, str]]]:
-    """Per process, its executable mappings (start, end, file offset, path) from perf's mmap events."""
-    out = subprocess.run(["perf", "script", "-i", str(perf_data), "--show-mmap-events", "-F", "pid"],
-                         capture_output=True, text=True).stdout
+def mappings(perf_data: Path) -> dict[int, list[tuple[int, int, int, str]]]:
+    """Per process, its executable mappings (start, end, file offset, path) from perf's mmap events, in the
+    order they were made; a forked process starts with its parent's (perf records no mmap for those)."""
+    out = subprocess.run(["perf", "script", "-i", str(perf_data), "--show-mmap-events", "--show-task-events",
+                          "-F", "pid"], capture_output=True, text=True).stdout
     maps: dict[int, list] = defaultdict(list)
-    pattern = re.compile(r"PERF_RECORD_MMAP2? (-?\d+)/\d+: \[(0x[0-9a-f]+)\((0x[0-9a-f]+)\) @ (0x[0-9a-f]+|\d+)"
-                         r".*?\]: (\S+) (.+)$")
+    mmap = re.compile(r"PERF_RECORD_MMAP2? (-?\d+)/\d+: \[(0x[0-9a-f]+)\((0x[0-9a-f]+)\) @ (0x[0-9a-f]+|\d+)"
+                      r".*?\]: (\S+) (.+)$")
+    fork = re.compile(r"PERF_RECORD_FORK\((\d+):\d+\):\((\d+):\d+\)")
     for line in out.splitlines():
-        m = pattern.search(line)
-        if m and "x" in m.group(5):
-            start, size, pgoff = (int(m.group(i), 0) for i in (2, 3, 4))
-            maps[int(m.group(1))].append((start, start + size, pgoff, m.group(6).strip()))
+        if m := mmap.search(line):
+            if "x" in m.group(5):
+                start, size, pgoff = (int(m.group(i), 0) for i in (2, 3, 4))
+                maps[int(m.group(1))].append((start, start + size, pgoff, m.group(6).strip()))
+        elif (m := fork.search(line)) and m.group(1) != m.group(2):  # a process, not a thread
+            maps[int(m.group(1))] = list(maps[int(m.group(2))])
     return maps
 
 
-def _evex_addresses(library: str, addresses: list[int]) -> set[int]:
+def evex_addresses(library: str, addresses: list[int]) -> set[int]:
     """Of `addresses` (virtual addresses in `library`), those on an EVEX instruction or just after one."""
     hits: set[int] = set()
-    for lo, hi in _clusters(sorted(set(addresses))):
+    for lo, hi in clusters(sorted(set(addresses))):
         out = subprocess.run(["objdump", "-d", f"--start-address={lo - 64:#x}", f"--stop-address={hi + 16:#x}",
                               library], capture_output=True, text=True).stdout
         instructions = []  # (address, is EVEX)
@@ -148,7 +152,7 @@ def _evex_addresses(library: str, addresses: list[int]) -> set[int]:
     return hits
 
 
-def _clusters(addresses: list[int], gap: int = 4096) -> list[tuple[int, int]]:
+def clusters(addresses: list[int], gap: int = 4096) -> list[tuple[int, int]]:
     """Sorted addresses merged into (low, high) ranges wherever neighbours are within `gap` bytes."""
     ranges: list[list[int]] = []
     for a in addresses:
@@ -161,7 +165,7 @@ def _clusters(addresses: list[int], gap: int = 4096) -> list[tuple[int, int]]:
 
 def evex_check(perf_data: Path) -> dict:
     """Per library, its user-space samples and how many fell on EVEX code; run-time code counted apart."""
-    maps = _mappings(perf_data)
+    maps = mappings(perf_data)
     out = subprocess.run(["perf", "script", "-i", str(perf_data), "-F", "pid,ip"], capture_output=True,
                          text=True).stdout
     samples: dict[str, list[int]] = defaultdict(list)
@@ -173,7 +177,8 @@ def evex_check(perf_data: Path) -> dict:
         pid, ip = int(fields[0]), int(fields[1], 16)
         if ip >= 0xffff800000000000:
             continue  # the kernel
-        hit = next(((s, off, path) for s, e, off, path in maps.get(pid, []) if s <= ip < e), None)
+        # the newest mapping holding the address (an exec'd process maps its own over its parent's)
+        hit = next(((s, off, path) for s, e, off, path in reversed(maps.get(pid, [])) if s <= ip < e), None)
         if hit is None or not Path(hit[2]).is_file():
             unmapped += 1
             continue
@@ -186,7 +191,7 @@ def evex_check(perf_data: Path) -> dict:
     libraries = {}
     for path, addresses in samples.items():
         counts = Counter(addresses)
-        evex = _evex_addresses(path, list(counts))
+        evex = evex_addresses(path, list(counts))
         libraries[Path(path).name] = {"samples": len(addresses), "evex_samples": sum(counts[a] for a in evex)}
     total = sum(v["samples"] for v in libraries.values()) + unmapped
     return {"user_samples": total, "runtime_code_samples": unmapped,

@@ -41,10 +41,10 @@ def test_the_variables_set_are_those_the_records_name():
 
 
 def test_clusters_merge_addresses_within_the_gap():
-    assert avx2_dispatch._clusters([10, 20, 5000, 5010, 20000], gap=4096) == [(10, 20), (5000, 5010),
+    assert avx2_dispatch.clusters([10, 20, 5000, 5010, 20000], gap=4096) == [(10, 20), (5000, 5010),
                                                                             (20000, 20000)]
-    assert avx2_dispatch._clusters([10, 20, 5000, 5010, 20000], gap=5000) == [(10, 5010), (20000, 20000)]
-    assert avx2_dispatch._clusters([], gap=16) == []
+    assert avx2_dispatch.clusters([10, 20, 5000, 5010, 20000], gap=5000) == [(10, 5010), (20000, 20000)]
+    assert avx2_dispatch.clusters([], gap=16) == []
 
 
 @needs_binutils
@@ -58,7 +58,7 @@ def test_evex_finder_flags_the_avx512_kernel_only(tmp_path):
     for name in ("add256", "add512"):
         body = listing.split(f"<{name}>:\n", 1)[1].split("\n\n", 1)[0]
         functions[name] = [int(a, 16) for a in re.findall(r"^\s*([0-9a-f]+):", body, re.M)]
-    flagged = avx2_dispatch._evex_addresses(str(library), functions["add256"] + functions["add512"])
+    flagged = avx2_dispatch.evex_addresses(str(library), functions["add256"] + functions["add512"])
     assert not flagged & set(functions["add256"])
     assert len(flagged & set(functions["add512"])) >= 4  # its loads, adds and stores, and the sample's skid
 
