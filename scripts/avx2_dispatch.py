@@ -136,7 +136,8 @@ def mappings(perf_data: Path) -> dict[int, list[tuple[int, int, int, str]]]:
 def evex_addresses(library: str, addresses: list[int]) -> set[int]:
     """Of `addresses` (virtual addresses in `library`), those on an EVEX instruction or just after one."""
     hits: set[int] = set()
-    for lo, hi in clusters(sorted(set(addresses))):
+    ordered = sorted(set(addresses))
+    for lo, hi in clusters(ordered):
         out = subprocess.run(["objdump", "-d", f"--start-address={lo - 64:#x}", f"--stop-address={hi + 16:#x}",
                               library], capture_output=True, text=True).stdout
         instructions = []  # (address, is EVEX)
@@ -144,11 +145,10 @@ def evex_addresses(library: str, addresses: list[int]) -> set[int]:
             prefix = [b for b in m.group(2).split() if b not in ("67", "2e", "3e", "26", "36", "64", "65")]
             instructions.append((int(m.group(1), 16), bool(prefix) and prefix[0] == "62"))
         starts = [a for a, _ in instructions]
-        for a in addresses:
-            if lo <= a <= hi:
-                i = bisect.bisect_right(starts, a) - 1
-                if i >= 0 and (instructions[i][1] or (i > 0 and instructions[i - 1][1])):
-                    hits.add(a)
+        for a in ordered[bisect.bisect_left(ordered, lo):bisect.bisect_right(ordered, hi)]:
+            i = bisect.bisect_right(starts, a) - 1
+            if i >= 0 and (instructions[i][1] or (i > 0 and instructions[i - 1][1])):
+                hits.add(a)
     return hits
 
 
@@ -179,14 +179,15 @@ def evex_check(perf_data: Path) -> dict:
             continue  # the kernel
         # the newest mapping holding the address (an exec'd process maps its own over its parent's)
         hit = next(((s, off, path) for s, e, off, path in reversed(maps.get(pid, [])) if s <= ip < e), None)
-        if hit is None or not Path(hit[2]).is_file():
+        vaddr = None
+        if hit is not None and Path(hit[2]).is_file():
+            start, pgoff, path = hit
+            file_offset = ip - start + pgoff
+            vaddr = next((va + file_offset - o for o, va, size in load_segments(path) if o <= file_offset < o + size),
+                         None)
+        if vaddr is None:  # no file holds its code
             unmapped += 1
-            continue
-        start, pgoff, path = hit
-        file_offset = ip - start + pgoff
-        vaddr = next((va + file_offset - o for o, va, size in load_segments(path) if o <= file_offset < o + size),
-                     None)
-        if vaddr is not None:
+        else:
             samples[path].append(vaddr)
     libraries = {}
     for path, addresses in samples.items():
